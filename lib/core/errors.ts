@@ -1,0 +1,19 @@
+/**
+ * Base class of the errors this package throws for configuration and programming mistakes
+ * (as opposed to HTTP denials, which are `HttpException`s with a `code`).
+ */
+export class SessionModuleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = this.constructor.name;
+  }
+}
+
+/** A module option is missing, of the wrong type or out of range. */
+export class SessionOptionsError extends SessionModuleError {}
+
+/** A value given to `session.set()` cannot be stored as JSON. */
+export class SessionDataError extends SessionModuleError {}
+
+/** The session was used where the package cannot support it (for example without the guard). */
+export class SessionUsageError extends SessionModuleError {}

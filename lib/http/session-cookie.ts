@@ -1,0 +1,61 @@
+import { isWellFormedToken } from '../core/session-token';
+import { ResolvedCookieOptions } from '../options/resolve-session-options';
+
+/** What the Cookie header says about the session cookie. */
+export interface SessionCookieRead {
+  /** A pair with the session cookie's name was present (well-formed or not). */
+  present: boolean;
+  /** Distinct well-formed tokens, in header order (at most {@link MAX_CANDIDATES}). */
+  tokens: string[];
+}
+
+/** Duplicate session cookies (cookie tossing) are looked up together, up to this many. */
+export const MAX_CANDIDATES = 3;
+
+/**
+ * Reads the session cookie from a Cookie header. Pairs are split on `;` only (a comma is part
+ * of a value, never a separator), the name must match exactly (case included), and a value
+ * counts only when it is exactly a well-formed token: no decoding, no quotes, no trimming of
+ * anything but the spaces around a pair. Everything else is ignored, before any query.
+ */
+export function readSessionCookie(
+  header: string | string[] | undefined,
+  name: string,
+): SessionCookieRead {
+  const result: SessionCookieRead = { present: false, tokens: [] };
+  if (header === undefined) return result;
+  const text = Array.isArray(header) ? header.join(';') : header;
+  for (const pair of text.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
+    result.present = true;
+    const value = pair.slice(eq + 1).trim();
+    if (
+      result.tokens.length < MAX_CANDIDATES &&
+      isWellFormedToken(value) &&
+      !result.tokens.includes(value)
+    ) {
+      result.tokens.push(value);
+    }
+  }
+  return result;
+}
+
+function attributes(options: ResolvedCookieOptions): string {
+  const parts = [`Path=${options.path}`];
+  if (options.domain) parts.push(`Domain=${options.domain}`);
+  parts.push('HttpOnly');
+  if (options.secure) parts.push('Secure');
+  parts.push(`SameSite=${options.sameSite[0].toUpperCase()}${options.sameSite.slice(1)}`);
+  return parts.join('; ');
+}
+
+/** The Set-Cookie value that stores `token`: a session cookie (no Expires, no Max-Age). */
+export function serializeSessionCookie(options: ResolvedCookieOptions, token: string): string {
+  return `${options.name}=${token}; ${attributes(options)}`;
+}
+
+/** The Set-Cookie value that removes the cookie, with the same scope it was set with. */
+export function serializeClearingCookie(options: ResolvedCookieOptions): string {
+  return `${options.name}=; ${attributes(options)}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
+}

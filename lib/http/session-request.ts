@@ -1,0 +1,55 @@
+import { SessionUsageError } from '../core/errors';
+import { ClientInfo, SessionContext } from '../session/session-context';
+import { Session } from '../session/session';
+
+const SESSION_CONTEXT = Symbol('nest-session-security:context');
+const SESSION_OBJECT = Symbol('nest-session-security:session');
+
+const MAX_USER_AGENT = 512;
+
+/** The parts of an Express or Fastify request this package reads. */
+export interface SessionRequest {
+  headers: Record<string, string | string[] | undefined>;
+  ip?: string;
+  [SESSION_CONTEXT]?: SessionContext;
+  [SESSION_OBJECT]?: Session<object>;
+}
+
+/** The client's address (as the platform's trust-proxy setting gives it) and user agent. */
+export function clientInfo(request: SessionRequest): ClientInfo {
+  const agent = request.headers['user-agent'];
+  return {
+    ip: request.ip ?? null,
+    userAgent: typeof agent === 'string' ? agent.slice(0, MAX_USER_AGENT) : null,
+  };
+}
+
+export function attachSessionContext(
+  request: SessionRequest,
+  context: SessionContext,
+  maxDataSize: number,
+): void {
+  request[SESSION_CONTEXT] = context;
+  request[SESSION_OBJECT] = new Session(context, maxDataSize);
+}
+
+export function sessionContextOf(request: SessionRequest): SessionContext | undefined {
+  return request[SESSION_CONTEXT];
+}
+
+/**
+ * The session of a request that passed the `SessionGuard`; for code that has the request but
+ * no decorator (middleware after the guard, GraphQL context factories).
+ *
+ * @example
+ * const session = getSession(context.switchToHttp().getRequest());
+ */
+export function getSession<T extends object>(request: object): Session<T> {
+  const session = (request as SessionRequest)[SESSION_OBJECT];
+  if (!session) {
+    throw new SessionUsageError(
+      'No session on this request: the SessionGuard did not run for this route. Register it globally ({ provide: APP_GUARD, useClass: SessionGuard }) or add @UseGuards(SessionGuard).',
+    );
+  }
+  return session as Session<T>;
+}

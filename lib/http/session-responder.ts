@@ -1,0 +1,34 @@
+import { Injectable } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { InjectSessionOptions } from '../options/session-options.provider';
+import { ResolvedSessionOptions } from '../options/resolve-session-options';
+import { SessionContext } from '../session/session-context';
+import { serializeClearingCookie, serializeSessionCookie } from './session-cookie';
+
+/**
+ * Writes what a request's session asks of the response: the Set-Cookie that stores or clears
+ * the session cookie, and `Cache-Control: no-store` when the response carries an authenticated
+ * session or a new cookie. Goes through the Nest HTTP adapter, so it works on Express and Fastify.
+ */
+@Injectable()
+export class SessionResponder {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
+  ) {}
+
+  apply(response: unknown, context: SessionContext): void {
+    const adapter = this.adapterHost.httpAdapter;
+    if (adapter.isHeadersSent(response)) return;
+    const cookie = this.options.cookie;
+    if (context.cookie === 'set' && context.token) {
+      adapter.appendHeader(response, 'Set-Cookie', serializeSessionCookie(cookie, context.token));
+    } else if (context.cookie === 'clear' && context.cookieSent) {
+      adapter.appendHeader(response, 'Set-Cookie', serializeClearingCookie(cookie));
+    }
+    if (context.record?.userId || context.cookie === 'set') {
+      adapter.setHeader(response, 'Cache-Control', 'no-store');
+    }
+    context.cookie = null;
+  }
+}

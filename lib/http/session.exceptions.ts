@@ -1,0 +1,82 @@
+import {
+  ForbiddenException,
+  PayloadTooLargeException,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
+
+/**
+ * The stable `code` in the body of every denial. Clients and tests match on it; the wording
+ * of `message` may change.
+ */
+export const SessionDenialCode = {
+  /** The route needs an authenticated session and the request has none. */
+  Required: 'session_required',
+  /** The session passed its idle timeout. */
+  IdleExpired: 'session_idle_expired',
+  /** The session passed its absolute timeout. */
+  AbsoluteExpired: 'session_absolute_expired',
+  /** An ID replaced by regeneration was used after its grace period. */
+  Obsolete: 'session_obsolete',
+  /** The session was ended (logout, revocation) while the request was running. */
+  Ended: 'session_ended',
+  /** The route needs a more recent authentication. */
+  ReauthRequired: 'reauth_required',
+  /** The session store (database) cannot be reached. */
+  StoreUnavailable: 'session_store_unavailable',
+  /** Session data would exceed `maxDataSize`. */
+  DataTooLarge: 'session_data_too_large',
+} as const;
+
+export type SessionDenialCode = (typeof SessionDenialCode)[keyof typeof SessionDenialCode];
+
+/** 401 from the session guard or interceptor; the body carries `code`. */
+export class SessionUnauthorizedException extends UnauthorizedException {
+  constructor(
+    readonly code: SessionDenialCode,
+    message: string,
+  ) {
+    super({ statusCode: 401, error: 'Unauthorized', code, message });
+  }
+}
+
+/** 403 from a session rule (for example freshness); the body carries `code`. */
+export class SessionForbiddenException extends ForbiddenException {
+  constructor(
+    readonly code: SessionDenialCode,
+    message: string,
+  ) {
+    super({ statusCode: 403, error: 'Forbidden', code, message });
+  }
+}
+
+/** 503 when the session store cannot be reached: fail closed, never anonymous by accident. */
+export class SessionStoreUnavailableException extends ServiceUnavailableException {
+  readonly code = SessionDenialCode.StoreUnavailable;
+
+  constructor() {
+    super({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      code: SessionDenialCode.StoreUnavailable,
+      message: 'The session store is unavailable; try again shortly.',
+    });
+  }
+}
+
+/** 413 when a write would make the session data larger than `maxDataSize`. */
+export class SessionDataTooLargeException extends PayloadTooLargeException {
+  readonly code = SessionDenialCode.DataTooLarge;
+
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super({
+      statusCode: 413,
+      error: 'Payload Too Large',
+      code: SessionDenialCode.DataTooLarge,
+      message: `Session data would be ${size} bytes, over the limit of ${limit} bytes (maxDataSize).`,
+    });
+  }
+}

@@ -1,0 +1,55 @@
+export { SessionModule } from './session.module';
+export { SESSION_OPTIONS_TYPE, SESSION_ASYNC_OPTIONS_TYPE } from './session.module-definition';
+export type {
+  SessionModuleOptions,
+  SessionModuleExtras,
+  SessionCookieOptions,
+  DefaultRouteAccess,
+  ObsoleteAccessResponse,
+} from './options/session-options';
+export { SESSION_OPTION_DEFAULTS } from './options/session-options';
+export type {
+  ResolvedSessionOptions,
+  ResolvedCookieOptions,
+} from './options/resolve-session-options';
+export { InjectSessionOptions } from './options/session-options.provider';
+
+export { Clock, SystemClock, ManualClock } from './core/clock';
+export type { Duration } from './core/duration';
+export type { JsonValue } from './core/json-value';
+export type { SessionRecord } from './core/session-record';
+export {
+  SessionModuleError,
+  SessionOptionsError,
+  SessionDataError,
+  SessionUsageError,
+} from './core/errors';
+
+export { Session, type SessionData, type SessionDataShape } from './session/session';
+export { SessionService } from './services/session.service';
+
+export { SessionGuard } from './http/session.guard';
+export { SessionInterceptor } from './http/session.interceptor';
+export { getSession } from './http/session-request';
+export {
+  SessionDenialCode,
+  SessionUnauthorizedException,
+  SessionForbiddenException,
+  SessionStoreUnavailableException,
+  SessionDataTooLargeException,
+} from './http/session.exceptions';
+
+export { Public, Authenticated, SESSION_ACCESS_KEY } from './decorators/route-access.decorators';
+export { CurrentSession, CurrentUserId } from './decorators/session-param.decorators';
+
+export { SessionEntity } from './storage/session.entity';
+export { SESSION_MIGRATIONS, CreateSessionTable1764000000000 } from './storage/migrations';
+export {
+  SessionRepository,
+  type DataChange,
+  type NewSession,
+  type SessionUpdate,
+  type Regeneration,
+} from './storage/session.repository';
+export { PostgresSessionRepository } from './storage/postgres-session.repository';
+export { hashToken } from './core/session-token';

@@ -1,0 +1,126 @@
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  ValidateIf,
+  ValidateNested,
+  ValidationOptions,
+} from 'class-validator';
+import { tryParseDuration } from '../core/duration';
+
+const DURATION_HINT =
+  'a non-negative integer of milliseconds or a string such as "90s", "30m", "12h", "1d"';
+
+function IsDuration(options?: { allowFalse?: boolean; positive?: boolean }): PropertyDecorator {
+  const validation: ValidationOptions = {
+    message: ({ property }) =>
+      `${property} must be ${options?.positive ? 'a positive duration: ' : ''}${DURATION_HINT}${options?.allowFalse ? ', or false' : ''}`,
+  };
+  return ValidateBy(
+    {
+      name: 'isDuration',
+      validator: {
+        validate: (value: unknown) => {
+          if (options?.allowFalse && value === false) return true;
+          const ms = tryParseDuration(value);
+          return ms !== undefined && (!options?.positive || ms > 0);
+        },
+      },
+    },
+    validation,
+  );
+}
+
+/** RFC 6265 cookie-name characters (an HTTP token). */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const COOKIE_DOMAIN =
+  /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/;
+
+export class SessionCookieOptionsSchema {
+  @IsOptional()
+  @Matches(COOKIE_NAME, {
+    message: "cookie.name must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)",
+  })
+  name?: string;
+
+  @IsOptional()
+  @IsBoolean({ message: 'cookie.secure must be true or false' })
+  secure?: boolean;
+
+  @IsOptional()
+  @IsIn(['lax', 'strict', 'none'], {
+    message: 'cookie.sameSite must be one of "lax", "strict", "none"',
+  })
+  sameSite?: string;
+
+  @IsOptional()
+  @Matches(COOKIE_DOMAIN, { message: 'cookie.domain must be a host name such as "example.com"' })
+  domain?: string;
+
+  @IsOptional()
+  @Matches(COOKIE_PATH, {
+    message: 'cookie.path must start with "/" and contain no ";", spaces or control characters',
+  })
+  path?: string;
+}
+
+/** The class-validator description of `SessionModuleOptions`. */
+export class SessionOptionsSchema {
+  @IsOptional()
+  @IsObject({ message: 'cookie must be an object' })
+  @ValidateNested()
+  cookie?: SessionCookieOptionsSchema;
+
+  @ValidateIf((_, value) => value !== undefined)
+  @IsDuration({ positive: true })
+  idleTimeout?: unknown;
+
+  @ValidateIf((_, value) => value !== undefined)
+  @IsDuration({ positive: true })
+  absoluteTimeout?: unknown;
+
+  @ValidateIf((_, value) => value !== undefined)
+  @IsDuration()
+  touchInterval?: unknown;
+
+  @ValidateIf((_, value) => value !== undefined)
+  @IsDuration()
+  obsoleteGracePeriod?: unknown;
+
+  @ValidateIf((_, value) => value !== undefined)
+  @IsDuration()
+  obsoleteRetention?: unknown;
+
+  @IsOptional()
+  @IsIn(['revoke-all', 'deny'], { message: 'onObsoleteAccess must be one of "revoke-all", "deny"' })
+  onObsoleteAccess?: string;
+
+  @ValidateIf((_, value) => value !== undefined)
+  @IsDuration({ allowFalse: true })
+  rotationInterval?: unknown;
+
+  @IsOptional()
+  @IsBoolean({ message: 'regenerateOnWrite must be true or false' })
+  regenerateOnWrite?: boolean;
+
+  @IsOptional()
+  @IsInt({ message: 'maxDataSize must be an integer number of bytes between 2 and 1048576' })
+  @Min(2, { message: 'maxDataSize must be an integer number of bytes between 2 and 1048576' })
+  @Max(1_048_576, {
+    message: 'maxDataSize must be an integer number of bytes between 2 and 1048576',
+  })
+  maxDataSize?: number;
+
+  @IsOptional()
+  @IsIn(['authenticated', 'public'], {
+    message: 'defaultAccess must be one of "authenticated", "public"',
+  })
+  defaultAccess?: string;
+}

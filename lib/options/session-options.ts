@@ -1,0 +1,90 @@
+import { Duration } from '../core/duration';
+
+/** What a route requires when it carries neither `@Public()` nor `@Authenticated()`. */
+export type DefaultRouteAccess = 'authenticated' | 'public';
+
+/** What happens when an obsolete session ID is used after its grace period. */
+export type ObsoleteAccessResponse = 'revoke-all' | 'deny';
+
+/** Attributes of the session cookie. */
+export interface SessionCookieOptions {
+  /**
+   * Cookie name. Default `'__Host-sid'` when `secure` is true, else `'sid'`. A `__Host-` name
+   * requires `secure`, `path: '/'` and no `domain`; a `__Secure-` name requires `secure`.
+   */
+  name?: string;
+  /**
+   * The `Secure` attribute. Default `true`. Turn it off only for local development over plain
+   * http; browsers then refuse `__Host-` and `__Secure-` names, so the default name becomes `sid`.
+   */
+  secure?: boolean;
+  /** The `SameSite` attribute: `'lax'` (default), `'strict'` or `'none'` (requires `secure`). */
+  sameSite?: 'lax' | 'strict' | 'none';
+  /** The `Domain` attribute. Default: none (host-only cookie). Not allowed with `__Host-`. */
+  domain?: string;
+  /** The `Path` attribute. Default `'/'`. Must be `'/'` with `__Host-`. */
+  path?: string;
+}
+
+/**
+ * Options of `SessionModule.forRoot()` and of the factory of `forRootAsync()`. Durations are
+ * milliseconds or strings such as `'90s'`, `'30m'`, `'12h'`, `'1d'`.
+ */
+export interface SessionModuleOptions {
+  /** Cookie attributes. Defaults: `__Host-sid`, HttpOnly, Secure, SameSite=Lax, Path=/, no Max-Age. */
+  cookie?: SessionCookieOptions;
+  /** Inactivity after which a session ends. Default `'30m'`. */
+  idleTimeout?: Duration;
+  /** Lifetime of a session since its last authentication (or creation). Default `'12h'`. */
+  absoluteTimeout?: Duration;
+  /**
+   * Minimum time between two writes of `last_seen_at` by requests that change nothing.
+   * Default `'60s'`; capped at a tenth of `idleTimeout`.
+   */
+  touchInterval?: Duration;
+  /** How long a regenerated (obsolete) ID is still served as its successor. Default `'60s'`. */
+  obsoleteGracePeriod?: Duration;
+  /** How long obsolete rows are kept so late access is recognised. Default `'1d'`. */
+  obsoleteRetention?: Duration;
+  /**
+   * Response to the use of an obsolete ID after the grace period: `'revoke-all'` (default) ends
+   * every session of the user; `'deny'` only refuses the request.
+   */
+  onObsoleteAccess?: ObsoleteAccessResponse;
+  /**
+   * Periodic regeneration of active sessions. Default `'15m'`; `0` or `false` turns it off
+   * (for deployments where the ID is a stable contract shared with another backend).
+   */
+  rotationInterval?: Duration | false;
+  /** Regenerate the ID on every request that changes session data. Default `false`. */
+  regenerateOnWrite?: boolean;
+  /** Largest session data, in bytes of its JSON text. Default `8192` (8 KiB). */
+  maxDataSize?: number;
+  /**
+   * What a route without `@Public()` or `@Authenticated()` requires under the guard.
+   * Default `'authenticated'` (deny unless a route opts out).
+   */
+  defaultAccess?: DefaultRouteAccess;
+}
+
+/** Options that shape the module graph; given beside `forRoot`/`forRootAsync`, never from a factory. */
+export interface SessionModuleExtras {
+  /** Register the module globally. Default `false`. */
+  isGlobal?: boolean;
+  /** Name of the `@nestjs/typeorm` data source that holds the `session` table. Default: the default one. */
+  dataSource?: string;
+}
+
+export const SESSION_OPTION_DEFAULTS = {
+  idleTimeout: '30m',
+  absoluteTimeout: '12h',
+  touchInterval: '60s',
+  obsoleteGracePeriod: '60s',
+  obsoleteRetention: '1d',
+  onObsoleteAccess: 'revoke-all',
+  rotationInterval: '15m',
+  regenerateOnWrite: false,
+  maxDataSize: 8192,
+  defaultAccess: 'authenticated',
+  cookie: { secure: true, sameSite: 'lax', path: '/' },
+} as const;

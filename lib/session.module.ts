@@ -1,0 +1,52 @@
+import { Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { Clock, SystemClock } from './core/clock';
+import { SessionGuard } from './http/session.guard';
+import { SessionInterceptor } from './http/session.interceptor';
+import { SessionResponder } from './http/session-responder';
+import {
+  RESOLVED_SESSION_OPTIONS,
+  resolvedSessionOptionsProvider,
+} from './options/session-options.provider';
+import { SessionService } from './services/session.service';
+import { SessionLoader } from './session/session-loader';
+import { SessionWriter } from './session/session-writer';
+import { ConfigurableSessionModule } from './session.module-definition';
+import { SessionRepository } from './storage/session.repository';
+
+/**
+ * Server-side sessions on PostgreSQL. Import it once with `forRoot()` or `forRootAsync()`,
+ * next to `TypeOrmModule`, then register the `SessionGuard` (globally or per controller).
+ *
+ * @example
+ * @Module({
+ *   imports: [
+ *     TypeOrmModule.forRoot({ type: 'postgres', url, migrations: SESSION_MIGRATIONS, migrationsRun: true }),
+ *     SessionModule.forRoot({ idleTimeout: '30m', absoluteTimeout: '12h' }),
+ *   ],
+ *   providers: [{ provide: APP_GUARD, useClass: SessionGuard }],
+ * })
+ * export class AppModule {}
+ */
+@Module({
+  providers: [
+    resolvedSessionOptionsProvider,
+    { provide: Clock, useClass: SystemClock },
+    SessionLoader,
+    SessionWriter,
+    SessionResponder,
+    SessionService,
+    SessionGuard,
+    { provide: APP_INTERCEPTOR, useClass: SessionInterceptor },
+  ],
+  exports: [
+    RESOLVED_SESSION_OPTIONS,
+    Clock,
+    SessionRepository,
+    SessionLoader,
+    SessionResponder,
+    SessionService,
+    SessionGuard,
+  ],
+})
+export class SessionModule extends ConfigurableSessionModule {}

@@ -1,0 +1,112 @@
+import { JsonValue } from '../core/json-value';
+import { SessionRecord } from '../core/session-record';
+import { DataChange } from '../storage/session.repository';
+import { SessionDenialCode } from '../http/session.exceptions';
+
+/** Why the session the request pointed at cannot be used. */
+export interface SessionDenial {
+  code: SessionDenialCode;
+  message: string;
+}
+
+/** Information about the client that is stored with a session for its device list. */
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** What the response must do with the session cookie. */
+export type CookieAction = 'set' | 'clear' | null;
+
+/**
+ * Everything the package knows about one request's session: the stored row (if any), the
+ * token that reaches it, the data as the handler sees it and what changed. Internal: the
+ * handler sees it through the {@link Session} facade.
+ */
+export class SessionContext {
+  token: string | null = null;
+  record: SessionRecord | null = null;
+  /** The data as the handler sees it. */
+  readonly data = new Map<string, JsonValue>();
+  /** Keys written (value) or deleted (`undefined`) by this request. */
+  readonly changes = new Map<string, JsonValue | undefined>();
+  /** The handler cleared the data: the stored object is replaced, not merged. */
+  replaced = false;
+  /** The session was ended by this request (logout, revocation). */
+  ended = false;
+  cookie: CookieAction = null;
+  /** Set when the cookie pointed at a session that must not be used (expired, obsolete). */
+  denial: SessionDenial | null = null;
+  /** Whether the rules asked for a touch or a rotation when the session was loaded. */
+  touchDue = false;
+  rotationDue = false;
+
+  constructor(
+    readonly loadedAt: Date,
+    readonly client: ClientInfo,
+    /** Whether the request carried a cookie of ours at all (a clearing cookie is then useful). */
+    readonly cookieSent: boolean,
+  ) {}
+
+  /**
+   * Makes `record`, reached by `token`, this request's session. With `keepChanges`, what the
+   * handler changed so far is applied on top of the adopted data (and still to be written).
+   */
+  adopt(token: string, record: SessionRecord, keepChanges = false): void {
+    const pending = keepChanges ? new Map(this.changes) : new Map<string, JsonValue | undefined>();
+    const replaced = keepChanges && this.replaced;
+    const handlerData = replaced ? new Map(this.data) : null;
+    this.token = token;
+    this.record = record;
+    this.ended = false;
+    this.data.clear();
+    this.changes.clear();
+    this.replaced = replaced;
+    for (const [key, value] of handlerData ?? Object.entries(record.data))
+      this.data.set(key, value);
+    for (const [key, value] of pending) {
+      if (value === undefined) this.data.delete(key);
+      else this.data.set(key, value);
+      this.changes.set(key, value);
+    }
+  }
+
+  /** Forgets the session (after logout or denial): the request goes on anonymous. */
+  reset(): void {
+    this.token = null;
+    this.record = null;
+    this.data.clear();
+    this.changes.clear();
+    this.replaced = false;
+    this.touchDue = false;
+    this.rotationDue = false;
+  }
+
+  get hasChanges(): boolean {
+    return this.replaced || this.changes.size > 0;
+  }
+
+  /** The pending change as a storage-level data change. */
+  pendingChange(): DataChange {
+    const set: Record<string, JsonValue> = {};
+    const remove: string[] = [];
+    for (const [key, value] of this.changes) {
+      if (value === undefined) remove.push(key);
+      else set[key] = value;
+    }
+    if (this.replaced) return { replace: true, set: Object.fromEntries(this.data), remove: [] };
+    return { replace: false, set, remove };
+  }
+
+  /** The whole data object as the handler sees it. */
+  snapshot(): Record<string, JsonValue> {
+    return Object.fromEntries(this.data);
+  }
+
+  /** After a write: the stored row now matches what the handler sees. */
+  markPersisted(record: SessionRecord): void {
+    this.record = record;
+    this.changes.clear();
+    this.replaced = false;
+  }
+}

@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../core/clock';
+import { SessionRecord } from '../core/session-record';
+import { assessSession } from '../core/session-policy';
+import { hashToken } from '../core/session-token';
+import { openSuccessor } from '../core/successor-seal';
+import { readSessionCookie } from '../http/session-cookie';
+import { SessionDenialCode } from '../http/session.exceptions';
+import { clientInfo, SessionRequest } from '../http/session-request';
+import { InjectSessionOptions } from '../options/session-options.provider';
+import { ResolvedSessionOptions } from '../options/resolve-session-options';
+import { SessionRepository } from '../storage/session.repository';
+import { SessionContext } from './session-context';
+
+/** A stored session and the token that reaches it. */
+export interface ReachedSession {
+  token: string;
+  record: SessionRecord;
+}
+
+/** Successors are followed at most this deep (a rotation inside another's grace period). */
+const MAX_SUCCESSOR_HOPS = 3;
+
+/**
+ * Turns a request's cookie into its session context: strict mode (only stored IDs count),
+ * expiry from stored time-stamps, and obsolete IDs (served as their successor within the
+ * grace period, refused after it).
+ */
+@Injectable()
+export class SessionLoader {
+  constructor(
+    @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
+    private readonly repository: SessionRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async load(request: SessionRequest): Promise<SessionContext> {
+    const cookie = readSessionCookie(request.headers.cookie, this.options.cookie.name);
+    const context = new SessionContext(this.clock.now(), clientInfo(request), cookie.present);
+    if (cookie.tokens.length === 0) {
+      if (cookie.present) context.cookie = 'clear';
+      return context;
+    }
+    const reached = await this.findFirst(cookie.tokens);
+    if (!reached) {
+      context.cookie = 'clear';
+      return context;
+    }
+    await this.admit(context, reached);
+    return context;
+  }
+
+  /**
+   * The active session that `token` stands for now: itself, or the successor of an obsolete
+   * session within its grace period; `null` when there is none.
+   */
+  async resolveActive(token: string, now: Date): Promise<ReachedSession | null> {
+    let reached = await this.findFirst([token]);
+    for (let hop = 0; reached && hop <= MAX_SUCCESSOR_HOPS; hop++) {
+      const verdict = assessSession(reached.record, now, this.options.timings);
+      if (verdict.state === 'active') return reached;
+      if (verdict.state !== 'obsolete' || !verdict.withinGrace) return null;
+      reached = await this.successorOf(reached);
+    }
+    return null;
+  }
+
+  private async findFirst(tokens: string[]): Promise<ReachedSession | null> {
+    const records = await this.repository.findByHashes(tokens.map(hashToken));
+    for (const token of tokens) {
+      const hash = hashToken(token);
+      const record = records.find((candidate) => candidate.idHash.equals(hash));
+      if (record) return { token, record };
+    }
+    return null;
+  }
+
+  private async successorOf(reached: ReachedSession): Promise<ReachedSession | null> {
+    if (!reached.record.successor) return null;
+    const token = openSuccessor(reached.token, reached.record.successor);
+    return token ? this.findFirst([token]) : null;
+  }
+
+  private async admit(context: SessionContext, reached: ReachedSession, hop = 0): Promise<void> {
+    const { record } = reached;
+    const verdict = assessSession(record, context.loadedAt, this.options.timings);
+    if (verdict.state === 'active') {
+      context.adopt(reached.token, record);
+      context.touchDue = verdict.touchDue;
+      context.rotationDue = verdict.rotationDue;
+      return;
+    }
+    context.cookie = 'clear';
+    if (verdict.state === 'expired') {
+      await this.repository.delete(record.idHash);
+      context.denial =
+        verdict.reason === 'idle'
+          ? {
+              code: SessionDenialCode.IdleExpired,
+              message: 'The session expired after inactivity.',
+            }
+          : {
+              code: SessionDenialCode.AbsoluteExpired,
+              message: 'The session reached its maximum lifetime.',
+            };
+      return;
+    }
+    const successor =
+      verdict.withinGrace && hop < MAX_SUCCESSOR_HOPS ? await this.successorOf(reached) : null;
+    if (successor) {
+      await this.admit(context, successor, hop + 1);
+      if (context.record) context.cookie = 'set';
+      return;
+    }
+    context.denial = {
+      code: SessionDenialCode.Obsolete,
+      message: 'This session ID was replaced and can no longer be used; sign in again.',
+    };
+  }
+}

@@ -1,0 +1,189 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../core/clock';
+import { SessionRecord } from '../core/session-record';
+import { activeExpiry, obsoleteExpiry } from '../core/session-policy';
+import { generateHandle, generateToken, hashToken } from '../core/session-token';
+import { sealSuccessor } from '../core/successor-seal';
+import { SessionDenialCode, SessionUnauthorizedException } from '../http/session.exceptions';
+import { InjectSessionOptions } from '../options/session-options.provider';
+import { ResolvedSessionOptions } from '../options/resolve-session-options';
+import { DataChange, SessionRepository } from '../storage/session.repository';
+import { SessionContext } from './session-context';
+import { SessionLoader } from './session-loader';
+
+/** What a regeneration changes besides the ID. */
+export interface RegenerationPlan {
+  /** `login` starts a new authentication; `privilege` and `rotation` keep the user and times. */
+  purpose: 'login' | 'privilege' | 'rotation';
+  /** The user of the successor (for `login`). */
+  userId?: string;
+}
+
+const EMPTY_DATA: DataChange = { replace: true, set: {}, remove: [] };
+
+/** How many times a regeneration that lost a race is retried on the winner's successor. */
+const MAX_REGENERATION_ATTEMPTS = 3;
+
+/**
+ * Persists a request's session: creates it lazily, writes changed keys as a merge, touches
+ * `last_seen_at` when due, and regenerates IDs (login, privilege change, rotation) with a
+ * single winner under concurrency.
+ */
+@Injectable()
+export class SessionWriter {
+  constructor(
+    @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
+    private readonly repository: SessionRepository,
+    private readonly loader: SessionLoader,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Writes what the request changed, after the handler. */
+  async commit(context: SessionContext): Promise<void> {
+    if (context.ended) return;
+    if (!context.record) {
+      if (context.data.size > 0) await this.create(context, null);
+      return;
+    }
+    const regenerate =
+      context.rotationDue || (this.options.regenerateOnWrite && context.hasChanges);
+    if (regenerate) {
+      await this.regenerate(context, { purpose: 'rotation' });
+      if (context.ended || !context.hasChanges) return;
+    } else if (!context.hasChanges && !context.touchDue) {
+      return;
+    }
+    await this.update(context);
+  }
+
+  /**
+   * Gives the session a new ID: the old row becomes obsolete (its successor sealed for the old
+   * token's holder), the data is carried over. A regeneration that loses a race to another one
+   * continues from the winner's successor, so one session never ends with two live successors.
+   */
+  async regenerate(context: SessionContext, plan: RegenerationPlan): Promise<void> {
+    for (let attempt = 0; attempt < MAX_REGENERATION_ATTEMPTS; attempt++) {
+      const old = context.record;
+      const oldToken = context.token;
+      if (!old || !oldToken) {
+        await this.create(context, plan.purpose === 'login' ? (plan.userId ?? null) : null);
+        return;
+      }
+      const successor = await this.tryRegenerate(context, old, oldToken, plan);
+      if (successor) return;
+      const winner = await this.loader.resolveActive(oldToken, this.clock.now());
+      if (!winner) {
+        context.reset();
+        if (plan.purpose !== 'login') {
+          context.ended = true;
+          context.cookie = 'clear';
+          return;
+        }
+        continue;
+      }
+      context.adopt(winner.token, winner.record, true);
+      context.cookie = 'set';
+      if (plan.purpose === 'rotation') return;
+    }
+    throw new SessionUnauthorizedException(
+      SessionDenialCode.Ended,
+      'The session changed concurrently; please retry.',
+    );
+  }
+
+  private async tryRegenerate(
+    context: SessionContext,
+    old: SessionRecord,
+    oldToken: string,
+    plan: RegenerationPlan,
+  ): Promise<SessionRecord | null> {
+    const now = this.clock.now();
+    const token = generateToken();
+    const login = plan.purpose === 'login';
+    const userId = login ? (plan.userId ?? null) : old.userId;
+    const switchesUser = login && old.userId !== null && old.userId !== userId;
+    const authenticatedAt = login ? now : old.authenticatedAt;
+    const successor = await this.repository.regenerate({
+      oldHash: old.idHash,
+      obsoletedAt: now,
+      obsoleteExpiresAt: obsoleteExpiry(now, this.options.timings),
+      successorSeal: sealSuccessor(oldToken, token),
+      successor: {
+        idHash: hashToken(token),
+        handle: login && old.userId !== userId ? generateHandle() : old.handle,
+        userId,
+        data: switchesUser ? EMPTY_DATA : context.pendingChange(),
+        authenticatedAt,
+        lastSeenAt: now,
+        rotatedAt: now,
+        expiresAt: activeExpiry(
+          { createdAt: old.createdAt, authenticatedAt },
+          now,
+          this.options.timings,
+        ),
+        ip: context.client.ip,
+        userAgent: context.client.userAgent,
+      },
+    });
+    if (!successor) return null;
+    context.adopt(token, successor);
+    context.cookie = 'set';
+    context.touchDue = false;
+    context.rotationDue = false;
+    return successor;
+  }
+
+  private async create(context: SessionContext, userId: string | null): Promise<void> {
+    const now = this.clock.now();
+    const token = generateToken();
+    const authenticatedAt = userId === null ? null : now;
+    const record = await this.repository.insert({
+      idHash: hashToken(token),
+      handle: generateHandle(),
+      userId,
+      data: context.snapshot(),
+      createdAt: now,
+      authenticatedAt,
+      lastSeenAt: now,
+      rotatedAt: now,
+      expiresAt: activeExpiry({ createdAt: now, authenticatedAt }, now, this.options.timings),
+      ip: context.client.ip,
+      userAgent: context.client.userAgent,
+    });
+    context.adopt(token, record);
+    context.cookie = 'set';
+  }
+
+  private async update(context: SessionContext): Promise<void> {
+    for (let attempt = 0; attempt < MAX_REGENERATION_ATTEMPTS; attempt++) {
+      const record = context.record;
+      const token = context.token;
+      if (!record || !token) return;
+      const now = this.clock.now();
+      const version = await this.repository.update(record.idHash, {
+        data: context.hasChanges ? context.pendingChange() : undefined,
+        lastSeenAt: now,
+        expiresAt: activeExpiry(record, now, this.options.timings),
+      });
+      if (version !== null) {
+        context.markPersisted({ ...record, data: context.snapshot(), lastSeenAt: now, version });
+        return;
+      }
+      const successor = await this.loader.resolveActive(token, now);
+      if (!successor) break;
+      context.adopt(successor.token, successor.record, true);
+      context.cookie = 'set';
+      if (!context.hasChanges) return;
+    }
+    const lostChanges = context.hasChanges;
+    context.reset();
+    context.ended = true;
+    context.cookie = 'clear';
+    if (lostChanges) {
+      throw new SessionUnauthorizedException(
+        SessionDenialCode.Ended,
+        'The session ended while this request was running; its changes were not saved.',
+      );
+    }
+  }
+}
