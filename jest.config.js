@@ -6,5 +6,6 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
   moduleNameMapper: { '^nest-session-security$': '<rootDir>/lib/index.ts' },
   moduleFileExtensions: ['ts', 'js', 'json'],
-  testTimeout: 30000,
+  globalSetup: '<rootDir>/test/global-setup.js',
+  testTimeout: 60000,
 };

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { InjectSessionOptions } from '../options/session-options.provider';
-import { ResolvedSessionOptions } from '../options/resolve-session-options';
+import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionContext } from '../session/session-context';
 import { serializeClearingCookie, serializeSessionCookie } from './session-cookie';
 

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { SESSION_ACCESS_KEY } from '../decorators/route-access.decorators';
 import { DefaultRouteAccess } from '../options/session-options';
 import { InjectSessionOptions } from '../options/session-options.provider';
-import { ResolvedSessionOptions } from '../options/resolve-session-options';
+import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionContext, SessionDenial } from '../session/session-context';
 import { SessionLoader } from '../session/session-loader';
 import {

@@ -8,7 +8,7 @@ import { readSessionCookie } from '../http/session-cookie';
 import { SessionDenialCode } from '../http/session.exceptions';
 import { clientInfo, SessionRequest } from '../http/session-request';
 import { InjectSessionOptions } from '../options/session-options.provider';
-import { ResolvedSessionOptions } from '../options/resolve-session-options';
+import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionRepository } from '../storage/session.repository';
 import { SessionContext } from './session-context';
 

@@ -6,7 +6,7 @@ import { generateHandle, generateToken, hashToken } from '../core/session-token'
 import { sealSuccessor } from '../core/successor-seal';
 import { SessionDenialCode, SessionUnauthorizedException } from '../http/session.exceptions';
 import { InjectSessionOptions } from '../options/session-options.provider';
-import { ResolvedSessionOptions } from '../options/resolve-session-options';
+import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { DataChange, SessionRepository } from '../storage/session.repository';
 import { SessionContext } from './session-context';
 import { SessionLoader } from './session-loader';

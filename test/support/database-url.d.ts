@@ -1,0 +1,2 @@
+export function serverUrl(): string;
+export function testDatabaseUrl(): string;

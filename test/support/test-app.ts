@@ -1,0 +1,118 @@
+import { DynamicModule, INestApplication, Provider, Type } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import {
+  Clock,
+  ManualClock,
+  SESSION_MIGRATIONS,
+  SessionGuard,
+  SessionModule,
+  SessionModuleOptions,
+} from 'nest-session-security';
+import { DataSource, Logger as TypeOrmLogger } from 'typeorm';
+import { testDatabaseUrl } from './database-url';
+import { TestController, TestGate } from './test.controller';
+
+export type Adapter = 'express' | 'fastify';
+export const ADAPTERS: Adapter[] = ['express', 'fastify'];
+
+/** The moment test clocks start at. */
+export const T0 = new Date('2030-01-01T00:00:00.000Z');
+
+/** Counts the SQL statements that touch the session table (TypeORM logs every query). */
+export class StatementCounter implements TypeOrmLogger {
+  count = 0;
+  readonly statements: string[] = [];
+
+  logQuery(query: string): void {
+    if (!/"session"/.test(query) || /information_schema|pg_catalog|"migrations"/i.test(query))
+      return;
+    this.count++;
+    this.statements.push(query.replace(/\s+/g, ' ').trim());
+  }
+  logQueryError(): void {}
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(): void {}
+  log(): void {}
+
+  reset(): void {
+    this.count = 0;
+    this.statements.length = 0;
+  }
+}
+
+export interface TestAppSetup {
+  /** Options for `SessionModule.forRoot`; ignored when `sessionModule` is given. */
+  options?: SessionModuleOptions;
+  /** A whole session module import (for the forRootAsync variants). */
+  sessionModule?: DynamicModule;
+  controllers?: Type[];
+  providers?: Provider[];
+  imports?: DynamicModule[];
+  /** Register the guard globally (default true). */
+  globalGuard?: boolean;
+}
+
+export interface TestApp {
+  app: INestApplication;
+  url: string;
+  clock: ManualClock;
+  dataSource: DataSource;
+  statements: StatementCounter;
+  gate: TestGate;
+  close(): Promise<void>;
+}
+
+export function typeOrmRoot(statements?: StatementCounter, name?: string): DynamicModule {
+  return TypeOrmModule.forRoot({
+    name,
+    type: 'postgres',
+    url: testDatabaseUrl(),
+    migrations: SESSION_MIGRATIONS,
+    migrationsRun: true,
+    logging: statements ? ['query'] : false,
+    logger: statements,
+  });
+}
+
+/** Builds and starts a Nest app on a random port with the session module on the test database. */
+export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Promise<TestApp> {
+  const clock = new ManualClock(T0);
+  const statements = new StatementCounter();
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      typeOrmRoot(statements),
+      setup.sessionModule ?? SessionModule.forRoot(setup.options ?? {}),
+      ...(setup.imports ?? []),
+    ],
+    controllers: setup.controllers ?? [TestController],
+    providers: [
+      TestGate,
+      ...(setup.globalGuard === false ? [] : [{ provide: APP_GUARD, useClass: SessionGuard }]),
+      ...(setup.providers ?? []),
+    ],
+  })
+    .overrideProvider(Clock)
+    .useValue(clock)
+    .compile();
+  const app =
+    adapter === 'fastify'
+      ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false })
+      : moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return {
+    app,
+    url,
+    clock,
+    dataSource: app.get(DataSource),
+    statements,
+    gate: app.get(TestGate),
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,144 @@
+import { Body, Controller, Delete, Get, HttpCode, Injectable, Post, Query } from '@nestjs/common';
+import {
+  CurrentSession,
+  CurrentUserId,
+  JsonValue,
+  Public,
+  Session,
+  SessionService,
+} from 'nest-session-security';
+
+/**
+ * Lets a test hold requests inside a handler until it says so, to interleave concurrent
+ * requests deterministically (no sleeping).
+ */
+@Injectable()
+export class TestGate {
+  private waiting: (() => void)[] = [];
+  private arrivals: ((count: number) => void)[] = [];
+
+  /** Called by a handler: resolves when the test opens the gate. */
+  pass(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.arrivals.forEach((notify) => notify(this.waiting.length));
+    });
+  }
+
+  /** Resolves once `count` requests wait at the gate. */
+  arrived(count: number): Promise<void> {
+    if (this.waiting.length >= count) return Promise.resolve();
+    return new Promise((resolve) => {
+      const notify = (n: number) => {
+        if (n < count) return;
+        this.arrivals = this.arrivals.filter((other) => other !== notify);
+        resolve();
+      };
+      this.arrivals.push(notify);
+    });
+  }
+
+  open(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    waiting.forEach((release) => release());
+  }
+}
+
+type Changes = Record<string, JsonValue>;
+
+function view(session: Session) {
+  return {
+    userId: session.userId,
+    handle: session.handle ?? null,
+    data: Object.fromEntries(session.keys().map((key) => [key, session.get(key)])),
+  };
+}
+
+function apply(session: Session, changes: Changes): void {
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) session.delete(key);
+    else session.set(key, value);
+  }
+}
+
+/** Routes the end-to-end suites drive. */
+@Controller()
+export class TestController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly gate: TestGate,
+  ) {}
+
+  @Public()
+  @Get('public')
+  read(@CurrentSession() session: Session) {
+    return view(session);
+  }
+
+  @Public()
+  @Post('public/data')
+  @HttpCode(200)
+  async write(
+    @CurrentSession() session: Session,
+    @Body() changes: Changes,
+    @Query('gate') gate?: string,
+  ) {
+    if (gate) await this.gate.pass();
+    apply(session, changes);
+    return view(session);
+  }
+
+  @Public()
+  @Delete('public/data')
+  @HttpCode(200)
+  clear(@CurrentSession() session: Session) {
+    session.clear();
+    return view(session);
+  }
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  async login(@CurrentSession() session: Session, @Body() body: { userId: string; set?: Changes }) {
+    await this.sessions.authenticate(session, body.userId);
+    if (body.set) apply(session, body.set);
+    return view(session);
+  }
+
+  @Get('private')
+  me(@CurrentSession() session: Session, @CurrentUserId() userId: string) {
+    return { ...view(session), userIdParam: userId };
+  }
+
+  @Post('private/data')
+  @HttpCode(200)
+  async writePrivate(
+    @CurrentSession() session: Session,
+    @Body() changes: Changes,
+    @Query('gate') gate?: string,
+  ) {
+    if (gate) await this.gate.pass();
+    apply(session, changes);
+    return view(session);
+  }
+
+  @Post('elevate')
+  @HttpCode(200)
+  async elevate(@CurrentSession() session: Session) {
+    await this.sessions.regenerate(session);
+    return view(session);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  async logout(@CurrentSession() session: Session) {
+    await this.sessions.logout(session);
+  }
+
+  @Post('logout-all')
+  @HttpCode(200)
+  async logoutAll(@CurrentUserId() userId: string) {
+    return { ended: await this.sessions.logoutAll(userId) };
+  }
+}
