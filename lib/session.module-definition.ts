@@ -9,9 +9,12 @@ export const {
   ASYNC_OPTIONS_TYPE: SESSION_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<SessionModuleOptions>({ moduleName: 'Session' })
   .setClassMethodName('forRoot')
-  .setExtras<SessionModuleExtras>({ isGlobal: false }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal,
-    providers: [...(definition.providers ?? []), sessionRepositoryProvider(extras.dataSource)],
-  }))
+  .setExtras<SessionModuleExtras>(
+    { isGlobal: false, dataSource: undefined },
+    (definition, extras) => ({
+      ...definition,
+      global: extras.isGlobal,
+      providers: [...(definition.providers ?? []), sessionRepositoryProvider(extras.dataSource)],
+    }),
+  )
   .build();

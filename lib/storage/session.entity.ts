@@ -21,7 +21,7 @@ export class SessionEntity {
   @Column({ name: 'user_id', type: 'text', nullable: true })
   userId!: string | null;
 
-  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  @Column({ type: 'jsonb', default: {} })
   data!: Record<string, JsonValue>;
 
   @Column({ name: 'created_at', type: 'timestamptz' })
