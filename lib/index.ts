@@ -27,6 +27,8 @@ export {
 
 export { Session, type SessionData, type SessionDataShape } from './session/session';
 export { SessionService } from './services/session.service';
+export { SessionEvents, type SessionEventListener } from './events/session-events';
+export type * from './events/session-event';
 
 export { SessionGuard } from './http/session.guard';
 export { SessionInterceptor } from './http/session.interceptor';

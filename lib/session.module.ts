@@ -9,6 +9,8 @@ import {
   resolvedSessionOptionsProvider,
 } from './options/session-options.provider';
 import { SessionService } from './services/session.service';
+import { SessionEvents } from './events/session-events';
+import { ObsoleteAccessResponder } from './session/obsolete-access.responder';
 import { SessionLoader } from './session/session-loader';
 import { SessionWriter } from './session/session-writer';
 import { ConfigurableSessionModule } from './session.module-definition';
@@ -32,6 +34,8 @@ import { SessionRepository } from './storage/session.repository';
   providers: [
     resolvedSessionOptionsProvider,
     { provide: Clock, useClass: SystemClock },
+    SessionEvents,
+    ObsoleteAccessResponder,
     SessionLoader,
     SessionWriter,
     SessionResponder,
@@ -42,6 +46,7 @@ import { SessionRepository } from './storage/session.repository';
   exports: [
     RESOLVED_SESSION_OPTIONS,
     Clock,
+    SessionEvents,
     SessionRepository,
     SessionLoader,
     SessionResponder,

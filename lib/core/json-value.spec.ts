@@ -193,3 +193,14 @@ describe('assertJsonValue rejects what JSON would drop, change or refuse', () =>
     expect(rejection(undefined, 'session value "cart"')).toMatch(/^session value "cart" is a/);
   });
 });
+
+describe('assertJsonValue rejects arrays JSON would change', () => {
+  it.each([
+    // eslint-disable-next-line no-sparse-arrays -- the hole is the point of the test
+    ['an array with holes', [1, , 3]],
+    ['a pre-sized empty array', new Array(3)],
+    ['an array with an extra property', Object.assign([1], { extra: 'x' })],
+  ])('%s', (_, value) => {
+    expect(() => assertJsonValue(value, 'v')).toThrow(SessionDataError);
+  });
+});

@@ -36,6 +36,11 @@ function checkJson(value: unknown, path: string, ancestors: Set<object>): void {
   }
   ancestors.add(value);
   if (Array.isArray(value)) {
+    if (Object.keys(value).length !== value.length) {
+      throw new SessionDataError(
+        `${path} is an array with holes or extra properties; session data must be plain JSON arrays`,
+      );
+    }
     value.forEach((item, index) => checkJson(item, `${path}[${index}]`, ancestors));
   } else {
     const proto = Object.getPrototypeOf(value);

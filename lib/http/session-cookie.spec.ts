@@ -460,3 +460,19 @@ describe('serializeSessionCookie / serializeClearingCookie', () => {
     expect(serializeClearingCookie(scoped)).toMatch(/^__Secure-sid=; Path=\/app; HttpOnly;/);
   });
 });
+
+describe('readSessionCookie: only spaces and tabs are trimmed', () => {
+  const token = generateToken();
+  it.each([
+    ['CR LF after the value', `__Host-sid=${token}\r\n`],
+    ['no-break space after the value', `__Host-sid=${token}\u00a0`],
+    ['byte-order mark before the name', `\ufeff__Host-sid=${token}`],
+    ['vertical tab before the value', `__Host-sid=\u000b${token}`],
+  ])('R16 %s makes the value malformed', (_, header) => {
+    expect(readSessionCookie(header, '__Host-sid').tokens).toEqual([]);
+  });
+
+  it('spaces and tabs around a pair are allowed', () => {
+    expect(readSessionCookie(` \t__Host-sid=${token} \t`, '__Host-sid').tokens).toEqual([token]);
+  });
+});

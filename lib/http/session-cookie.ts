@@ -27,9 +27,9 @@ export function readSessionCookie(
   const text = Array.isArray(header) ? header.join(';') : header;
   for (const pair of text.split(';')) {
     const eq = pair.indexOf('=');
-    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
+    if (eq < 0 || trimSpaces(pair.slice(0, eq)) !== name) continue;
     result.present = true;
-    const value = pair.slice(eq + 1).trim();
+    const value = trimSpaces(pair.slice(eq + 1));
     if (
       result.tokens.length < MAX_CANDIDATES &&
       isWellFormedToken(value) &&
@@ -39,6 +39,11 @@ export function readSessionCookie(
     }
   }
   return result;
+}
+
+/** Strips spaces and tabs only: CR, LF, NBSP or a BOM around a value make it malformed. */
+function trimSpaces(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, '');
 }
 
 function attributes(options: ResolvedCookieOptions): string {

@@ -434,3 +434,34 @@ describe('resolveSessionOptions: rejected options name the option and the allowe
     );
   });
 });
+
+describe('resolveSessionOptions: keys named like Object.prototype members', () => {
+  it.each(['hasOwnProperty', 'isPrototypeOf', 'constructor', 'toString'])(
+    '%s is reported as an unknown option',
+    (key) => {
+      expect(() => resolveSessionOptions({ [key]: 1 } as SessionModuleOptions)).toThrow(
+        `${key} is not a known option`,
+      );
+    },
+  );
+
+  it('a "__proto__" key from JSON is reported, not assigned', () => {
+    const options = JSON.parse('{"__proto__": {"idleTimeout": -1}}');
+    expect(() => resolveSessionOptions(options)).toThrow('__proto__ is not a known option');
+  });
+
+  it('cookie prefixes are matched without regard to case', () => {
+    expect(() =>
+      resolveSessionOptions({ cookie: { name: '__host-sid', domain: 'example.com' } }),
+    ).toThrow(/cookie\.domain/);
+    expect(() =>
+      resolveSessionOptions({ cookie: { name: '__SECURE-sid', secure: false } }),
+    ).toThrow(/__Secure-/);
+  });
+
+  it('cookie rules are reported together with other problems', () => {
+    expect(() =>
+      resolveSessionOptions({ idleTimeout: 0, cookie: { domain: 'example.com' } }),
+    ).toThrow(/idleTimeout[\s\S]*cookie\.domain/);
+  });
+});

@@ -6,6 +6,7 @@ import {
   DefaultRouteAccess,
   ObsoleteAccessResponse,
   SESSION_OPTION_DEFAULTS,
+  SessionCookieOptions,
   SessionModuleOptions,
 } from './session-options';
 import { SessionCookieOptionsSchema, SessionOptionsSchema } from './session-options.schema';
@@ -37,24 +38,61 @@ function flatten(errors: ValidationError[], prefix = ''): string[] {
   return errors.flatMap((error) => {
     const path = `${prefix}${error.property}`;
     if (error.children?.length) return flatten(error.children, `${path}.`);
-    const messages = Object.entries(error.constraints ?? {}).map(([rule, message]) =>
-      rule === 'whitelistValidation' ? `${path} is not a known option` : message,
-    );
+    const messages = [...new Set(Object.values(error.constraints ?? {}))];
     return messages.map((message) => `${path}: ${message}`);
   });
 }
 
+/** Every option name, so unknown keys are found by own-key lookup (never through the prototype). */
+const OPTION_KEYS = {
+  cookie: true,
+  idleTimeout: true,
+  absoluteTimeout: true,
+  touchInterval: true,
+  obsoleteGracePeriod: true,
+  obsoleteRetention: true,
+  onObsoleteAccess: true,
+  rotationInterval: true,
+  regenerateOnWrite: true,
+  maxDataSize: true,
+  defaultAccess: true,
+} satisfies Record<keyof SessionModuleOptions, true>;
+
+const COOKIE_KEYS = {
+  name: true,
+  secure: true,
+  sameSite: true,
+  domain: true,
+  path: true,
+} satisfies Record<keyof SessionCookieOptions, true>;
+
+function unknownKeys(value: Record<string, unknown>, known: object, prefix: string): string[] {
+  return Object.keys(value)
+    .filter((key) => !Object.hasOwn(known, key))
+    .map((key) => `${prefix}${key}: ${prefix}${key} is not a known option`);
+}
+
+/** Own, known keys only: unknown ones are reported, never assigned (no prototype keys). */
+function knownPart(value: Record<string, unknown>, known: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([key]) => Object.hasOwn(known, key)));
+}
+
 function schemaOf(options: Record<string, unknown>): SessionOptionsSchema {
-  const schema = Object.assign(new SessionOptionsSchema(), options);
+  const schema = Object.assign(new SessionOptionsSchema(), knownPart(options, OPTION_KEYS));
   if (isPlainObject(options.cookie)) {
-    schema.cookie = Object.assign(new SessionCookieOptionsSchema(), options.cookie);
+    schema.cookie = Object.assign(
+      new SessionCookieOptionsSchema(),
+      knownPart(options.cookie, COOKIE_KEYS),
+    );
   }
   return schema;
 }
 
+/** Rules between cookie attributes (prefixes are matched without regard to case, as browsers do). */
 function cookieRuleViolations(cookie: ResolvedCookieOptions): string[] {
   const problems: string[] = [];
-  if (cookie.name.startsWith('__Host-')) {
+  const name = cookie.name.toLowerCase();
+  if (name.startsWith('__host-')) {
     if (!cookie.secure)
       problems.push('cookie.name: a "__Host-" cookie requires cookie.secure: true');
     if (cookie.domain !== undefined)
@@ -63,7 +101,7 @@ function cookieRuleViolations(cookie: ResolvedCookieOptions): string[] {
       );
     if (cookie.path !== '/') problems.push('cookie.path: a "__Host-" cookie requires path "/"');
   }
-  if (cookie.name.startsWith('__Secure-') && !cookie.secure) {
+  if (name.startsWith('__secure-') && !cookie.secure) {
     problems.push('cookie.name: a "__Secure-" cookie requires cookie.secure: true');
   }
   if (cookie.sameSite === 'none' && !cookie.secure) {
@@ -81,34 +119,44 @@ function cookieRuleViolations(cookie: ResolvedCookieOptions): string[] {
 export function resolveSessionOptions(
   options: SessionModuleOptions | undefined,
 ): ResolvedSessionOptions {
-  const raw: Record<string, unknown> = isPlainObject(options) ? options : {};
   if (options !== undefined && !isPlainObject(options)) {
     throw new SessionOptionsError('Invalid SessionModule options: the options must be an object');
   }
-  const problems = flatten(
-    validateSync(schemaOf(raw), { whitelist: true, forbidNonWhitelisted: true }),
-  );
-  if (problems.length === 0) {
-    const resolved = applyDefaults(raw as SessionModuleOptions);
-    problems.push(...cookieRuleViolations(resolved.cookie));
-    if (problems.length === 0) return resolved;
+  const raw: Record<string, unknown> = options ?? {};
+  const cookie = isPlainObject(raw.cookie) ? raw.cookie : undefined;
+  const problems = [
+    ...unknownKeys(raw, OPTION_KEYS, ''),
+    ...(cookie ? unknownKeys(cookie, COOKIE_KEYS, 'cookie.') : []),
+  ];
+  const errors = validateSync(schemaOf(raw), { forbidUnknownValues: false });
+  problems.push(...flatten(errors));
+  if (!errors.some((error) => error.property === 'cookie')) {
+    problems.push(...cookieRuleViolations(resolveCookie(raw as SessionModuleOptions)));
   }
-  throw new SessionOptionsError(`Invalid SessionModule options:\n - ${problems.join('\n - ')}`);
+  if (problems.length > 0) {
+    throw new SessionOptionsError(`Invalid SessionModule options:\n - ${problems.join('\n - ')}`);
+  }
+  return applyDefaults(raw as SessionModuleOptions);
+}
+
+function resolveCookie(options: SessionModuleOptions): ResolvedCookieOptions {
+  const defaults = SESSION_OPTION_DEFAULTS.cookie;
+  const secure = options.cookie?.secure ?? defaults.secure;
+  return {
+    name: options.cookie?.name ?? (secure ? '__Host-sid' : 'sid'),
+    secure,
+    sameSite: options.cookie?.sameSite ?? defaults.sameSite,
+    domain: options.cookie?.domain,
+    path: options.cookie?.path ?? defaults.path,
+  };
 }
 
 function applyDefaults(options: SessionModuleOptions): ResolvedSessionOptions {
   const defaults = SESSION_OPTION_DEFAULTS;
-  const secure = options.cookie?.secure ?? defaults.cookie.secure;
   const idleTimeout = parseDuration(options.idleTimeout ?? defaults.idleTimeout, 'idleTimeout');
   const rotation = options.rotationInterval ?? defaults.rotationInterval;
   return {
-    cookie: {
-      name: options.cookie?.name ?? (secure ? '__Host-sid' : 'sid'),
-      secure,
-      sameSite: options.cookie?.sameSite ?? defaults.cookie.sameSite,
-      domain: options.cookie?.domain,
-      path: options.cookie?.path ?? defaults.cookie.path,
-    },
+    cookie: resolveCookie(options),
     timings: {
       idleTimeout,
       absoluteTimeout: parseDuration(

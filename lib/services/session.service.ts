@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { Clock } from '../core/clock';
+import { describeSession, SessionEvents } from '../events/session-events';
 import { SessionRepository } from '../storage/session.repository';
 import { contextOf, Session } from '../session/session';
 import { SessionWriter } from '../session/session-writer';
@@ -20,6 +22,8 @@ export class SessionService {
   constructor(
     private readonly repository: SessionRepository,
     private readonly writer: SessionWriter,
+    private readonly events: SessionEvents,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -48,14 +52,41 @@ export class SessionService {
   async logout(session: Session<object>): Promise<void> {
     const context = contextOf(session);
     const record = context.record;
-    if (record) await this.repository.delete(record.idHash);
+    if (record) {
+      await this.repository.delete(record.idHash);
+      this.events.emit({
+        type: 'session.logged_out',
+        at: this.clock.now(),
+        request: context.client,
+        session: describeSession(record),
+      });
+    }
     context.reset();
     context.ended = true;
     context.cookie = 'clear';
   }
 
-  /** Ends every session of `userId` on every device; returns how many were ended. */
-  async logoutAll(userId: string | number): Promise<number> {
-    return this.repository.deleteAllOfUser(String(userId));
+  /**
+   * Ends every session of `userId` on every device; returns how many active sessions were
+   * ended. Pass the current session to have its cookie cleared on this response too.
+   */
+  async logoutAll(userId: string | number, current?: Session<object>): Promise<number> {
+    const user = String(userId);
+    const deleted = await this.repository.deleteAllOfUser(user);
+    const count = deleted.filter((record) => record.obsoletedAt === null).length;
+    const context = current ? contextOf(current) : null;
+    if (context?.record?.userId === user) {
+      context.reset();
+      context.ended = true;
+      context.cookie = 'clear';
+    }
+    this.events.emit({
+      type: 'session.logged_out_all',
+      at: this.clock.now(),
+      request: context?.client ?? { ip: null, userAgent: null },
+      userId: user,
+      count,
+    });
+    return count;
   }
 }

@@ -88,14 +88,17 @@ export class SessionContext {
 
   /** The pending change as a storage-level data change. */
   pendingChange(): DataChange {
-    const set: Record<string, JsonValue> = {};
-    const remove: string[] = [];
-    for (const [key, value] of this.changes) {
-      if (value === undefined) remove.push(key);
-      else set[key] = value;
-    }
     if (this.replaced) return { replace: true, set: Object.fromEntries(this.data), remove: [] };
-    return { replace: false, set, remove };
+    const changes = [...this.changes];
+    // Object.fromEntries defines keys such as "__proto__" as own data, where `set[key] =` would not.
+    return {
+      replace: false,
+      set: Object.fromEntries(changes.filter(([, value]) => value !== undefined)) as Record<
+        string,
+        JsonValue
+      >,
+      remove: changes.filter(([, value]) => value === undefined).map(([key]) => key),
+    };
   }
 
   /** The whole data object as the handler sees it. */

@@ -4,12 +4,14 @@ import { SessionRecord } from '../core/session-record';
 import { assessSession } from '../core/session-policy';
 import { hashToken } from '../core/session-token';
 import { openSuccessor } from '../core/successor-seal';
+import { describeSession, SessionEvents } from '../events/session-events';
 import { readSessionCookie } from '../http/session-cookie';
 import { SessionDenialCode } from '../http/session.exceptions';
 import { clientInfo, SessionRequest } from '../http/session-request';
 import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionRepository } from '../storage/session.repository';
+import { ObsoleteAccessResponder } from './obsolete-access.responder';
 import { SessionContext } from './session-context';
 
 /** A stored session and the token that reaches it. */
@@ -24,7 +26,7 @@ const MAX_SUCCESSOR_HOPS = 3;
 /**
  * Turns a request's cookie into its session context: strict mode (only stored IDs count),
  * expiry from stored time-stamps, and obsolete IDs (served as their successor within the
- * grace period, refused after it).
+ * grace period, handed to the {@link ObsoleteAccessResponder} after it).
  */
 @Injectable()
 export class SessionLoader {
@@ -32,18 +34,33 @@ export class SessionLoader {
     @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
     private readonly repository: SessionRepository,
     private readonly clock: Clock,
+    private readonly events: SessionEvents,
+    private readonly obsoleteAccess: ObsoleteAccessResponder,
   ) {}
 
   async load(request: SessionRequest): Promise<SessionContext> {
     const cookie = readSessionCookie(request.headers.cookie, this.options.cookie.name);
     const context = new SessionContext(this.clock.now(), clientInfo(request), cookie.present);
     if (cookie.tokens.length === 0) {
-      if (cookie.present) context.cookie = 'clear';
+      if (cookie.present) {
+        context.cookie = 'clear';
+        this.events.emit({
+          type: 'session.malformed_cookie',
+          at: context.loadedAt,
+          request: context.client,
+        });
+      }
       return context;
     }
     const reached = await this.findFirst(cookie.tokens);
     if (!reached) {
       context.cookie = 'clear';
+      this.events.emit({
+        type: 'session.unknown_id',
+        at: context.loadedAt,
+        request: context.client,
+        idHashes: cookie.tokens.map((token) => hashToken(token).toString('hex')),
+      });
       return context;
     }
     await this.admit(context, reached);
@@ -81,6 +98,19 @@ export class SessionLoader {
     return token ? this.findFirst([token]) : null;
   }
 
+  /**
+   * The user an obsolete session stands for: its own, or (for a pre-login session) that of
+   * the first successor with one. Only the holder of the obsolete token can walk this chain.
+   */
+  private async userBehind(reached: ReachedSession): Promise<string | null> {
+    let current: ReachedSession | null = reached;
+    for (let hop = 0; current && hop <= MAX_SUCCESSOR_HOPS; hop++) {
+      if (current.record.userId !== null) return current.record.userId;
+      current = await this.successorOf(current);
+    }
+    return null;
+  }
+
   private async admit(context: SessionContext, reached: ReachedSession, hop = 0): Promise<void> {
     const { record } = reached;
     const verdict = assessSession(record, context.loadedAt, this.options.timings);
@@ -103,18 +133,28 @@ export class SessionLoader {
               code: SessionDenialCode.AbsoluteExpired,
               message: 'The session reached its maximum lifetime.',
             };
+      this.events.emit({
+        type: 'session.expired',
+        at: context.loadedAt,
+        request: context.client,
+        reason: verdict.reason,
+        session: describeSession(record),
+      });
       return;
     }
-    const successor =
-      verdict.withinGrace && hop < MAX_SUCCESSOR_HOPS ? await this.successorOf(reached) : null;
-    if (successor) {
-      await this.admit(context, successor, hop + 1);
-      if (context.record) context.cookie = 'set';
+    if (verdict.withinGrace) {
+      const successor = hop < MAX_SUCCESSOR_HOPS ? await this.successorOf(reached) : null;
+      if (successor) {
+        await this.admit(context, successor, hop + 1);
+        if (context.record) context.cookie = 'set';
+        return;
+      }
+      context.denial = {
+        code: SessionDenialCode.Ended,
+        message: 'The session this ID was replaced by has ended.',
+      };
       return;
     }
-    context.denial = {
-      code: SessionDenialCode.Obsolete,
-      message: 'This session ID was replaced and can no longer be used; sign in again.',
-    };
+    await this.obsoleteAccess.respond(context, record, await this.userBehind(reached));
   }
 }

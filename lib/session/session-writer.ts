@@ -4,6 +4,7 @@ import { SessionRecord } from '../core/session-record';
 import { activeExpiry, obsoleteExpiry } from '../core/session-policy';
 import { generateHandle, generateToken, hashToken } from '../core/session-token';
 import { sealSuccessor } from '../core/successor-seal';
+import { describeSession, SessionEvents } from '../events/session-events';
 import { SessionDenialCode, SessionUnauthorizedException } from '../http/session.exceptions';
 import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
@@ -15,6 +16,8 @@ import { SessionLoader } from './session-loader';
 export interface RegenerationPlan {
   /** `login` starts a new authentication; `privilege` and `rotation` keep the user and times. */
   purpose: 'login' | 'privilege' | 'rotation';
+  /** Why a rotation happens: the interval passed, or data changed under `regenerateOnWrite`. */
+  reason?: 'interval' | 'write';
   /** The user of the successor (for `login`). */
   userId?: string;
 }
@@ -36,6 +39,7 @@ export class SessionWriter {
     private readonly repository: SessionRepository,
     private readonly loader: SessionLoader,
     private readonly clock: Clock,
+    private readonly events: SessionEvents,
   ) {}
 
   /** Writes what the request changed, after the handler. */
@@ -48,7 +52,10 @@ export class SessionWriter {
     const regenerate =
       context.rotationDue || (this.options.regenerateOnWrite && context.hasChanges);
     if (regenerate) {
-      await this.regenerate(context, { purpose: 'rotation' });
+      await this.regenerate(context, {
+        purpose: 'rotation',
+        reason: context.rotationDue ? 'interval' : 'write',
+      });
       if (context.ended || !context.hasChanges) return;
     } else if (!context.hasChanges && !context.touchDue) {
       return;
@@ -130,7 +137,30 @@ export class SessionWriter {
     context.cookie = 'set';
     context.touchDue = false;
     context.rotationDue = false;
+    this.emitRegeneration(context, plan, old, successor, now);
     return successor;
+  }
+
+  private emitRegeneration(
+    context: SessionContext,
+    plan: RegenerationPlan,
+    old: SessionRecord,
+    successor: SessionRecord,
+    at: Date,
+  ): void {
+    const base = {
+      at,
+      request: context.client,
+      session: describeSession(successor),
+      previous: describeSession(old),
+    };
+    if (plan.purpose === 'login') {
+      this.events.emit({ type: 'session.authenticated', userId: successor.userId ?? '', ...base });
+    } else if (plan.purpose === 'privilege') {
+      this.events.emit({ type: 'session.regenerated', ...base });
+    } else {
+      this.events.emit({ type: 'session.rotated', reason: plan.reason ?? 'interval', ...base });
+    }
   }
 
   private async create(context: SessionContext, userId: string | null): Promise<void> {
@@ -152,6 +182,9 @@ export class SessionWriter {
     });
     context.adopt(token, record);
     context.cookie = 'set';
+    const event = { at: now, request: context.client, session: describeSession(record) };
+    if (userId === null) this.events.emit({ type: 'session.created', ...event });
+    else this.events.emit({ type: 'session.authenticated', userId, previous: null, ...event });
   }
 
   private async update(context: SessionContext): Promise<void> {

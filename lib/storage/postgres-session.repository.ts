@@ -165,8 +165,19 @@ export class PostgresSessionRepository extends SessionRepository {
     return affected > 0;
   }
 
-  async deleteAllOfUser(userId: string): Promise<number> {
-    const { affected } = await this.run(`DELETE FROM "session" WHERE user_id = $1`, [userId]);
-    return affected;
+  async findAllOfUser(userId: string): Promise<SessionRecord[]> {
+    const { rows } = await this.run<SessionRow>(
+      `SELECT ${COLUMNS} FROM "session" WHERE user_id = $1`,
+      [userId],
+    );
+    return rows.map(toRecord);
+  }
+
+  async deleteAllOfUser(userId: string): Promise<SessionRecord[]> {
+    const { rows } = await this.run<SessionRow>(
+      `DELETE FROM "session" WHERE user_id = $1 RETURNING ${COLUMNS}`,
+      [userId],
+    );
+    return rows.map(toRecord);
   }
 }

@@ -60,6 +60,9 @@ export abstract class SessionRepository {
   /** Deletes one session; whether it existed. */
   abstract delete(idHash: Buffer): Promise<boolean>;
 
-  /** Deletes every session of a user; how many. */
-  abstract deleteAllOfUser(userId: string): Promise<number>;
+  /** Every stored session of a user, obsolete ones included. */
+  abstract findAllOfUser(userId: string): Promise<SessionRecord[]>;
+
+  /** Deletes every session of a user; returns the deleted rows. */
+  abstract deleteAllOfUser(userId: string): Promise<SessionRecord[]>;
 }

@@ -138,7 +138,7 @@ export class TestController {
 
   @Post('logout-all')
   @HttpCode(200)
-  async logoutAll(@CurrentUserId() userId: string) {
-    return { ended: await this.sessions.logoutAll(userId) };
+  async logoutAll(@CurrentSession() session: Session, @CurrentUserId() userId: string) {
+    return { ended: await this.sessions.logoutAll(userId, session) };
   }
 }

@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { SessionRecord } from '../core/session-record';
+import { describeSession, SessionEvents } from '../events/session-events';
+import { SessionDenialCode } from '../http/session.exceptions';
+import { InjectSessionOptions } from '../options/session-options.provider';
+import type { ResolvedSessionOptions } from '../options/resolve-session-options';
+import { SessionRepository } from '../storage/session.repository';
+import { SessionContext } from './session-context';
+
+/**
+ * What happens when an ID replaced by regeneration is used after its grace period. A
+ * legitimate client has had the new cookie for that long, so this is most likely a stolen or
+ * fixated ID: refuse it, clear the cookie, end every session of the user (unless configured
+ * to deny only) so the thief loses whatever the ID led to, and report it with the evidence.
+ */
+@Injectable()
+export class ObsoleteAccessResponder {
+  constructor(
+    @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
+    private readonly repository: SessionRepository,
+    private readonly events: SessionEvents,
+  ) {}
+
+  /**
+   * @param userId the user the obsolete session belongs to: its own, or for a pre-login
+   * session the user of its successor.
+   */
+  async respond(
+    context: SessionContext,
+    obsolete: SessionRecord,
+    userId: string | null,
+  ): Promise<void> {
+    const response = this.options.onObsoleteAccess;
+    let userSessions: SessionRecord[] = [];
+    let revoked = 0;
+    if (userId !== null) {
+      if (response === 'revoke-all') {
+        userSessions = await this.repository.deleteAllOfUser(userId);
+        revoked = userSessions.filter((session) => session.obsoletedAt === null).length;
+      } else {
+        userSessions = await this.repository.findAllOfUser(userId);
+      }
+    }
+    context.cookie = 'clear';
+    context.denial = {
+      code: SessionDenialCode.Obsolete,
+      message: 'This session ID was replaced and can no longer be used; sign in again.',
+    };
+    this.events.emit({
+      type: 'session.obsolete_access',
+      at: context.loadedAt,
+      request: context.client,
+      userId,
+      obsolete: describeSession(obsolete),
+      userSessions: userSessions.map(describeSession),
+      response,
+      revoked,
+    });
+  }
+}
