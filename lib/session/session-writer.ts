@@ -90,11 +90,25 @@ export class SessionWriter {
       }
       context.adopt(winner.token, winner.record, true);
       context.cookie = 'set';
-      if (plan.purpose === 'rotation') return;
+      if (this.winnerFulfils(plan, winner.record, context.loadedAt)) return;
     }
     throw new SessionUnauthorizedException(
       SessionDenialCode.Ended,
       'The session changed concurrently; please retry.',
+    );
+  }
+
+  /**
+   * Whether the concurrent regeneration that won already did what `plan` asks: any new ID
+   * serves a rotation or privilege change; a login needs the winner to be that user's login
+   * from after this request began. Otherwise the plan is applied again on the winner.
+   */
+  private winnerFulfils(plan: RegenerationPlan, winner: SessionRecord, since: Date): boolean {
+    if (plan.purpose !== 'login') return true;
+    return (
+      winner.userId === (plan.userId ?? null) &&
+      winner.authenticatedAt !== null &&
+      winner.authenticatedAt >= since
     );
   }
 

@@ -6,6 +6,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   Clock,
   ManualClock,
+  SessionEvent,
+  SessionEvents,
   SESSION_MIGRATIONS,
   SessionGuard,
   SessionModule,
@@ -63,6 +65,8 @@ export interface TestApp {
   dataSource: DataSource;
   statements: StatementCounter;
   gate: TestGate;
+  /** Every session event emitted since the app started (tests empty it as they need). */
+  events: SessionEvent[];
   close(): Promise<void>;
 }
 
@@ -106,7 +110,10 @@ export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Prom
   if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const events: SessionEvent[] = [];
+  app.get(SessionEvents).subscribe((event) => events.push(event));
   return {
+    events,
     app,
     url,
     clock,

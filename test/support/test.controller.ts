@@ -100,9 +100,20 @@ export class TestController {
   @Public()
   @Post('login')
   @HttpCode(200)
-  async login(@CurrentSession() session: Session, @Body() body: { userId: string; set?: Changes }) {
+  async login(
+    @CurrentSession() session: Session,
+    @Body() body: { userId: string; set?: Changes },
+    @Query('gate') gate?: string,
+  ) {
+    if (gate) await this.gate.pass();
     await this.sessions.authenticate(session, body.userId);
     if (body.set) apply(session, body.set);
+    return view(session);
+  }
+
+  @Get('private/gated')
+  async gatedRead(@CurrentSession() session: Session) {
+    await this.gate.pass();
     return view(session);
   }
 
@@ -125,7 +136,8 @@ export class TestController {
 
   @Post('elevate')
   @HttpCode(200)
-  async elevate(@CurrentSession() session: Session) {
+  async elevate(@CurrentSession() session: Session, @Query('gate') gate?: string) {
+    if (gate) await this.gate.pass();
     await this.sessions.regenerate(session);
     return view(session);
   }
