@@ -6,6 +6,7 @@ export type {
   SessionCookieOptions,
   DefaultRouteAccess,
   ObsoleteAccessResponse,
+  SessionLimitPolicy,
 } from './options/session-options';
 export { SESSION_OPTION_DEFAULTS } from './options/session-options';
 export type {
@@ -26,7 +27,9 @@ export {
 } from './core/errors';
 
 export { Session, type SessionData, type SessionDataShape } from './session/session';
-export { SessionService } from './services/session.service';
+export { SessionService, type SessionSummary } from './services/session.service';
+export { SessionGarbageCollector } from './storage/session-garbage-collector';
+export { describeDevice } from './core/device-summary';
 export { SessionEvents, type SessionEventListener } from './events/session-events';
 export type * from './events/session-event';
 

@@ -14,6 +14,7 @@ import { ObsoleteAccessResponder } from './session/obsolete-access.responder';
 import { SessionLoader } from './session/session-loader';
 import { SessionWriter } from './session/session-writer';
 import { ConfigurableSessionModule } from './session.module-definition';
+import { SessionGarbageCollector } from './storage/session-garbage-collector';
 import { SessionRepository } from './storage/session.repository';
 
 /**
@@ -41,6 +42,7 @@ import { SessionRepository } from './storage/session.repository';
     SessionResponder,
     SessionService,
     SessionGuard,
+    SessionGarbageCollector,
     { provide: APP_INTERCEPTOR, useClass: SessionInterceptor },
   ],
   exports: [
@@ -52,6 +54,7 @@ import { SessionRepository } from './storage/session.repository';
     SessionResponder,
     SessionService,
     SessionGuard,
+    SessionGarbageCollector,
   ],
 })
 export class SessionModule extends ConfigurableSessionModule {}

@@ -19,7 +19,7 @@ function withCookie(test: request.Test, token: string): request.Test {
 
 async function activeRows(t: TestApp, userId?: string): Promise<number> {
   const rows = await t.dataSource.query(
-    `SELECT count(*)::int AS n FROM "session" WHERE obsoleted_at IS NULL ${userId ? 'AND user_id = $1' : ''}`,
+    `SELECT count(*)::int AS n FROM "session" WHERE obsoleted_at IS NULL AND revoked_at IS NULL ${userId ? 'AND user_id = $1' : ''}`,
     userId ? [userId] : [],
   );
   return rows[0].n;

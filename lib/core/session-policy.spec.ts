@@ -34,6 +34,7 @@ function times(overrides: Partial<SessionTimes> = {}): SessionTimes {
     lastSeenAt: at(0),
     rotatedAt: at(0),
     obsoletedAt: null,
+    revokedAt: null,
     ...overrides,
   };
 }
@@ -385,6 +386,14 @@ describe('assessSession: obsolete', () => {
     expect(assessSession(old, at(13 * HOUR), timings)).toEqual({
       state: 'obsolete',
       withinGrace: false,
+    });
+  });
+});
+
+describe('assessSession: revoked sessions', () => {
+  it('a revoked session is refused before any other rule', () => {
+    expect(assessSession(times({ revokedAt: at(0), obsoletedAt: at(0) }), at(0), timings)).toEqual({
+      state: 'revoked',
     });
   });
 });

@@ -17,7 +17,7 @@ export interface SessionTimings {
 /** The time-stamps the lifecycle rules read. */
 export type SessionTimes = Pick<
   SessionRecord,
-  'createdAt' | 'authenticatedAt' | 'lastSeenAt' | 'rotatedAt' | 'obsoletedAt'
+  'createdAt' | 'authenticatedAt' | 'lastSeenAt' | 'rotatedAt' | 'obsoletedAt' | 'revokedAt'
 >;
 
 /** The time-stamps that fix the absolute deadline. */
@@ -27,7 +27,8 @@ export type SessionStart = Pick<SessionTimes, 'createdAt' | 'authenticatedAt'>;
 export type SessionVerdict =
   | { state: 'active'; touchDue: boolean; rotationDue: boolean }
   | { state: 'expired'; reason: 'idle' | 'absolute' }
-  | { state: 'obsolete'; withinGrace: boolean };
+  | { state: 'obsolete'; withinGrace: boolean }
+  | { state: 'revoked' };
 
 /**
  * The touch interval actually used: the configured one, capped at a tenth of the idle timeout
@@ -59,7 +60,10 @@ export function activeExpiry(times: SessionStart, lastSeenAt: Date, timings: Ses
   return idle < absolute ? idle : absolute;
 }
 
-/** The value of `expires_at` for a session made obsolete at `obsoletedAt`: end of retention. */
+/**
+ * The value of `expires_at` for a session made obsolete (or revoked) at `obsoletedAt`: the end
+ * of its retention, so late use is still recognised before GC removes it.
+ */
 export function obsoleteExpiry(obsoletedAt: Date, timings: SessionTimings): Date {
   return new Date(
     obsoletedAt.getTime() + Math.max(timings.obsoleteRetention, timings.obsoleteGracePeriod),
@@ -69,13 +73,15 @@ export function obsoleteExpiry(obsoletedAt: Date, timings: SessionTimings): Date
 /**
  * Decides what a stored session is at `now`, from its server-side time-stamps only. An obsolete
  * session is judged by its obsolescence alone: within the grace period it stands for its
- * successor (whose own deadlines then apply), after it any use is suspicious.
+ * successor (whose own deadlines then apply), after it any use is suspicious. A revoked
+ * session is refused before anything else.
  */
 export function assessSession(
   times: SessionTimes,
   now: Date,
   timings: SessionTimings,
 ): SessionVerdict {
+  if (times.revokedAt) return { state: 'revoked' };
   if (times.obsoletedAt) {
     const withinGrace = now.getTime() - times.obsoletedAt.getTime() < timings.obsoleteGracePeriod;
     return { state: 'obsolete', withinGrace };

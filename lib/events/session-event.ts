@@ -59,6 +59,17 @@ export interface SessionLoggedOutEvent extends EventBase {
   session: EventSessionInfo;
 }
 
+/**
+ * Sessions were revoked: one login from the device list (`device`), all but the current one
+ * (`others`), or the least recently used ones to stay under `maxSessionsPerUser` (`limit`).
+ */
+export interface SessionRevokedEvent extends EventBase {
+  type: 'session.revoked';
+  userId: string;
+  reason: 'device' | 'others' | 'limit';
+  sessions: EventSessionInfo[];
+}
+
 /** Every session of a user was ended. */
 export interface SessionLoggedOutAllEvent extends EventBase {
   type: 'session.logged_out_all';
@@ -109,6 +120,7 @@ export type SessionEvent =
   | SessionRegeneratedEvent
   | SessionRotatedEvent
   | SessionLoggedOutEvent
+  | SessionRevokedEvent
   | SessionLoggedOutAllEvent
   | SessionExpiredEvent
   | SessionObsoleteAccessEvent

@@ -20,6 +20,10 @@ export const SessionDenialCode = {
   Obsolete: 'session_obsolete',
   /** The session was ended (logout, revocation) while the request was running. */
   Ended: 'session_ended',
+  /** The session was revoked from the device list, by "sign out everywhere" or by the attack response. */
+  Revoked: 'session_revoked',
+  /** A new login was refused because the user has `maxSessionsPerUser` sessions. */
+  LimitReached: 'session_limit_reached',
   /** The route needs a more recent authentication. */
   ReauthRequired: 'reauth_required',
   /** The session store (database) cannot be reached. */

@@ -43,6 +43,9 @@ const DEFAULT_RESOLVED = {
   regenerateOnWrite: false,
   maxDataSize: 8192,
   defaultAccess: 'authenticated',
+  maxSessionsPerUser: null,
+  sessionLimitPolicy: 'evict-least-recently-used',
+  gc: { interval: 10 * MINUTE, batchSize: 1000 },
 };
 
 describe('resolveSessionOptions: defaults (DESIGN section 5)', () => {
@@ -75,6 +78,9 @@ describe('resolveSessionOptions: defaults (DESIGN section 5)', () => {
       regenerateOnWrite: false,
       maxDataSize: 8192,
       defaultAccess: 'authenticated',
+      sessionLimitPolicy: 'evict-least-recently-used',
+      gcInterval: '10m',
+      gcBatchSize: 1000,
       cookie: { secure: true, sameSite: 'lax', path: '/' },
     });
   });

@@ -5,6 +5,7 @@ import { effectiveTouchInterval, SessionTimings } from '../core/session-policy';
 import {
   DefaultRouteAccess,
   ObsoleteAccessResponse,
+  SessionLimitPolicy,
   SESSION_OPTION_DEFAULTS,
   SessionCookieOptions,
   SessionModuleOptions,
@@ -28,6 +29,11 @@ export interface ResolvedSessionOptions {
   regenerateOnWrite: boolean;
   maxDataSize: number;
   defaultAccess: DefaultRouteAccess;
+  /** `null` when there is no limit. */
+  maxSessionsPerUser: number | null;
+  sessionLimitPolicy: SessionLimitPolicy;
+  /** Garbage collection: interval in milliseconds (0 = no timer) and batch size. */
+  gc: { interval: number; batchSize: number };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -56,6 +62,10 @@ const OPTION_KEYS = {
   regenerateOnWrite: true,
   maxDataSize: true,
   defaultAccess: true,
+  maxSessionsPerUser: true,
+  sessionLimitPolicy: true,
+  gcInterval: true,
+  gcBatchSize: true,
 } satisfies Record<keyof SessionModuleOptions, true>;
 
 const COOKIE_KEYS = {
@@ -155,6 +165,7 @@ function applyDefaults(options: SessionModuleOptions): ResolvedSessionOptions {
   const defaults = SESSION_OPTION_DEFAULTS;
   const idleTimeout = parseDuration(options.idleTimeout ?? defaults.idleTimeout, 'idleTimeout');
   const rotation = options.rotationInterval ?? defaults.rotationInterval;
+  const gcInterval = options.gcInterval ?? defaults.gcInterval;
   return {
     cookie: resolveCookie(options),
     timings: {
@@ -181,5 +192,11 @@ function applyDefaults(options: SessionModuleOptions): ResolvedSessionOptions {
     regenerateOnWrite: options.regenerateOnWrite ?? defaults.regenerateOnWrite,
     maxDataSize: options.maxDataSize ?? defaults.maxDataSize,
     defaultAccess: options.defaultAccess ?? defaults.defaultAccess,
+    maxSessionsPerUser: options.maxSessionsPerUser ?? null,
+    sessionLimitPolicy: options.sessionLimitPolicy ?? defaults.sessionLimitPolicy,
+    gc: {
+      interval: gcInterval === false ? 0 : parseDuration(gcInterval, 'gcInterval'),
+      batchSize: options.gcBatchSize ?? defaults.gcBatchSize,
+    },
   };
 }

@@ -119,6 +119,27 @@ export class SessionOptionsSchema {
   maxDataSize?: number;
 
   @IsOptional()
+  @IsInt({ message: 'maxSessionsPerUser must be a positive integer' })
+  @Min(1, { message: 'maxSessionsPerUser must be a positive integer' })
+  maxSessionsPerUser?: number;
+
+  @IsOptional()
+  @IsIn(['refuse', 'evict-least-recently-used'], {
+    message: 'sessionLimitPolicy must be one of "refuse", "evict-least-recently-used"',
+  })
+  sessionLimitPolicy?: string;
+
+  @ValidateIf((_, value) => value !== undefined)
+  @IsDuration({ allowFalse: true })
+  gcInterval?: unknown;
+
+  @IsOptional()
+  @IsInt({ message: 'gcBatchSize must be an integer between 1 and 100000' })
+  @Min(1, { message: 'gcBatchSize must be an integer between 1 and 100000' })
+  @Max(100_000, { message: 'gcBatchSize must be an integer between 1 and 100000' })
+  gcBatchSize?: number;
+
+  @IsOptional()
   @IsIn(['authenticated', 'public'], {
     message: 'defaultAccess must be one of "authenticated", "public"',
   })

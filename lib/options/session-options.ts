@@ -3,6 +3,9 @@ import { Duration } from '../core/duration';
 /** What a route requires when it carries neither `@Public()` nor `@Authenticated()`. */
 export type DefaultRouteAccess = 'authenticated' | 'public';
 
+/** What a login does when the user already has `maxSessionsPerUser` sessions. */
+export type SessionLimitPolicy = 'refuse' | 'evict-least-recently-used';
+
 /** What happens when an obsolete session ID is used after its grace period. */
 export type ObsoleteAccessResponse = 'revoke-all' | 'deny';
 
@@ -60,6 +63,21 @@ export interface SessionModuleOptions {
   regenerateOnWrite?: boolean;
   /** Largest session data, in bytes of its JSON text. Default `8192` (8 KiB). */
   maxDataSize?: number;
+  /** Most sessions one user may have at once. Default: no limit. */
+  maxSessionsPerUser?: number;
+  /**
+   * At the limit, a new login is refused (403 `session_limit_reached`) or evicts the least
+   * recently used session. Default `'evict-least-recently-used'`.
+   */
+  sessionLimitPolicy?: SessionLimitPolicy;
+  /**
+   * Interval of the garbage collection of expired, obsolete and revoked rows (with up to 10%
+   * jitter). Default `'10m'`; `0` or `false` turns the timer off (run `SessionGarbageCollector`
+   * yourself, for example from cron).
+   */
+  gcInterval?: Duration | false;
+  /** Rows deleted per garbage-collection statement. Default `1000`. */
+  gcBatchSize?: number;
   /**
    * What a route without `@Public()` or `@Authenticated()` requires under the guard.
    * Default `'authenticated'` (deny unless a route opts out).
@@ -86,5 +104,8 @@ export const SESSION_OPTION_DEFAULTS = {
   regenerateOnWrite: false,
   maxDataSize: 8192,
   defaultAccess: 'authenticated',
+  sessionLimitPolicy: 'evict-least-recently-used',
+  gcInterval: '10m',
+  gcBatchSize: 1000,
   cookie: { secure: true, sameSite: 'lax', path: '/' },
 } as const;

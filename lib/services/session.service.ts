@@ -1,13 +1,37 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../core/clock';
+import { describeDevice } from '../core/device-summary';
+import { SessionRecord } from '../core/session-record';
+import { obsoleteExpiry } from '../core/session-policy';
 import { describeSession, SessionEvents } from '../events/session-events';
+import { InjectSessionOptions } from '../options/session-options.provider';
+import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionRepository } from '../storage/session.repository';
+import { ClientInfo, SessionContext } from '../session/session-context';
 import { contextOf, Session } from '../session/session';
 import { SessionWriter } from '../session/session-writer';
 
+/** One login of a user, as a "your devices" list shows it: never a token or a hash. */
+export interface SessionSummary {
+  /** Public identifier of the login, stable across regenerations; pass it to `revoke`. */
+  handle: string;
+  /** Whether this is the session of the request that asked. */
+  current: boolean;
+  createdAt: Date;
+  /** Last interactive authentication; `null` for a session started by remember-me. */
+  authenticatedAt: Date | null;
+  lastSeenAt: Date;
+  ip: string | null;
+  userAgent: string | null;
+  /** A readable device name such as "Firefox on Windows". */
+  device: string;
+}
+
+const NO_CLIENT: ClientInfo = { ip: null, userAgent: null };
+
 /**
  * The session operations a controller calls: sign in (with ID regeneration), privilege
- * change, sign out, sign out everywhere.
+ * change, sign out, the user's device list and its revocations.
  *
  * @example
  * @Post('login')
@@ -20,6 +44,7 @@ import { SessionWriter } from '../session/session-writer';
 @Injectable()
 export class SessionService {
   constructor(
+    @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
     private readonly repository: SessionRepository,
     private readonly writer: SessionWriter,
     private readonly events: SessionEvents,
@@ -31,7 +56,8 @@ export class SessionService {
    * before anything about the user is stored (session fixation). Data carries over from an
    * anonymous session (a cart survives sign-in) or from the same user's session; a session of
    * another user is not carried over. Re-authentication by the same user renews
-   * `authenticatedAt` and keeps the session's `handle`.
+   * `authenticatedAt` and keeps the session's `handle`. With `maxSessionsPerUser`, a new login
+   * may evict the least recently used session or be refused (403 `session_limit_reached`).
    */
   async authenticate(session: Session<object>, userId: string | number): Promise<void> {
     await this.writer.regenerate(contextOf(session), { purpose: 'login', userId: String(userId) });
@@ -61,9 +87,61 @@ export class SessionService {
         session: describeSession(record),
       });
     }
-    context.reset();
-    context.ended = true;
-    context.cookie = 'clear';
+    this.end(context);
+  }
+
+  /**
+   * The user's active sessions, most recently used first, one entry per login, with the
+   * current one marked when `current` is given. One query by `user_id`.
+   */
+  async listSessions(
+    userId: string | number,
+    current?: Session<object>,
+  ): Promise<SessionSummary[]> {
+    const records = await this.repository.findActiveOfUser(String(userId), this.clock.now());
+    const currentHandle = current ? contextOf(current).record?.handle : undefined;
+    return records.map((record) => ({
+      handle: record.handle,
+      current: record.handle === currentHandle,
+      createdAt: record.createdAt,
+      authenticatedAt: record.authenticatedAt,
+      lastSeenAt: record.lastSeenAt,
+      ip: record.ip,
+      userAgent: record.userAgent,
+      device: describeDevice(record.userAgent),
+    }));
+  }
+
+  /**
+   * Signs out one login of `userId` (by its `handle`, from `listSessions`). Returns `false`
+   * when the user has no such session (another user's handle changes nothing). Its next
+   * request gets 401 `session_revoked` and a clearing cookie.
+   */
+  async revoke(
+    userId: string | number,
+    handle: string,
+    current?: Session<object>,
+  ): Promise<boolean> {
+    const user = String(userId);
+    const revoked = await this.revokeWhere(user, { handle }, 'device', current);
+    if (current && contextOf(current).record?.handle === handle && revoked.length > 0) {
+      this.end(contextOf(current));
+    }
+    return revoked.length > 0;
+  }
+
+  /** Signs out every other login of the session's user; returns how many were ended. */
+  async revokeOthers(session: Session<object>): Promise<number> {
+    const context = contextOf(session);
+    const userId = context.record?.userId;
+    if (!userId || !context.record) return 0;
+    const revoked = await this.revokeWhere(
+      userId,
+      { exceptHandle: context.record.handle },
+      'others',
+      session,
+    );
+    return revoked.filter((record) => record.obsoletedAt === null).length;
   }
 
   /**
@@ -72,21 +150,56 @@ export class SessionService {
    */
   async logoutAll(userId: string | number, current?: Session<object>): Promise<number> {
     const user = String(userId);
-    const deleted = await this.repository.deleteAllOfUser(user);
-    const count = deleted.filter((record) => record.obsoletedAt === null).length;
+    const now = this.clock.now();
+    const revoked = await this.repository.revoke(
+      user,
+      {},
+      now,
+      obsoleteExpiry(now, this.options.timings),
+    );
+    const count = revoked.filter((record) => record.obsoletedAt === null).length;
     const context = current ? contextOf(current) : null;
-    if (context?.record?.userId === user) {
-      context.reset();
-      context.ended = true;
-      context.cookie = 'clear';
-    }
+    if (context?.record?.userId === user) this.end(context);
     this.events.emit({
       type: 'session.logged_out_all',
-      at: this.clock.now(),
-      request: context?.client ?? { ip: null, userAgent: null },
+      at: now,
+      request: context?.client ?? NO_CLIENT,
       userId: user,
       count,
     });
     return count;
+  }
+
+  private async revokeWhere(
+    userId: string,
+    scope: { handle?: string; exceptHandle?: string },
+    reason: 'device' | 'others',
+    current?: Session<object>,
+  ): Promise<SessionRecord[]> {
+    const now = this.clock.now();
+    const revoked = await this.repository.revoke(
+      userId,
+      scope,
+      now,
+      obsoleteExpiry(now, this.options.timings),
+    );
+    if (revoked.length > 0) {
+      this.events.emit({
+        type: 'session.revoked',
+        at: now,
+        request: current ? contextOf(current).client : NO_CLIENT,
+        userId,
+        reason,
+        sessions: revoked.map(describeSession),
+      });
+    }
+    return revoked;
+  }
+
+  /** The request's session is gone: nothing more is written and its cookie is cleared. */
+  private end(context: SessionContext): void {
+    context.reset();
+    context.ended = true;
+    context.cookie = 'clear';
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { SessionRecord } from '../core/session-record';
+import { obsoleteExpiry } from '../core/session-policy';
 import { describeSession, SessionEvents } from '../events/session-events';
 import { SessionDenialCode } from '../http/session.exceptions';
 import { InjectSessionOptions } from '../options/session-options.provider';
@@ -35,10 +36,16 @@ export class ObsoleteAccessResponder {
     let revoked = 0;
     if (userId !== null) {
       if (response === 'revoke-all') {
-        userSessions = await this.repository.deleteAllOfUser(userId);
+        const at = context.loadedAt;
+        userSessions = await this.repository.revoke(
+          userId,
+          {},
+          at,
+          obsoleteExpiry(at, this.options.timings),
+        );
         revoked = userSessions.filter((session) => session.obsoletedAt === null).length;
       } else {
-        userSessions = await this.repository.findAllOfUser(userId);
+        userSessions = await this.repository.findActiveOfUser(userId, context.loadedAt);
       }
     }
     context.cookie = 'clear';

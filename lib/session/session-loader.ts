@@ -121,6 +121,13 @@ export class SessionLoader {
       return;
     }
     context.cookie = 'clear';
+    if (verdict.state === 'revoked') {
+      context.denial = {
+        code: SessionDenialCode.Revoked,
+        message: 'This session was signed out; sign in again.',
+      };
+      return;
+    }
     if (verdict.state === 'expired') {
       await this.repository.delete(record.idHash);
       context.denial =

@@ -1,11 +1,16 @@
 import { Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { Clock } from '../core/clock';
 import { SessionRecord } from '../core/session-record';
 import { activeExpiry, obsoleteExpiry } from '../core/session-policy';
 import { generateHandle, generateToken, hashToken } from '../core/session-token';
 import { sealSuccessor } from '../core/successor-seal';
 import { describeSession, SessionEvents } from '../events/session-events';
-import { SessionDenialCode, SessionUnauthorizedException } from '../http/session.exceptions';
+import {
+  SessionDenialCode,
+  SessionForbiddenException,
+  SessionUnauthorizedException,
+} from '../http/session.exceptions';
 import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { DataChange, SessionRepository } from '../storage/session.repository';
@@ -69,6 +74,9 @@ export class SessionWriter {
    * continues from the winner's successor, so one session never ends with two live successors.
    */
   async regenerate(context: SessionContext, plan: RegenerationPlan): Promise<void> {
+    if (plan.purpose === 'login' && plan.userId && context.record?.userId !== plan.userId) {
+      await this.enforceSessionLimit(plan.userId, context.record?.handle);
+    }
     for (let attempt = 0; attempt < MAX_REGENERATION_ATTEMPTS; attempt++) {
       const old = context.record;
       const oldToken = context.token;
@@ -96,6 +104,43 @@ export class SessionWriter {
       SessionDenialCode.Ended,
       'The session changed concurrently; please retry.',
     );
+  }
+
+  /**
+   * Makes room for one more login of `userId` under `maxSessionsPerUser`: refuses it, or
+   * revokes the least recently used sessions, as configured. `currentHandle` is the login the
+   * request already holds, which the new one replaces and so does not count.
+   */
+  private async enforceSessionLimit(userId: string, currentHandle?: string): Promise<void> {
+    const max = this.options.maxSessionsPerUser;
+    if (max === null) return;
+    const now = this.clock.now();
+    if (this.options.sessionLimitPolicy === 'refuse') {
+      const active = await this.repository.findActiveOfUser(userId, now);
+      if (active.filter((session) => session.handle !== currentHandle).length >= max) {
+        throw new SessionForbiddenException(
+          SessionDenialCode.LimitReached,
+          `This account already has ${max} active sessions; sign out of one to sign in here.`,
+        );
+      }
+      return;
+    }
+    const evicted = await this.repository.revokeLeastRecentlyUsed(
+      userId,
+      max - 1,
+      now,
+      obsoleteExpiry(now, this.options.timings),
+    );
+    if (evicted.length > 0) {
+      this.events.emit({
+        type: 'session.revoked',
+        at: now,
+        request: { ip: null, userAgent: null },
+        userId,
+        reason: 'limit',
+        sessions: evicted.map(describeSession),
+      });
+    }
   }
 
   /**
@@ -144,6 +189,8 @@ export class SessionWriter {
         ),
         ip: context.client.ip,
         userAgent: context.client.userAgent,
+        // A login starts a new CSRF secret (tokens of the pre-login session stop working).
+        csrfSecret: login ? randomBytes(32) : null,
       },
     });
     if (!successor) return null;
@@ -193,6 +240,7 @@ export class SessionWriter {
       expiresAt: activeExpiry({ createdAt: now, authenticatedAt }, now, this.options.timings),
       ip: context.client.ip,
       userAgent: context.client.userAgent,
+      csrfSecret: randomBytes(32),
     });
     context.adopt(token, record);
     context.cookie = 'set';

@@ -33,6 +33,8 @@ function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
     rotatedAt: T0,
     expiresAt: new Date(T0.getTime() + 30 * 60_000),
     obsoletedAt: null,
+    revokedAt: null,
+    csrfSecret: null,
     successor: null,
     ip: null,
     userAgent: null,

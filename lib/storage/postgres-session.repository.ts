@@ -20,13 +20,25 @@ interface SessionRow {
   expires_at: Date;
   obsoleted_at: Date | null;
   successor: Buffer | null;
+  revoked_at: Date | null;
+  csrf_secret: Buffer | null;
   ip: string | null;
   user_agent: string | null;
   version: number;
 }
 
 const COLUMNS = `id_hash, handle, user_id, data, created_at, authenticated_at, last_seen_at,
-  rotated_at, expires_at, obsoleted_at, successor, ip, user_agent, version`;
+  rotated_at, expires_at, obsoleted_at, successor, revoked_at, csrf_secret, ip, user_agent, version`;
+
+/** The column list qualified by a table alias (for RETURNING from a CTE). */
+function prefixed(alias: string): string {
+  return COLUMNS.split(',')
+    .map((column) => `${alias}.${column.trim()}`)
+    .join(', ');
+}
+
+/** A row that can still be used or written: not replaced, not revoked. */
+const LIVE = 'obsoleted_at IS NULL AND revoked_at IS NULL';
 
 /** The data expression for a change: `$replace`, `$set` and `$remove` are its parameters. */
 function mergedData(source: string, first: number): string {
@@ -52,6 +64,8 @@ function toRecord(row: SessionRow): SessionRecord {
     expiresAt: row.expires_at,
     obsoletedAt: row.obsoleted_at,
     successor: row.successor,
+    revokedAt: row.revoked_at,
+    csrfSecret: row.csrf_secret,
     ip: row.ip,
     userAgent: row.user_agent,
     version: row.version,
@@ -91,8 +105,8 @@ export class PostgresSessionRepository extends SessionRepository {
   async insert(session: NewSession): Promise<SessionRecord> {
     const { rows } = await this.run<SessionRow>(
       `INSERT INTO "session" (id_hash, handle, user_id, data, created_at, authenticated_at,
-         last_seen_at, rotated_at, expires_at, ip, user_agent)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11)
+         last_seen_at, rotated_at, expires_at, ip, user_agent, csrf_secret)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12)
        RETURNING ${COLUMNS}`,
       [
         session.idHash,
@@ -106,6 +120,7 @@ export class PostgresSessionRepository extends SessionRepository {
         session.expiresAt,
         session.ip,
         session.userAgent,
+        session.csrfSecret,
       ],
     );
     return toRecord(rows[0]);
@@ -120,7 +135,7 @@ export class PostgresSessionRepository extends SessionRepository {
     }
     const { rows } = await this.run<{ version: number }>(
       `UPDATE "session" SET last_seen_at = $2, expires_at = $3, version = version + 1${dataAssignment}
-       WHERE id_hash = $1 AND obsoleted_at IS NULL
+       WHERE id_hash = $1 AND ${LIVE}
        RETURNING version`,
       params,
     );
@@ -132,12 +147,13 @@ export class PostgresSessionRepository extends SessionRepository {
     const { rows } = await this.run<SessionRow>(
       `WITH old AS (
          UPDATE "session" SET obsoleted_at = $2, expires_at = $3, successor = $4, version = version + 1
-         WHERE id_hash = $1 AND obsoleted_at IS NULL
-         RETURNING data, created_at
+         WHERE id_hash = $1 AND ${LIVE}
+         RETURNING data, created_at, csrf_secret
        )
        INSERT INTO "session" (id_hash, handle, user_id, data, created_at, authenticated_at,
-         last_seen_at, rotated_at, expires_at, ip, user_agent)
-       SELECT $5, $6, $7, ${mergedData('old.data', 14)}, old.created_at, $8, $9, $10, $11, $12, $13
+         last_seen_at, rotated_at, expires_at, ip, user_agent, csrf_secret)
+       SELECT $5, $6, $7, ${mergedData('old.data', 15)}, old.created_at, $8, $9, $10, $11, $12, $13,
+         COALESCE($14::bytea, old.csrf_secret)
        FROM old
        RETURNING ${COLUMNS}`,
       [
@@ -154,6 +170,7 @@ export class PostgresSessionRepository extends SessionRepository {
         next.expiresAt,
         next.ip,
         next.userAgent,
+        next.csrfSecret,
         ...changeParams(next.data),
       ],
     );
@@ -165,19 +182,69 @@ export class PostgresSessionRepository extends SessionRepository {
     return affected > 0;
   }
 
-  async findAllOfUser(userId: string): Promise<SessionRecord[]> {
+  async findActiveOfUser(userId: string, now: Date): Promise<SessionRecord[]> {
     const { rows } = await this.run<SessionRow>(
-      `SELECT ${COLUMNS} FROM "session" WHERE user_id = $1`,
-      [userId],
+      `SELECT ${COLUMNS} FROM "session" WHERE user_id = $1 AND ${LIVE} AND expires_at > $2
+       ORDER BY last_seen_at DESC`,
+      [userId, now],
     );
     return rows.map(toRecord);
   }
 
-  async deleteAllOfUser(userId: string): Promise<SessionRecord[]> {
+  async revoke(
+    userId: string,
+    scope: { handle?: string; exceptHandle?: string },
+    revokedAt: Date,
+    expiresAt: Date,
+  ): Promise<SessionRecord[]> {
     const { rows } = await this.run<SessionRow>(
-      `DELETE FROM "session" WHERE user_id = $1 RETURNING ${COLUMNS}`,
-      [userId],
+      `WITH target AS (
+         SELECT ${COLUMNS} FROM "session"
+         WHERE user_id = $1 AND revoked_at IS NULL
+           AND ($4::text IS NULL OR handle = $4) AND ($5::text IS NULL OR handle <> $5)
+         FOR UPDATE
+       )
+       UPDATE "session" s SET revoked_at = $2, expires_at = $3, data = '{}'::jsonb,
+         successor = NULL, version = s.version + 1
+       FROM target WHERE s.id_hash = target.id_hash
+       RETURNING ${prefixed('target')}`,
+      [userId, revokedAt, expiresAt, scope.handle ?? null, scope.exceptHandle ?? null],
     );
     return rows.map(toRecord);
+  }
+
+  async revokeLeastRecentlyUsed(
+    userId: string,
+    keep: number,
+    now: Date,
+    expiresAt: Date,
+  ): Promise<SessionRecord[]> {
+    const { rows } = await this.run<SessionRow>(
+      `WITH target AS (
+         SELECT ${COLUMNS} FROM "session"
+         WHERE user_id = $1 AND ${LIVE} AND expires_at > $2
+         ORDER BY last_seen_at DESC
+         OFFSET $4
+         FOR UPDATE
+       )
+       UPDATE "session" s SET revoked_at = $2, expires_at = $3, data = '{}'::jsonb,
+         version = s.version + 1
+       FROM target WHERE s.id_hash = target.id_hash
+       RETURNING ${prefixed('target')}`,
+      [userId, now, expiresAt, keep],
+    );
+    return rows.map(toRecord);
+  }
+
+  async deleteExpired(now: Date, limit: number): Promise<number> {
+    const { affected } = await this.run(
+      `DELETE FROM "session" WHERE id_hash IN (
+         SELECT id_hash FROM "session" WHERE expires_at <= $1
+         ORDER BY expires_at LIMIT $2
+         FOR UPDATE SKIP LOCKED
+       )`,
+      [now, limit],
+    );
+    return affected;
   }
 }

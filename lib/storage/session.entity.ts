@@ -46,6 +46,12 @@ export class SessionEntity {
   @Column({ type: 'bytea', nullable: true })
   successor!: Buffer | null;
 
+  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  revokedAt!: Date | null;
+
+  @Column({ name: 'csrf_secret', type: 'bytea', nullable: true })
+  csrfSecret!: Buffer | null;
+
   @Column({ type: 'text', nullable: true })
   ip!: string | null;
 

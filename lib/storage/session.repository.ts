@@ -12,7 +12,7 @@ export interface DataChange {
 }
 
 /** A row to insert for a new session. */
-export type NewSession = Omit<SessionRecord, 'obsoletedAt' | 'successor' | 'version'>;
+export type NewSession = Omit<SessionRecord, 'obsoletedAt' | 'successor' | 'revokedAt' | 'version'>;
 
 /** A write to an active session: optional data change plus the activity time-stamps. */
 export interface SessionUpdate {
@@ -29,7 +29,10 @@ export interface Regeneration {
   obsoleteExpiresAt: Date;
   /** The successor token, sealed for the holder of the old token. */
   successorSeal: Buffer;
-  /** The successor row; its `data` is the change applied to the old row's current data. */
+  /**
+   * The successor row; its `data` is the change applied to the old row's current data, and a
+   * `csrfSecret` of `null` keeps the old row's secret.
+   */
   successor: Omit<NewSession, 'data' | 'createdAt'> & { data: DataChange };
 }
 
@@ -60,9 +63,36 @@ export abstract class SessionRepository {
   /** Deletes one session; whether it existed. */
   abstract delete(idHash: Buffer): Promise<boolean>;
 
-  /** Every stored session of a user, obsolete ones included. */
-  abstract findAllOfUser(userId: string): Promise<SessionRecord[]>;
+  /** The user's sessions that are neither obsolete, revoked nor past `expires_at`. */
+  abstract findActiveOfUser(userId: string, now: Date): Promise<SessionRecord[]>;
 
-  /** Deletes every session of a user; returns the deleted rows. */
-  abstract deleteAllOfUser(userId: string): Promise<SessionRecord[]>;
+  /**
+   * Revokes sessions of a user (all of them, or those of one login `handle`, or all but the login
+   * `exceptHandle`): their data is emptied and `revoked_at` set, and they are kept until
+   * `expiresAt` so that their next use is answered as revoked. Returns the revoked rows as they
+   * were before.
+   */
+  abstract revoke(
+    userId: string,
+    scope: { handle?: string; exceptHandle?: string },
+    revokedAt: Date,
+    expiresAt: Date,
+  ): Promise<SessionRecord[]>;
+
+  /**
+   * Revokes the least recently used active sessions of a user so that at most `keep` remain.
+   * Returns the revoked rows.
+   */
+  abstract revokeLeastRecentlyUsed(
+    userId: string,
+    keep: number,
+    now: Date,
+    expiresAt: Date,
+  ): Promise<SessionRecord[]>;
+
+  /**
+   * Deletes up to `limit` rows whose `expires_at` has passed, skipping rows other transactions
+   * hold. Returns how many were deleted.
+   */
+  abstract deleteExpired(now: Date, limit: number): Promise<number>;
 }

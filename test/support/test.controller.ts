@@ -4,7 +4,7 @@ import {
   CurrentUserId,
   JsonValue,
   Public,
-  Session,
+  Session as BaseSession,
   SessionService,
 } from 'nest-session-security';
 
@@ -46,6 +46,8 @@ export class TestGate {
 }
 
 type Changes = Record<string, JsonValue>;
+/** Untyped data: the suites write arbitrary keys (the sample's SessionData augmentation aside). */
+type Session = BaseSession<Changes>;
 
 function view(session: Session) {
   return {

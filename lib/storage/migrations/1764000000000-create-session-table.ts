@@ -21,6 +21,8 @@ export class CreateSessionTable1764000000000 implements MigrationInterface {
         "expires_at" TIMESTAMP WITH TIME ZONE NOT NULL,
         "obsoleted_at" TIMESTAMP WITH TIME ZONE,
         "successor" bytea,
+        "revoked_at" TIMESTAMP WITH TIME ZONE,
+        "csrf_secret" bytea,
         "ip" text,
         "user_agent" text,
         "version" integer NOT NULL DEFAULT 1,
