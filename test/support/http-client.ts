@@ -77,6 +77,7 @@ export interface StoredSession {
   expires_at: Date;
   obsoleted_at: Date | null;
   successor: Buffer | null;
+  revoked_at: Date | null;
   version: number;
 }
 

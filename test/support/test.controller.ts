@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Injectable, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Injectable,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+} from '@nestjs/common';
 import {
   CurrentSession,
   CurrentUserId,
@@ -148,6 +159,27 @@ export class TestController {
   @HttpCode(204)
   async logout(@CurrentSession() session: Session) {
     await this.sessions.logout(session);
+  }
+
+  @Get('sessions')
+  list(@CurrentSession() session: Session, @CurrentUserId() userId: string) {
+    return this.sessions.listSessions(userId, session);
+  }
+
+  @Delete('sessions/:handle')
+  @HttpCode(204)
+  async revoke(
+    @CurrentSession() session: Session,
+    @CurrentUserId() userId: string,
+    @Param('handle') handle: string,
+  ) {
+    if (!(await this.sessions.revoke(userId, handle, session))) throw new NotFoundException();
+  }
+
+  @Post('sessions/revoke-others')
+  @HttpCode(200)
+  async revokeOthers(@CurrentSession() session: Session) {
+    return { ended: await this.sessions.revokeOthers(session) };
   }
 
   @Post('logout-all')

@@ -1,0 +1,46 @@
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { ConfigModule, ConfigType } from '@nestjs/config';
+import { APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { SessionGuard, SessionModule } from 'nest-session-security';
+import { AuthModule } from './auth/auth.module';
+import { CartModule } from './cart/cart.module';
+import { sessionConfig } from './config/session.config';
+import { dataSourceOptions } from './database/data-source.options';
+import { HomeController } from './home/home.controller';
+
+@Module({})
+export class AppModule {
+  /**
+   * The application on the PostgreSQL server at `databaseUrl`. The URL is an argument rather
+   * than configuration because the embedded server's port is known only once it has started.
+   */
+  static register(databaseUrl: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        // The environment is the only source: no .env file is read behind the user's back.
+        ConfigModule.forRoot({ ignoreEnvFile: true }),
+        TypeOrmModule.forRoot(dataSourceOptions(databaseUrl)),
+        SessionModule.forRootAsync({
+          // Global, so feature modules can inject SessionService without importing it.
+          isGlobal: true,
+          imports: [ConfigModule.forFeature(sessionConfig)],
+          inject: [sessionConfig.KEY],
+          useFactory: (options: ConfigType<typeof sessionConfig>) => options,
+        }),
+        AuthModule,
+        CartModule,
+      ],
+      controllers: [HomeController],
+      providers: [
+        // Every route needs a signed-in user unless it says @Public().
+        { provide: APP_GUARD, useClass: SessionGuard },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({ whitelist: true, transform: true }),
+        },
+      ],
+    };
+  }
+}

@@ -1,0 +1,15 @@
+import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+
+/** Body of `POST /api/auth/login`. */
+export class LoginDto {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(64)
+  username!: string;
+
+  // The bound keeps a hashing request cheap to refuse; no real password is this long.
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(1024)
+  password!: string;
+}
