@@ -4,6 +4,7 @@ export type {
   SessionModuleOptions,
   SessionModuleExtras,
   SessionCookieOptions,
+  SessionCsrfOptions,
   DefaultRouteAccess,
   ObsoleteAccessResponse,
   SessionLimitPolicy,
@@ -45,6 +46,9 @@ export {
 } from './http/session.exceptions';
 
 export { Public, Authenticated, SESSION_ACCESS_KEY } from './decorators/route-access.decorators';
+export { SkipCsrf, CsrfToken, SKIP_CSRF_KEY } from './decorators/csrf.decorators';
+export { RequireFreshAuth, FRESH_AUTH_KEY } from './decorators/fresh-auth.decorator';
+export { CsrfService } from './csrf/csrf.service';
 export { CurrentSession, CurrentUserId } from './decorators/session-param.decorators';
 
 export { SessionEntity } from './storage/session.entity';

@@ -9,6 +9,7 @@ import {
   resolvedSessionOptionsProvider,
 } from './options/session-options.provider';
 import { SessionService } from './services/session.service';
+import { CsrfService } from './csrf/csrf.service';
 import { SessionEvents } from './events/session-events';
 import { ObsoleteAccessResponder } from './session/obsolete-access.responder';
 import { SessionLoader } from './session/session-loader';
@@ -43,6 +44,7 @@ import { SessionRepository } from './storage/session.repository';
     SessionService,
     SessionGuard,
     SessionGarbageCollector,
+    CsrfService,
     { provide: APP_INTERCEPTOR, useClass: SessionInterceptor },
   ],
   exports: [
@@ -55,6 +57,7 @@ import { SessionRepository } from './storage/session.repository';
     SessionService,
     SessionGuard,
     SessionGarbageCollector,
+    CsrfService,
   ],
 })
 export class SessionModule extends ConfigurableSessionModule {}

@@ -22,7 +22,7 @@ import { Browser, sessionCookies } from './support/http-client';
 class SessionSettings {
   readonly idleTimeout = '5m';
   create(): SessionModuleOptions {
-    return { idleTimeout: this.idleTimeout };
+    return { idleTimeout: this.idleTimeout, csrf: { enabled: false } };
   }
 }
 
@@ -70,7 +70,10 @@ describe.each(ADAPTERS)('module configuration (%s)', (adapter) => {
         SessionModule.forRootAsync({
           imports: [SettingsModule],
           inject: [SessionSettings],
-          useFactory: (settings: SessionSettings) => ({ idleTimeout: settings.idleTimeout }),
+          useFactory: (settings: SessionSettings) => ({
+            idleTimeout: settings.idleTimeout,
+            csrf: { enabled: false },
+          }),
         }),
     ],
     ['forRootAsync useClass', () => SessionModule.forRootAsync({ useClass: SessionSettings })],
@@ -153,7 +156,7 @@ describe.each(ADAPTERS)('module configuration (%s)', (adapter) => {
   it('a named TypeORM data source holds the sessions when named in dataSource', async () => {
     const t = await startApp(adapter, {
       imports: [typeOrmRoot(undefined, 'sessions')],
-      sessionModule: SessionModule.forRoot({ dataSource: 'sessions' }),
+      sessionModule: SessionModule.forRoot({ dataSource: 'sessions', csrf: { enabled: false } }),
     });
     try {
       const browser = new Browser(t.url);

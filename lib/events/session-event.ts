@@ -113,6 +113,15 @@ export interface SessionUnknownIdEvent extends EventBase {
   idHashes: string[];
 }
 
+/** An unsafe request was refused by the CSRF protection. */
+export interface CsrfRejectedEvent extends EventBase {
+  type: 'csrf.rejected';
+  reason: 'missing-token' | 'invalid-token' | 'cross-site' | 'same-site' | 'null-origin' | 'foreign-origin';
+  method: string;
+  /** The session the request carried, if any. */
+  session: EventSessionInfo | null;
+}
+
 /** Every event the package emits. Switch on `type`. */
 export type SessionEvent =
   | SessionCreatedEvent
@@ -125,6 +134,7 @@ export type SessionEvent =
   | SessionExpiredEvent
   | SessionObsoleteAccessEvent
   | SessionMalformedCookieEvent
-  | SessionUnknownIdEvent;
+  | SessionUnknownIdEvent
+  | CsrfRejectedEvent;
 
 export type SessionEventType = SessionEvent['type'];

@@ -10,6 +10,7 @@ const MAX_USER_AGENT = 512;
 /** The parts of an Express or Fastify request this package reads. */
 export interface SessionRequest {
   headers: Record<string, string | string[] | undefined>;
+  method?: string;
   ip?: string;
   [SESSION_CONTEXT]?: SessionContext;
   [SESSION_OBJECT]?: Session<object>;

@@ -26,9 +26,28 @@ export class SessionResponder {
     } else if (context.cookie === 'clear' && context.cookieSent) {
       adapter.appendHeader(response, 'Set-Cookie', serializeClearingCookie(cookie));
     }
-    if (context.record?.userId || context.cookie === 'set') {
+    if (context.record?.userId || context.cookie === 'set' || context.csrfIssued) {
       adapter.setHeader(response, 'Cache-Control', 'no-store');
     }
+    const vary = [
+      ...(context.csrfIssued ? ['Cookie'] : []),
+      ...(context.csrfChecked ? ['Origin', 'Sec-Fetch-Site'] : []),
+    ];
+    if (vary.length > 0) this.addVary(response, vary);
     context.cookie = null;
+    context.csrfIssued = false;
+    context.csrfChecked = false;
+  }
+
+  /** Adds names to `Vary` without dropping what another part of the app put there. */
+  private addVary(response: unknown, names: string[]): void {
+    const adapter = this.adapterHost.httpAdapter;
+    const existing = String(adapter.getHeader(response, 'Vary') ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean);
+    const lower = existing.map((name) => name.toLowerCase());
+    const added = names.filter((name) => !lower.includes(name.toLowerCase()));
+    if (added.length > 0) adapter.setHeader(response, 'Vary', [...existing, ...added].join(', '));
   }
 }

@@ -24,8 +24,12 @@ export const SessionDenialCode = {
   Revoked: 'session_revoked',
   /** A new login was refused because the user has `maxSessionsPerUser` sessions. */
   LimitReached: 'session_limit_reached',
-  /** The route needs a more recent authentication. */
+  /** The route needs a more recent interactive authentication. */
   ReauthRequired: 'reauth_required',
+  /** An unsafe request without a valid CSRF token for its session. */
+  CsrfTokenInvalid: 'csrf_token_invalid',
+  /** An unsafe request from another site (Fetch-Metadata) or a foreign or `null` Origin. */
+  CsrfOriginRejected: 'csrf_origin_rejected',
   /** The session store (database) cannot be reached. */
   StoreUnavailable: 'session_store_unavailable',
   /** Session data would exceed `maxDataSize`. */

@@ -43,6 +43,7 @@ const DEFAULT_RESOLVED = {
   regenerateOnWrite: false,
   maxDataSize: 8192,
   defaultAccess: 'authenticated',
+  csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] },
   maxSessionsPerUser: null,
   sessionLimitPolicy: 'evict-least-recently-used',
   gc: { interval: 10 * MINUTE, batchSize: 1000 },
@@ -82,6 +83,7 @@ describe('resolveSessionOptions: defaults (DESIGN section 5)', () => {
       gcInterval: '10m',
       gcBatchSize: 1000,
       cookie: { secure: true, sameSite: 'lax', path: '/' },
+      csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] },
     });
   });
 
@@ -469,5 +471,28 @@ describe('resolveSessionOptions: keys named like Object.prototype members', () =
     expect(() =>
       resolveSessionOptions({ idleTimeout: 0, cookie: { domain: 'example.com' } }),
     ).toThrow(/idleTimeout[\s\S]*cookie\.domain/);
+  });
+});
+
+describe('resolveSessionOptions: csrf', () => {
+  it('the header name is matched in lower case and origins are kept', () => {
+    const { csrf } = resolveSessionOptions({
+      csrf: { header: 'X-XSRF-Token', trustedOrigins: ['https://app.example.com'] },
+    });
+    expect(csrf).toEqual({
+      enabled: true,
+      header: 'x-xsrf-token',
+      trustedOrigins: ['https://app.example.com'],
+    });
+  });
+
+  it.each([
+    [{ csrf: { header: 'bad header' } }, /csrf\.header must be an HTTP header name/],
+    [{ csrf: { trustedOrigins: ['example.com'] } }, /csrf\.trustedOrigins must be an array of origins/],
+    [{ csrf: { trustedOrigins: 'https://example.com' } }, /csrf\.trustedOrigins must be an array/],
+    [{ csrf: { enabled: 'yes' } }, /csrf\.enabled must be true or false/],
+    [{ csrf: { tokenCookie: 'x' } }, /csrf\.tokenCookie is not a known option/],
+  ])('%j is refused', (options, message) => {
+    expect(() => resolveSessionOptions(options as SessionModuleOptions)).toThrow(message);
   });
 });

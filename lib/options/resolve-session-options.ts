@@ -8,9 +8,14 @@ import {
   SessionLimitPolicy,
   SESSION_OPTION_DEFAULTS,
   SessionCookieOptions,
+  SessionCsrfOptions,
   SessionModuleOptions,
 } from './session-options';
-import { SessionCookieOptionsSchema, SessionOptionsSchema } from './session-options.schema';
+import {
+  SessionCookieOptionsSchema,
+  SessionCsrfOptionsSchema,
+  SessionOptionsSchema,
+} from './session-options.schema';
 
 /** Cookie attributes after defaults. */
 export interface ResolvedCookieOptions {
@@ -29,6 +34,7 @@ export interface ResolvedSessionOptions {
   regenerateOnWrite: boolean;
   maxDataSize: number;
   defaultAccess: DefaultRouteAccess;
+  csrf: { enabled: boolean; header: string; trustedOrigins: string[] };
   /** `null` when there is no limit. */
   maxSessionsPerUser: number | null;
   sessionLimitPolicy: SessionLimitPolicy;
@@ -62,6 +68,7 @@ const OPTION_KEYS = {
   regenerateOnWrite: true,
   maxDataSize: true,
   defaultAccess: true,
+  csrf: true,
   maxSessionsPerUser: true,
   sessionLimitPolicy: true,
   gcInterval: true,
@@ -75,6 +82,12 @@ const COOKIE_KEYS = {
   domain: true,
   path: true,
 } satisfies Record<keyof SessionCookieOptions, true>;
+
+const CSRF_KEYS = {
+  enabled: true,
+  header: true,
+  trustedOrigins: true,
+} satisfies Record<keyof SessionCsrfOptions, true>;
 
 function unknownKeys(value: Record<string, unknown>, known: object, prefix: string): string[] {
   return Object.keys(value)
@@ -94,6 +107,9 @@ function schemaOf(options: Record<string, unknown>): SessionOptionsSchema {
       new SessionCookieOptionsSchema(),
       knownPart(options.cookie, COOKIE_KEYS),
     );
+  }
+  if (isPlainObject(options.csrf)) {
+    schema.csrf = Object.assign(new SessionCsrfOptionsSchema(), knownPart(options.csrf, CSRF_KEYS));
   }
   return schema;
 }
@@ -134,9 +150,11 @@ export function resolveSessionOptions(
   }
   const raw: Record<string, unknown> = options ?? {};
   const cookie = isPlainObject(raw.cookie) ? raw.cookie : undefined;
+  const csrf = isPlainObject(raw.csrf) ? raw.csrf : undefined;
   const problems = [
     ...unknownKeys(raw, OPTION_KEYS, ''),
     ...(cookie ? unknownKeys(cookie, COOKIE_KEYS, 'cookie.') : []),
+    ...(csrf ? unknownKeys(csrf, CSRF_KEYS, 'csrf.') : []),
   ];
   const errors = validateSync(schemaOf(raw), { forbidUnknownValues: false });
   problems.push(...flatten(errors));
@@ -192,6 +210,11 @@ function applyDefaults(options: SessionModuleOptions): ResolvedSessionOptions {
     regenerateOnWrite: options.regenerateOnWrite ?? defaults.regenerateOnWrite,
     maxDataSize: options.maxDataSize ?? defaults.maxDataSize,
     defaultAccess: options.defaultAccess ?? defaults.defaultAccess,
+    csrf: {
+      enabled: options.csrf?.enabled ?? defaults.csrf.enabled,
+      header: (options.csrf?.header ?? defaults.csrf.header).toLowerCase(),
+      trustedOrigins: [...(options.csrf?.trustedOrigins ?? defaults.csrf.trustedOrigins)],
+    },
     maxSessionsPerUser: options.maxSessionsPerUser ?? null,
     sessionLimitPolicy: options.sessionLimitPolicy ?? defaults.sessionLimitPolicy,
     gc: {

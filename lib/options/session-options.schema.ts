@@ -1,4 +1,5 @@
 import {
+  IsArray,
   IsBoolean,
   IsIn,
   IsInt,
@@ -71,6 +72,27 @@ export class SessionCookieOptionsSchema {
   path?: string;
 }
 
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const ORIGIN = /^https?:\/\/[^/\s]+$/;
+
+export class SessionCsrfOptionsSchema {
+  @IsOptional()
+  @IsBoolean({ message: 'csrf.enabled must be true or false' })
+  enabled?: boolean;
+
+  @IsOptional()
+  @Matches(HEADER_NAME, { message: 'csrf.header must be an HTTP header name such as "x-csrf-token"' })
+  header?: string;
+
+  @IsOptional()
+  @IsArray({ message: 'csrf.trustedOrigins must be an array of origins such as "https://app.example.com"' })
+  @Matches(ORIGIN, {
+    each: true,
+    message: 'csrf.trustedOrigins must be an array of origins such as "https://app.example.com"',
+  })
+  trustedOrigins?: string[];
+}
+
 /** The class-validator description of `SessionModuleOptions`. */
 export class SessionOptionsSchema {
   @IsOptional()
@@ -117,6 +139,11 @@ export class SessionOptionsSchema {
     message: 'maxDataSize must be an integer number of bytes between 2 and 1048576',
   })
   maxDataSize?: number;
+
+  @IsOptional()
+  @IsObject({ message: 'csrf must be an object' })
+  @ValidateNested()
+  csrf?: SessionCsrfOptionsSchema;
 
   @IsOptional()
   @IsInt({ message: 'maxSessionsPerUser must be a positive integer' })

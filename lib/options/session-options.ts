@@ -29,6 +29,19 @@ export interface SessionCookieOptions {
   path?: string;
 }
 
+/** CSRF protection of unsafe methods (all but GET, HEAD, OPTIONS, TRACE). */
+export interface SessionCsrfOptions {
+  /** Default `true`. Turn off only when another mechanism protects every unsafe route. */
+  enabled?: boolean;
+  /** Request header that carries the token. Default `'x-csrf-token'`. */
+  header?: string;
+  /**
+   * Origins (scheme://host[:port]) allowed besides the request's own host, for example a
+   * front end on a sibling subdomain. Default: none.
+   */
+  trustedOrigins?: string[];
+}
+
 /**
  * Options of `SessionModule.forRoot()` and of the factory of `forRootAsync()`. Durations are
  * milliseconds or strings such as `'90s'`, `'30m'`, `'12h'`, `'1d'`.
@@ -63,6 +76,8 @@ export interface SessionModuleOptions {
   regenerateOnWrite?: boolean;
   /** Largest session data, in bytes of its JSON text. Default `8192` (8 KiB). */
   maxDataSize?: number;
+  /** CSRF protection. Default: on, header `x-csrf-token`, no extra trusted origins. */
+  csrf?: SessionCsrfOptions;
   /** Most sessions one user may have at once. Default: no limit. */
   maxSessionsPerUser?: number;
   /**
@@ -108,4 +123,5 @@ export const SESSION_OPTION_DEFAULTS = {
   gcInterval: '10m',
   gcBatchSize: 1000,
   cookie: { secure: true, sameSite: 'lax', path: '/' },
+  csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] as string[] },
 } as const;

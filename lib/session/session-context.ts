@@ -37,6 +37,15 @@ export class SessionContext {
   cookie: CookieAction = null;
   /** Set when the cookie pointed at a session that must not be used (expired, obsolete). */
   denial: SessionDenial | null = null;
+  /**
+   * A CSRF secret made in this request for a session that has none yet: the session is then
+   * stored even without data, so the token handed out can be verified later.
+   */
+  pendingCsrfSecret: Buffer | null = null;
+  /** A CSRF token was handed out: the response varies by cookie and must not be cached. */
+  csrfIssued = false;
+  /** The request's provenance headers were checked: the response varies by them. */
+  csrfChecked = false;
   /** Whether the rules asked for a touch or a rotation when the session was loaded. */
   touchDue = false;
   rotationDue = false;
@@ -80,6 +89,7 @@ export class SessionContext {
     this.replaced = false;
     this.touchDue = false;
     this.rotationDue = false;
+    this.pendingCsrfSecret = null;
   }
 
   get hasChanges(): boolean {
@@ -111,5 +121,6 @@ export class SessionContext {
     this.record = record;
     this.changes.clear();
     this.replaced = false;
+    this.pendingCsrfSecret = null;
   }
 }

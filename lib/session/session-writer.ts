@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { Clock } from '../core/clock';
+import { generateCsrfSecret } from '../csrf/csrf-token';
 import { SessionRecord } from '../core/session-record';
 import { activeExpiry, obsoleteExpiry } from '../core/session-policy';
 import { generateHandle, generateToken, hashToken } from '../core/session-token';
@@ -51,7 +51,7 @@ export class SessionWriter {
   async commit(context: SessionContext): Promise<void> {
     if (context.ended) return;
     if (!context.record) {
-      if (context.data.size > 0) await this.create(context, null);
+      if (context.data.size > 0 || context.pendingCsrfSecret) await this.create(context, null);
       return;
     }
     const regenerate =
@@ -62,7 +62,7 @@ export class SessionWriter {
         reason: context.rotationDue ? 'interval' : 'write',
       });
       if (context.ended || !context.hasChanges) return;
-    } else if (!context.hasChanges && !context.touchDue) {
+    } else if (!context.hasChanges && !context.touchDue && !context.pendingCsrfSecret) {
       return;
     }
     await this.update(context);
@@ -190,7 +190,7 @@ export class SessionWriter {
         ip: context.client.ip,
         userAgent: context.client.userAgent,
         // A login starts a new CSRF secret (tokens of the pre-login session stop working).
-        csrfSecret: login ? randomBytes(32) : null,
+        csrfSecret: login ? generateCsrfSecret() : null,
       },
     });
     if (!successor) return null;
@@ -240,7 +240,7 @@ export class SessionWriter {
       expiresAt: activeExpiry({ createdAt: now, authenticatedAt }, now, this.options.timings),
       ip: context.client.ip,
       userAgent: context.client.userAgent,
-      csrfSecret: randomBytes(32),
+      csrfSecret: context.pendingCsrfSecret ?? generateCsrfSecret(),
     });
     context.adopt(token, record);
     context.cookie = 'set';
@@ -257,11 +257,19 @@ export class SessionWriter {
       const now = this.clock.now();
       const version = await this.repository.update(record.idHash, {
         data: context.hasChanges ? context.pendingChange() : undefined,
+        csrfSecret: context.pendingCsrfSecret ?? undefined,
         lastSeenAt: now,
         expiresAt: activeExpiry(record, now, this.options.timings),
       });
       if (version !== null) {
-        context.markPersisted({ ...record, data: context.snapshot(), lastSeenAt: now, version });
+        const csrfSecret = record.csrfSecret ?? context.pendingCsrfSecret;
+        context.markPersisted({
+          ...record,
+          data: context.snapshot(),
+          lastSeenAt: now,
+          version,
+          csrfSecret,
+        });
         return;
       }
       const successor = await this.loader.resolveActive(token, now);

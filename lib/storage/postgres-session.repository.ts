@@ -130,8 +130,12 @@ export class PostgresSessionRepository extends SessionRepository {
     const params: unknown[] = [idHash, update.lastSeenAt, update.expiresAt];
     let dataAssignment = '';
     if (update.data) {
-      dataAssignment = `, data = ${mergedData('data', 4)}`;
+      dataAssignment = `, data = ${mergedData('data', params.length + 1)}`;
       params.push(...changeParams(update.data));
+    }
+    if (update.csrfSecret) {
+      params.push(update.csrfSecret);
+      dataAssignment += `, csrf_secret = COALESCE(csrf_secret, $${params.length})`;
     }
     const { rows } = await this.run<{ version: number }>(
       `UPDATE "session" SET last_seen_at = $2, expires_at = $3, version = version + 1${dataAssignment}

@@ -17,6 +17,8 @@ export type NewSession = Omit<SessionRecord, 'obsoletedAt' | 'successor' | 'revo
 /** A write to an active session: optional data change plus the activity time-stamps. */
 export interface SessionUpdate {
   data?: DataChange;
+  /** A CSRF secret for a row that has none (rows written by another backend). */
+  csrfSecret?: Buffer;
   lastSeenAt: Date;
   expiresAt: Date;
 }

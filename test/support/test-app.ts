@@ -82,6 +82,14 @@ export function typeOrmRoot(statements?: StatementCounter, name?: string): Dynam
   });
 }
 
+/**
+ * The suites other than the CSRF one send unsafe requests without tokens, as API clients do:
+ * CSRF is off for them unless a suite configures it (csrf.e2e-spec.ts covers it on its own).
+ */
+function withDefaults(options: SessionModuleOptions = {}): SessionModuleOptions {
+  return { csrf: { enabled: false }, ...options };
+}
+
 /** Builds and starts a Nest app on a random port with the session module on the test database. */
 export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Promise<TestApp> {
   const clock = new ManualClock(T0);
@@ -89,7 +97,7 @@ export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Prom
   const moduleRef = await Test.createTestingModule({
     imports: [
       typeOrmRoot(statements),
-      setup.sessionModule ?? SessionModule.forRoot(setup.options ?? {}),
+      setup.sessionModule ?? SessionModule.forRoot(withDefaults(setup.options)),
       ...(setup.imports ?? []),
     ],
     controllers: setup.controllers ?? [TestController],

@@ -11,10 +11,13 @@ import {
   Query,
 } from '@nestjs/common';
 import {
+  CsrfService,
   CurrentSession,
   CurrentUserId,
   JsonValue,
   Public,
+  RequireFreshAuth,
+  SkipCsrf,
   Session as BaseSession,
   SessionService,
 } from 'nest-session-security';
@@ -81,7 +84,50 @@ export class TestController {
   constructor(
     private readonly sessions: SessionService,
     private readonly gate: TestGate,
+    private readonly csrf: CsrfService,
   ) {}
+
+  @Public()
+  @Get('csrf')
+  csrfToken(@CurrentSession() session: Session) {
+    return { token: this.csrf.token(session) };
+  }
+
+  @Public()
+  @SkipCsrf()
+  @Post('webhook')
+  @HttpCode(200)
+  webhook() {
+    return { ok: true };
+  }
+
+  @RequireFreshAuth('5m')
+  @Post('sensitive')
+  @HttpCode(200)
+  sensitive(@CurrentUserId() userId: string) {
+    return { userId };
+  }
+
+  /** First step of a two-step login: the user is known but not authenticated yet. */
+  @Public()
+  @Post('login/password')
+  @HttpCode(200)
+  async loginFirstFactor(@CurrentSession() session: Session, @Body() body: { userId: string }) {
+    await this.sessions.regenerate(session);
+    session.set('pendingUserId', body.userId);
+    return view(session);
+  }
+
+  @Public()
+  @Post('login/second-factor')
+  @HttpCode(200)
+  async loginSecondFactor(@CurrentSession() session: Session) {
+    const pending = session.get('pendingUserId');
+    if (typeof pending !== 'string') throw new NotFoundException();
+    session.delete('pendingUserId');
+    await this.sessions.authenticate(session, pending);
+    return view(session);
+  }
 
   @Public()
   @Get('public')
