@@ -5,6 +5,7 @@ export type {
   SessionModuleExtras,
   SessionCookieOptions,
   SessionCsrfOptions,
+  SessionRememberMeOptions,
   DefaultRouteAccess,
   ObsoleteAccessResponse,
   SessionLimitPolicy,
@@ -49,10 +50,23 @@ export { Public, Authenticated, SESSION_ACCESS_KEY } from './decorators/route-ac
 export { SkipCsrf, CsrfToken, SKIP_CSRF_KEY } from './decorators/csrf.decorators';
 export { RequireFreshAuth, FRESH_AUTH_KEY } from './decorators/fresh-auth.decorator';
 export { CsrfService } from './csrf/csrf.service';
+export { RememberMeService, type RememberedDevice } from './remember-me/remember-me.service';
+export {
+  RememberMeRepository,
+  type RememberMeRecord,
+  type NewRememberMe,
+  type RememberMeRotation,
+} from './remember-me/remember-me.repository';
+export { PostgresRememberMeRepository } from './remember-me/postgres-remember-me.repository';
+export { RememberMeTokenEntity } from './remember-me/remember-me-token.entity';
 export { CurrentSession, CurrentUserId } from './decorators/session-param.decorators';
 
 export { SessionEntity } from './storage/session.entity';
-export { SESSION_MIGRATIONS, CreateSessionTable1764000000000 } from './storage/migrations';
+export {
+  SESSION_MIGRATIONS,
+  CreateSessionTable1764000000000,
+  CreateRememberMeTable1764000000001,
+} from './storage/migrations';
 export {
   SessionRepository,
   type DataChange,

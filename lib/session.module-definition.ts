@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { SessionModuleExtras, SessionModuleOptions } from './options/session-options';
-import { sessionRepositoryProvider } from './storage/session-repository.provider';
+import { storageProviders } from './storage/storage.providers';
 
 export const {
   ConfigurableModuleClass: ConfigurableSessionModule,
@@ -14,7 +14,7 @@ export const {
     (definition, extras) => ({
       ...definition,
       global: extras.isGlobal,
-      providers: [...(definition.providers ?? []), sessionRepositoryProvider(extras.dataSource)],
+      providers: [...(definition.providers ?? []), ...storageProviders(extras.dataSource)],
     }),
   )
   .build();

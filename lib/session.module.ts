@@ -10,6 +10,8 @@ import {
 } from './options/session-options.provider';
 import { SessionService } from './services/session.service';
 import { CsrfService } from './csrf/csrf.service';
+import { RememberMeRepository } from './remember-me/remember-me.repository';
+import { RememberMeService } from './remember-me/remember-me.service';
 import { SessionEvents } from './events/session-events';
 import { ObsoleteAccessResponder } from './session/obsolete-access.responder';
 import { SessionLoader } from './session/session-loader';
@@ -45,6 +47,7 @@ import { SessionRepository } from './storage/session.repository';
     SessionGuard,
     SessionGarbageCollector,
     CsrfService,
+    RememberMeService,
     { provide: APP_INTERCEPTOR, useClass: SessionInterceptor },
   ],
   exports: [
@@ -58,6 +61,8 @@ import { SessionRepository } from './storage/session.repository';
     SessionGuard,
     SessionGarbageCollector,
     CsrfService,
+    RememberMeService,
+    RememberMeRepository,
   ],
 })
 export class SessionModule extends ConfigurableSessionModule {}

@@ -6,6 +6,7 @@ import {
   CurrentSession,
   SESSION_MIGRATIONS,
   Session,
+  RememberMeTokenEntity,
   SessionEntity,
   SessionGuard,
   SessionModule,
@@ -216,7 +217,7 @@ describe('storage schema', () => {
     dataSource = new DataSource({
       type: 'postgres',
       url: testDatabaseUrl(),
-      entities: [SessionEntity],
+      entities: [SessionEntity, RememberMeTokenEntity],
       migrations: SESSION_MIGRATIONS,
       migrationsRun: true,
     });
@@ -224,7 +225,7 @@ describe('storage schema', () => {
   });
   afterAll(() => dataSource.destroy());
 
-  it('the shipped migration and the entity describe the same table', async () => {
+  it('the shipped migrations and the entities describe the same tables', async () => {
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((query) => query.query)).toEqual([]);
   });

@@ -11,7 +11,11 @@ describe('checkProvenance', () => {
     [{ secFetchSite: 'cross-site', origin: 'https://evil.test', host }, [], 'cross-site'],
     [{ secFetchSite: 'Cross-Site', host }, [], 'cross-site'],
     [{ secFetchSite: 'same-site', origin: 'https://blog.example.com', host }, [], 'same-site'],
-    [{ secFetchSite: 'same-site', origin: 'https://blog.example.com', host }, ['https://blog.example.com'], null],
+    [
+      { secFetchSite: 'same-site', origin: 'https://blog.example.com', host },
+      ['https://blog.example.com'],
+      null,
+    ],
     [{ origin: 'null', host }, [], 'null-origin'],
     [{ origin: 'https://evil.test', host }, [], 'foreign-origin'],
     [{ origin: 'https://app.example.com.evil.test', host }, [], 'foreign-origin'],

@@ -9,7 +9,8 @@ export interface RequestProvenance {
 }
 
 /** Why a request's provenance was refused; `null` when it is acceptable. */
-export type ProvenanceProblem = 'cross-site' | 'same-site' | 'null-origin' | 'foreign-origin' | null;
+export type ProvenanceProblem =
+  'cross-site' | 'same-site' | 'null-origin' | 'foreign-origin' | null;
 
 function hostOf(origin: string): string | null {
   try {

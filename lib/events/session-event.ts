@@ -29,10 +29,14 @@ export interface SessionCreatedEvent extends EventBase {
   session: EventSessionInfo;
 }
 
-/** A user signed in (or re-authenticated); the session got a new ID. */
+/**
+ * A user signed in (or re-authenticated), or a remember-me cookie started a session
+ * (`remembered: true`); the session got a new ID.
+ */
 export interface SessionAuthenticatedEvent extends EventBase {
   type: 'session.authenticated';
   userId: string;
+  remembered: boolean;
   session: EventSessionInfo;
   /** The session the login replaced, if there was one. */
   previous: EventSessionInfo | null;
@@ -113,10 +117,34 @@ export interface SessionUnknownIdEvent extends EventBase {
   idHashes: string[];
 }
 
+/**
+ * A remember-me cookie with a known selector but a used or wrong validator: most likely a copy
+ * of the cookie was used by someone else. The device's tokens and every session of the user
+ * were revoked.
+ */
+export interface RememberMeTheftEvent extends EventBase {
+  type: 'remember_me.theft';
+  userId: string;
+  /** The handle of the remembered device. */
+  handle: string;
+  /** When the device's validator was last rotated and used. */
+  rotatedAt: Date | null;
+  lastUsedAt: Date;
+  /** Where the token was last used from. */
+  lastUse: { ip: string | null; userAgent: string | null };
+  revokedSessions: number;
+}
+
 /** An unsafe request was refused by the CSRF protection. */
 export interface CsrfRejectedEvent extends EventBase {
   type: 'csrf.rejected';
-  reason: 'missing-token' | 'invalid-token' | 'cross-site' | 'same-site' | 'null-origin' | 'foreign-origin';
+  reason:
+    | 'missing-token'
+    | 'invalid-token'
+    | 'cross-site'
+    | 'same-site'
+    | 'null-origin'
+    | 'foreign-origin';
   method: string;
   /** The session the request carried, if any. */
   session: EventSessionInfo | null;
@@ -135,6 +163,7 @@ export type SessionEvent =
   | SessionObsoleteAccessEvent
   | SessionMalformedCookieEvent
   | SessionUnknownIdEvent
-  | CsrfRejectedEvent;
+  | CsrfRejectedEvent
+  | RememberMeTheftEvent;
 
 export type SessionEventType = SessionEvent['type'];

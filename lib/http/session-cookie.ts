@@ -22,6 +22,19 @@ export function readSessionCookie(
   header: string | string[] | undefined,
   name: string,
 ): SessionCookieRead {
+  return readCookie(header, name, isWellFormedToken, MAX_CANDIDATES);
+}
+
+/**
+ * Reads the values of cookie `name` that `accept` takes (distinct, in header order, at most
+ * `max`), with the parsing rules of {@link readSessionCookie}.
+ */
+export function readCookie(
+  header: string | string[] | undefined,
+  name: string,
+  accept: (value: string) => boolean,
+  max: number,
+): SessionCookieRead {
   const result: SessionCookieRead = { present: false, tokens: [] };
   if (header === undefined) return result;
   const text = Array.isArray(header) ? header.join(';') : header;
@@ -30,11 +43,7 @@ export function readSessionCookie(
     if (eq < 0 || trimSpaces(pair.slice(0, eq)) !== name) continue;
     result.present = true;
     const value = trimSpaces(pair.slice(eq + 1));
-    if (
-      result.tokens.length < MAX_CANDIDATES &&
-      isWellFormedToken(value) &&
-      !result.tokens.includes(value)
-    ) {
+    if (result.tokens.length < max && accept(value) && !result.tokens.includes(value)) {
       result.tokens.push(value);
     }
   }
@@ -55,9 +64,17 @@ function attributes(options: ResolvedCookieOptions): string {
   return parts.join('; ');
 }
 
-/** The Set-Cookie value that stores `token`: a session cookie (no Expires, no Max-Age). */
-export function serializeSessionCookie(options: ResolvedCookieOptions, token: string): string {
-  return `${options.name}=${token}; ${attributes(options)}`;
+/**
+ * The Set-Cookie value that stores `value`: a browser-session cookie (no Expires, no Max-Age)
+ * unless `maxAgeSeconds` is given (remember-me).
+ */
+export function serializeSessionCookie(
+  options: ResolvedCookieOptions,
+  value: string,
+  maxAgeSeconds?: number,
+): string {
+  const lifetime = maxAgeSeconds === undefined ? '' : `; Max-Age=${maxAgeSeconds}`;
+  return `${options.name}=${value}; ${attributes(options)}${lifetime}`;
 }
 
 /** The Set-Cookie value that removes the cookie, with the same scope it was set with. */

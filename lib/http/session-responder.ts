@@ -26,6 +26,17 @@ export class SessionResponder {
     } else if (context.cookie === 'clear' && context.cookieSent) {
       adapter.appendHeader(response, 'Set-Cookie', serializeClearingCookie(cookie));
     }
+    const remember = context.rememberMeCookie;
+    if (remember) {
+      const { cookie: rememberCookie, lifetime } = this.options.rememberMe;
+      adapter.appendHeader(
+        response,
+        'Set-Cookie',
+        remember === 'clear'
+          ? serializeClearingCookie(rememberCookie)
+          : serializeSessionCookie(rememberCookie, remember.set, Math.floor(lifetime / 1000)),
+      );
+    }
     if (context.record?.userId || context.cookie === 'set' || context.csrfIssued) {
       adapter.setHeader(response, 'Cache-Control', 'no-store');
     }
@@ -35,6 +46,7 @@ export class SessionResponder {
     ];
     if (vary.length > 0) this.addVary(response, vary);
     context.cookie = null;
+    context.rememberMeCookie = null;
     context.csrfIssued = false;
     context.csrfChecked = false;
   }

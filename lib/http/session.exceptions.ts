@@ -26,6 +26,8 @@ export const SessionDenialCode = {
   LimitReached: 'session_limit_reached',
   /** The route needs a more recent interactive authentication. */
   ReauthRequired: 'reauth_required',
+  /** A used or wrong validator for a known remember-me selector: likely a stolen cookie. */
+  RememberMeTheft: 'remember_me_theft',
   /** An unsafe request without a valid CSRF token for its session. */
   CsrfTokenInvalid: 'csrf_token_invalid',
   /** An unsafe request from another site (Fetch-Metadata) or a foreign or `null` Origin. */

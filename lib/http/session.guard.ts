@@ -10,6 +10,7 @@ import { CsrfRejectedEvent } from '../events/session-event';
 import { DefaultRouteAccess } from '../options/session-options';
 import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
+import { RememberMeService } from '../remember-me/remember-me.service';
 import { SessionContext, SessionDenial } from '../session/session-context';
 import { SessionLoader } from '../session/session-loader';
 import {
@@ -50,6 +51,7 @@ export class SessionGuard implements CanActivate {
     protected readonly loader: SessionLoader,
     protected readonly responder: SessionResponder,
     protected readonly events: SessionEvents,
+    protected readonly rememberMe: RememberMeService,
     @InjectSessionOptions() protected readonly options: ResolvedSessionOptions,
   ) {}
 
@@ -109,7 +111,8 @@ export class SessionGuard implements CanActivate {
     const token = header(request, this.options.csrf.header);
     const secret = context.record?.csrfSecret ?? null;
     let reason: CsrfRejectedEvent['reason'] | null = provenance;
-    if (!reason && !verifyCsrfToken(token, secret)) reason = token ? 'invalid-token' : 'missing-token';
+    if (!reason && !verifyCsrfToken(token, secret))
+      reason = token ? 'invalid-token' : 'missing-token';
     if (!reason) return;
     this.events.emit({
       type: 'csrf.rejected',
@@ -164,6 +167,7 @@ export class SessionGuard implements CanActivate {
     let context: SessionContext;
     try {
       context = await this.loader.load(request);
+      await this.rememberMe.restore(request, context);
     } catch (error) {
       if (error instanceof HttpException) throw error;
       this.logger.error(`Session store failed while loading a session: ${String(error)}`);

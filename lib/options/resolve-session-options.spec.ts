@@ -44,6 +44,16 @@ const DEFAULT_RESOLVED = {
   maxDataSize: 8192,
   defaultAccess: 'authenticated',
   csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] },
+  rememberMe: {
+    cookie: {
+      name: '__Host-remember',
+      secure: true,
+      sameSite: 'lax',
+      domain: undefined,
+      path: '/',
+    },
+    lifetime: 30 * DAY,
+  },
   maxSessionsPerUser: null,
   sessionLimitPolicy: 'evict-least-recently-used',
   gc: { interval: 10 * MINUTE, batchSize: 1000 },
@@ -84,6 +94,7 @@ describe('resolveSessionOptions: defaults (DESIGN section 5)', () => {
       gcBatchSize: 1000,
       cookie: { secure: true, sameSite: 'lax', path: '/' },
       csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] },
+      rememberMe: { lifetime: '30d' },
     });
   });
 
@@ -488,7 +499,10 @@ describe('resolveSessionOptions: csrf', () => {
 
   it.each([
     [{ csrf: { header: 'bad header' } }, /csrf\.header must be an HTTP header name/],
-    [{ csrf: { trustedOrigins: ['example.com'] } }, /csrf\.trustedOrigins must be an array of origins/],
+    [
+      { csrf: { trustedOrigins: ['example.com'] } },
+      /csrf\.trustedOrigins must be an array of origins/,
+    ],
     [{ csrf: { trustedOrigins: 'https://example.com' } }, /csrf\.trustedOrigins must be an array/],
     [{ csrf: { enabled: 'yes' } }, /csrf\.enabled must be true or false/],
     [{ csrf: { tokenCookie: 'x' } }, /csrf\.tokenCookie is not a known option/],

@@ -10,11 +10,13 @@ import {
   SessionCookieOptions,
   SessionCsrfOptions,
   SessionModuleOptions,
+  SessionRememberMeOptions,
 } from './session-options';
 import {
   SessionCookieOptionsSchema,
   SessionCsrfOptionsSchema,
   SessionOptionsSchema,
+  SessionRememberMeOptionsSchema,
 } from './session-options.schema';
 
 /** Cookie attributes after defaults. */
@@ -35,6 +37,8 @@ export interface ResolvedSessionOptions {
   maxDataSize: number;
   defaultAccess: DefaultRouteAccess;
   csrf: { enabled: boolean; header: string; trustedOrigins: string[] };
+  /** The remember-me cookie (session cookie attributes, own name) and lifetime in ms. */
+  rememberMe: { cookie: ResolvedCookieOptions; lifetime: number };
   /** `null` when there is no limit. */
   maxSessionsPerUser: number | null;
   sessionLimitPolicy: SessionLimitPolicy;
@@ -69,6 +73,7 @@ const OPTION_KEYS = {
   maxDataSize: true,
   defaultAccess: true,
   csrf: true,
+  rememberMe: true,
   maxSessionsPerUser: true,
   sessionLimitPolicy: true,
   gcInterval: true,
@@ -89,6 +94,11 @@ const CSRF_KEYS = {
   trustedOrigins: true,
 } satisfies Record<keyof SessionCsrfOptions, true>;
 
+const REMEMBER_ME_KEYS = {
+  cookieName: true,
+  lifetime: true,
+} satisfies Record<keyof SessionRememberMeOptions, true>;
+
 function unknownKeys(value: Record<string, unknown>, known: object, prefix: string): string[] {
   return Object.keys(value)
     .filter((key) => !Object.hasOwn(known, key))
@@ -106,6 +116,12 @@ function schemaOf(options: Record<string, unknown>): SessionOptionsSchema {
     schema.cookie = Object.assign(
       new SessionCookieOptionsSchema(),
       knownPart(options.cookie, COOKIE_KEYS),
+    );
+  }
+  if (isPlainObject(options.rememberMe)) {
+    schema.rememberMe = Object.assign(
+      new SessionRememberMeOptionsSchema(),
+      knownPart(options.rememberMe, REMEMBER_ME_KEYS),
     );
   }
   if (isPlainObject(options.csrf)) {
@@ -151,20 +167,37 @@ export function resolveSessionOptions(
   const raw: Record<string, unknown> = options ?? {};
   const cookie = isPlainObject(raw.cookie) ? raw.cookie : undefined;
   const csrf = isPlainObject(raw.csrf) ? raw.csrf : undefined;
+  const rememberMe = isPlainObject(raw.rememberMe) ? raw.rememberMe : undefined;
   const problems = [
     ...unknownKeys(raw, OPTION_KEYS, ''),
     ...(cookie ? unknownKeys(cookie, COOKIE_KEYS, 'cookie.') : []),
     ...(csrf ? unknownKeys(csrf, CSRF_KEYS, 'csrf.') : []),
+    ...(rememberMe ? unknownKeys(rememberMe, REMEMBER_ME_KEYS, 'rememberMe.') : []),
   ];
   const errors = validateSync(schemaOf(raw), { forbidUnknownValues: false });
   problems.push(...flatten(errors));
-  if (!errors.some((error) => error.property === 'cookie')) {
-    problems.push(...cookieRuleViolations(resolveCookie(raw as SessionModuleOptions)));
+  if (!errors.some((error) => error.property === 'cookie' || error.property === 'rememberMe')) {
+    const cookie = resolveCookie(raw as SessionModuleOptions);
+    problems.push(...cookieRuleViolations(cookie));
+    const remember = rememberMeCookie(raw as SessionModuleOptions, cookie);
+    problems.push(
+      ...cookieRuleViolations(remember)
+        .filter((problem) => problem.startsWith('cookie.name'))
+        .map((problem) => problem.replace('cookie.name', 'rememberMe.cookieName')),
+    );
   }
   if (problems.length > 0) {
     throw new SessionOptionsError(`Invalid SessionModule options:\n - ${problems.join('\n - ')}`);
   }
   return applyDefaults(raw as SessionModuleOptions);
+}
+
+function rememberMeCookie(
+  options: SessionModuleOptions,
+  session: ResolvedCookieOptions,
+): ResolvedCookieOptions {
+  const name = options.rememberMe?.cookieName ?? (session.secure ? '__Host-remember' : 'remember');
+  return { ...session, name };
 }
 
 function resolveCookie(options: SessionModuleOptions): ResolvedCookieOptions {
@@ -214,6 +247,13 @@ function applyDefaults(options: SessionModuleOptions): ResolvedSessionOptions {
       enabled: options.csrf?.enabled ?? defaults.csrf.enabled,
       header: (options.csrf?.header ?? defaults.csrf.header).toLowerCase(),
       trustedOrigins: [...(options.csrf?.trustedOrigins ?? defaults.csrf.trustedOrigins)],
+    },
+    rememberMe: {
+      cookie: rememberMeCookie(options, resolveCookie(options)),
+      lifetime: parseDuration(
+        options.rememberMe?.lifetime ?? defaults.rememberMe.lifetime,
+        'rememberMe.lifetime',
+      ),
     },
     maxSessionsPerUser: options.maxSessionsPerUser ?? null,
     sessionLimitPolicy: options.sessionLimitPolicy ?? defaults.sessionLimitPolicy,

@@ -81,16 +81,32 @@ export class SessionCsrfOptionsSchema {
   enabled?: boolean;
 
   @IsOptional()
-  @Matches(HEADER_NAME, { message: 'csrf.header must be an HTTP header name such as "x-csrf-token"' })
+  @Matches(HEADER_NAME, {
+    message: 'csrf.header must be an HTTP header name such as "x-csrf-token"',
+  })
   header?: string;
 
   @IsOptional()
-  @IsArray({ message: 'csrf.trustedOrigins must be an array of origins such as "https://app.example.com"' })
+  @IsArray({
+    message: 'csrf.trustedOrigins must be an array of origins such as "https://app.example.com"',
+  })
   @Matches(ORIGIN, {
     each: true,
     message: 'csrf.trustedOrigins must be an array of origins such as "https://app.example.com"',
   })
   trustedOrigins?: string[];
+}
+
+export class SessionRememberMeOptionsSchema {
+  @IsOptional()
+  @Matches(COOKIE_NAME, {
+    message: "rememberMe.cookieName must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)",
+  })
+  cookieName?: string;
+
+  @ValidateIf((_, value) => value !== undefined)
+  @IsDuration({ positive: true })
+  lifetime?: unknown;
 }
 
 /** The class-validator description of `SessionModuleOptions`. */
@@ -139,6 +155,11 @@ export class SessionOptionsSchema {
     message: 'maxDataSize must be an integer number of bytes between 2 and 1048576',
   })
   maxDataSize?: number;
+
+  @IsOptional()
+  @IsObject({ message: 'rememberMe must be an object' })
+  @ValidateNested()
+  rememberMe?: SessionRememberMeOptionsSchema;
 
   @IsOptional()
   @IsObject({ message: 'csrf must be an object' })

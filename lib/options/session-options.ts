@@ -42,6 +42,17 @@ export interface SessionCsrfOptions {
   trustedOrigins?: string[];
 }
 
+/** Remember-me ("stay signed in") tokens, issued per login by `RememberMeService.issue`. */
+export interface SessionRememberMeOptions {
+  /**
+   * Cookie name. Default `'__Host-remember'` when `cookie.secure` is true, else `'remember'`.
+   * The other attributes are those of the session cookie, plus `Max-Age`.
+   */
+  cookieName?: string;
+  /** Lifetime of a remembered device since its last use. Default `'30d'`. */
+  lifetime?: Duration;
+}
+
 /**
  * Options of `SessionModule.forRoot()` and of the factory of `forRootAsync()`. Durations are
  * milliseconds or strings such as `'90s'`, `'30m'`, `'12h'`, `'1d'`.
@@ -76,6 +87,8 @@ export interface SessionModuleOptions {
   regenerateOnWrite?: boolean;
   /** Largest session data, in bytes of its JSON text. Default `8192` (8 KiB). */
   maxDataSize?: number;
+  /** Remember-me tokens. Default: cookie `__Host-remember`, lifetime 30 days. */
+  rememberMe?: SessionRememberMeOptions;
   /** CSRF protection. Default: on, header `x-csrf-token`, no extra trusted origins. */
   csrf?: SessionCsrfOptions;
   /** Most sessions one user may have at once. Default: no limit. */
@@ -124,4 +137,5 @@ export const SESSION_OPTION_DEFAULTS = {
   gcBatchSize: 1000,
   cookie: { secure: true, sameSite: 'lax', path: '/' },
   csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] as string[] },
+  rememberMe: { lifetime: '30d' },
 } as const;

@@ -6,6 +6,7 @@ import { obsoleteExpiry } from '../core/session-policy';
 import { describeSession, SessionEvents } from '../events/session-events';
 import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
+import { RememberMeRepository } from '../remember-me/remember-me.repository';
 import { SessionRepository } from '../storage/session.repository';
 import { ClientInfo, SessionContext } from '../session/session-context';
 import { contextOf, Session } from '../session/session';
@@ -46,6 +47,7 @@ export class SessionService {
   constructor(
     @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
     private readonly repository: SessionRepository,
+    private readonly rememberMe: RememberMeRepository,
     private readonly writer: SessionWriter,
     private readonly events: SessionEvents,
     private readonly clock: Clock,
@@ -72,11 +74,32 @@ export class SessionService {
   }
 
   /**
+   * After the user changed their password: gives the session a new ID (and counts as a fresh
+   * authentication, since the user just proved the old password), and ends every other session
+   * and every remember-me token of the user, this device's included (ASVS: terminate other
+   * sessions after a password change). Returns how many other sessions were ended.
+   */
+  async passwordChanged(session: Session<object>): Promise<number> {
+    const context = contextOf(session);
+    const userId = context.record?.userId;
+    if (!userId) return 0;
+    await this.writer.regenerate(context, { purpose: 'login', userId });
+    await this.rememberMe.deleteOfUser(userId, {});
+    if (context.rememberMeSelector) context.rememberMeCookie = 'clear';
+    return this.revokeOthers(session);
+  }
+
+  /**
    * Ends the session on the server (its row is deleted) and clears the cookie with the same
-   * attributes it was set with. A replay of the old cookie is refused.
+   * attributes it was set with; forgets this device's remember-me token. A replay of the old
+   * cookie is refused.
    */
   async logout(session: Session<object>): Promise<void> {
     const context = contextOf(session);
+    if (context.rememberMeSelector) {
+      await this.rememberMe.delete(context.rememberMeSelector);
+      context.rememberMeCookie = 'clear';
+    }
     const record = context.record;
     if (record) {
       await this.repository.delete(record.idHash);
@@ -113,9 +136,10 @@ export class SessionService {
   }
 
   /**
-   * Signs out one login of `userId` (by its `handle`, from `listSessions`). Returns `false`
-   * when the user has no such session (another user's handle changes nothing). Its next
-   * request gets 401 `session_revoked` and a clearing cookie.
+   * Signs out one login of `userId` (by its `handle`, from `listSessions`) and forgets the
+   * device if it was remembered. Returns `false` when the user has no such session or device
+   * (another user's handle changes nothing). Its next request gets 401 `session_revoked` and a
+   * clearing cookie.
    */
   async revoke(
     userId: string | number,
@@ -123,18 +147,24 @@ export class SessionService {
     current?: Session<object>,
   ): Promise<boolean> {
     const user = String(userId);
+    const forgotten = await this.rememberMe.deleteOfUser(user, { handle });
     const revoked = await this.revokeWhere(user, { handle }, 'device', current);
+    if (revoked.length === 0) return forgotten > 0;
     if (current && contextOf(current).record?.handle === handle && revoked.length > 0) {
       this.end(contextOf(current));
     }
     return revoked.length > 0;
   }
 
-  /** Signs out every other login of the session's user; returns how many were ended. */
+  /**
+   * Signs out every other login of the session's user and forgets their remembered devices;
+   * returns how many sessions were ended.
+   */
   async revokeOthers(session: Session<object>): Promise<number> {
     const context = contextOf(session);
     const userId = context.record?.userId;
     if (!userId || !context.record) return 0;
+    await this.rememberMe.deleteOfUser(userId, { exceptHandle: context.record.handle });
     const revoked = await this.revokeWhere(
       userId,
       { exceptHandle: context.record.handle },
@@ -145,12 +175,14 @@ export class SessionService {
   }
 
   /**
-   * Ends every session of `userId` on every device; returns how many active sessions were
-   * ended. Pass the current session to have its cookie cleared on this response too.
+   * Ends every session of `userId` on every device and deletes every remember-me token of the
+   * user; returns how many active sessions were ended. Pass the current session to have its
+   * cookies cleared on this response too.
    */
   async logoutAll(userId: string | number, current?: Session<object>): Promise<number> {
     const user = String(userId);
     const now = this.clock.now();
+    await this.rememberMe.deleteOfUser(user, {});
     const revoked = await this.repository.revoke(
       user,
       {},
@@ -159,7 +191,10 @@ export class SessionService {
     );
     const count = revoked.filter((record) => record.obsoletedAt === null).length;
     const context = current ? contextOf(current) : null;
-    if (context?.record?.userId === user) this.end(context);
+    if (context?.record?.userId === user) {
+      this.end(context);
+      if (context.rememberMeSelector) context.rememberMeCookie = 'clear';
+    }
     this.events.emit({
       type: 'session.logged_out_all',
       at: now,

@@ -18,6 +18,9 @@ export interface ClientInfo {
 /** What the response must do with the session cookie. */
 export type CookieAction = 'set' | 'clear' | null;
 
+/** What the response must do with the remember-me cookie. */
+export type RememberMeCookieAction = { set: string } | 'clear' | null;
+
 /**
  * Everything the package knows about one request's session: the stored row (if any), the
  * token that reaches it, the data as the handler sees it and what changed. Internal: the
@@ -42,6 +45,10 @@ export class SessionContext {
    * stored even without data, so the token handed out can be verified later.
    */
   pendingCsrfSecret: Buffer | null = null;
+  /** The remember-me cookie to set or clear on the response. */
+  rememberMeCookie: RememberMeCookieAction = null;
+  /** The selector of the well-formed remember-me cookie the request carried, if any. */
+  rememberMeSelector: string | null = null;
   /** A CSRF token was handed out: the response varies by cookie and must not be cached. */
   csrfIssued = false;
   /** The request's provenance headers were checked: the response varies by them. */

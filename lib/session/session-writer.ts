@@ -19,8 +19,13 @@ import { SessionLoader } from './session-loader';
 
 /** What a regeneration changes besides the ID. */
 export interface RegenerationPlan {
-  /** `login` starts a new authentication; `privilege` and `rotation` keep the user and times. */
-  purpose: 'login' | 'privilege' | 'rotation';
+  /**
+   * `login` starts a new authentication; `restore` starts a remember-me session (a user, but no
+   * fresh authentication); `privilege` and `rotation` keep the user and times.
+   */
+  purpose: 'login' | 'restore' | 'privilege' | 'rotation';
+  /** For `restore`: the handle of the remembered device, kept by its sessions. */
+  handle?: string;
   /** Why a rotation happens: the interval passed, or data changed under `regenerateOnWrite`. */
   reason?: 'interval' | 'write';
   /** The user of the successor (for `login`). */
@@ -28,6 +33,17 @@ export interface RegenerationPlan {
 }
 
 const EMPTY_DATA: DataChange = { replace: true, set: {}, remove: [] };
+
+/** Who a newly created session belongs to. */
+interface SessionIdentity {
+  userId: string | null;
+  /** A handle to keep (a remembered device); a new one otherwise. */
+  handle?: string;
+  /** Whether the user just proved their identity (sets `authenticated_at`). */
+  interactive: boolean;
+}
+
+const ANONYMOUS: SessionIdentity = { userId: null, interactive: false };
 
 /** How many times a regeneration that lost a race is retried on the winner's successor. */
 const MAX_REGENERATION_ATTEMPTS = 3;
@@ -51,7 +67,7 @@ export class SessionWriter {
   async commit(context: SessionContext): Promise<void> {
     if (context.ended) return;
     if (!context.record) {
-      if (context.data.size > 0 || context.pendingCsrfSecret) await this.create(context, null);
+      if (context.data.size > 0 || context.pendingCsrfSecret) await this.create(context, ANONYMOUS);
       return;
     }
     const regenerate =
@@ -74,14 +90,15 @@ export class SessionWriter {
    * continues from the winner's successor, so one session never ends with two live successors.
    */
   async regenerate(context: SessionContext, plan: RegenerationPlan): Promise<void> {
-    if (plan.purpose === 'login' && plan.userId && context.record?.userId !== plan.userId) {
+    const startsLogin = plan.purpose === 'login' || plan.purpose === 'restore';
+    if (startsLogin && plan.userId && context.record?.userId !== plan.userId) {
       await this.enforceSessionLimit(plan.userId, context.record?.handle);
     }
     for (let attempt = 0; attempt < MAX_REGENERATION_ATTEMPTS; attempt++) {
       const old = context.record;
       const oldToken = context.token;
       if (!old || !oldToken) {
-        await this.create(context, plan.purpose === 'login' ? (plan.userId ?? null) : null);
+        await this.create(context, startsLogin ? this.identity(plan) : ANONYMOUS);
         return;
       }
       const successor = await this.tryRegenerate(context, old, oldToken, plan);
@@ -89,7 +106,7 @@ export class SessionWriter {
       const winner = await this.loader.resolveActive(oldToken, this.clock.now());
       if (!winner) {
         context.reset();
-        if (plan.purpose !== 'login') {
+        if (!startsLogin) {
           context.ended = true;
           context.cookie = 'clear';
           return;
@@ -149,6 +166,7 @@ export class SessionWriter {
    * from after this request began. Otherwise the plan is applied again on the winner.
    */
   private winnerFulfils(plan: RegenerationPlan, winner: SessionRecord, since: Date): boolean {
+    if (plan.purpose === 'restore') return winner.userId === (plan.userId ?? null);
     if (plan.purpose !== 'login') return true;
     return (
       winner.userId === (plan.userId ?? null) &&
@@ -165,10 +183,12 @@ export class SessionWriter {
   ): Promise<SessionRecord | null> {
     const now = this.clock.now();
     const token = generateToken();
-    const login = plan.purpose === 'login';
+    const login = plan.purpose === 'login' || plan.purpose === 'restore';
     const userId = login ? (plan.userId ?? null) : old.userId;
     const switchesUser = login && old.userId !== null && old.userId !== userId;
-    const authenticatedAt = login ? now : old.authenticatedAt;
+    const authenticatedAt =
+      plan.purpose === 'login' ? now : plan.purpose === 'restore' ? null : old.authenticatedAt;
+    const handle = plan.handle ?? (login && old.userId !== userId ? generateHandle() : old.handle);
     const successor = await this.repository.regenerate({
       oldHash: old.idHash,
       obsoletedAt: now,
@@ -176,7 +196,7 @@ export class SessionWriter {
       successorSeal: sealSuccessor(oldToken, token),
       successor: {
         idHash: hashToken(token),
-        handle: login && old.userId !== userId ? generateHandle() : old.handle,
+        handle,
         userId,
         data: switchesUser ? EMPTY_DATA : context.pendingChange(),
         authenticatedAt,
@@ -215,8 +235,13 @@ export class SessionWriter {
       session: describeSession(successor),
       previous: describeSession(old),
     };
-    if (plan.purpose === 'login') {
-      this.events.emit({ type: 'session.authenticated', userId: successor.userId ?? '', ...base });
+    if (plan.purpose === 'login' || plan.purpose === 'restore') {
+      this.events.emit({
+        type: 'session.authenticated',
+        userId: successor.userId ?? '',
+        remembered: plan.purpose === 'restore',
+        ...base,
+      });
     } else if (plan.purpose === 'privilege') {
       this.events.emit({ type: 'session.regenerated', ...base });
     } else {
@@ -224,13 +249,22 @@ export class SessionWriter {
     }
   }
 
-  private async create(context: SessionContext, userId: string | null): Promise<void> {
+  private identity(plan: RegenerationPlan): SessionIdentity {
+    return {
+      userId: plan.userId ?? null,
+      handle: plan.handle,
+      interactive: plan.purpose === 'login',
+    };
+  }
+
+  private async create(context: SessionContext, identity: SessionIdentity): Promise<void> {
     const now = this.clock.now();
     const token = generateToken();
-    const authenticatedAt = userId === null ? null : now;
+    const { userId } = identity;
+    const authenticatedAt = identity.interactive ? now : null;
     const record = await this.repository.insert({
       idHash: hashToken(token),
-      handle: generateHandle(),
+      handle: identity.handle ?? generateHandle(),
       userId,
       data: context.snapshot(),
       createdAt: now,
@@ -246,7 +280,15 @@ export class SessionWriter {
     context.cookie = 'set';
     const event = { at: now, request: context.client, session: describeSession(record) };
     if (userId === null) this.events.emit({ type: 'session.created', ...event });
-    else this.events.emit({ type: 'session.authenticated', userId, previous: null, ...event });
+    else {
+      this.events.emit({
+        type: 'session.authenticated',
+        userId,
+        previous: null,
+        remembered: !identity.interactive,
+        ...event,
+      });
+    }
   }
 
   private async update(context: SessionContext): Promise<void> {

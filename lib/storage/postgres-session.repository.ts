@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { runStatement, StatementResult } from './run-statement';
 import { SessionRecord } from '../core/session-record';
 import {
   DataChange,
@@ -78,15 +79,9 @@ export class PostgresSessionRepository extends SessionRepository {
     super();
   }
 
-  /** Runs one parameterised statement and returns its rows and affected count. */
-  protected async run<T>(sql: string, params: unknown[]): Promise<{ rows: T[]; affected: number }> {
-    const runner = this.dataSource.createQueryRunner();
-    try {
-      const result = await runner.query(sql, params, true);
-      return { rows: (result.records ?? []) as T[], affected: result.affected ?? 0 };
-    } finally {
-      await runner.release();
-    }
+  /** One statement on the application's data source (an extension point for subclasses). */
+  protected run<T>(sql: string, params: unknown[]): Promise<StatementResult<T>> {
+    return runStatement<T>(this.dataSource, sql, params);
   }
 
   async findByHashes(idHashes: Buffer[]): Promise<SessionRecord[]> {

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { Clock } from '../core/clock';
 import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
+import { RememberMeRepository } from '../remember-me/remember-me.repository';
 import { SessionRepository } from './session.repository';
 
 /**
@@ -26,6 +27,7 @@ export class SessionGarbageCollector implements OnApplicationBootstrap, OnModule
   constructor(
     @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
     private readonly repository: SessionRepository,
+    private readonly rememberMe: RememberMeRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -39,7 +41,10 @@ export class SessionGarbageCollector implements OnApplicationBootstrap, OnModule
     await this.running;
   }
 
-  /** Deletes every row past `expires_at`, batch by batch; returns how many were deleted. */
+  /**
+   * Deletes every session row and remember-me token past `expires_at`, batch by batch;
+   * returns how many rows were deleted.
+   */
   async collect(): Promise<number> {
     const run = this.collectBatches();
     this.running = run.catch(() => undefined);
@@ -49,10 +54,12 @@ export class SessionGarbageCollector implements OnApplicationBootstrap, OnModule
   private async collectBatches(): Promise<number> {
     const { batchSize } = this.options.gc;
     let total = 0;
-    while (!this.stopped) {
-      const deleted = await this.repository.deleteExpired(this.clock.now(), batchSize);
-      total += deleted;
-      if (deleted < batchSize) break;
+    for (const table of [this.repository, this.rememberMe]) {
+      while (!this.stopped) {
+        const deleted = await table.deleteExpired(this.clock.now(), batchSize);
+        total += deleted;
+        if (deleted < batchSize) break;
+      }
     }
     return total;
   }

@@ -1,4 +1,5 @@
 import { CreateSessionTable1764000000000 } from './1764000000000-create-session-table';
+import { CreateRememberMeTable1764000000001 } from './1764000000001-create-remember-me-table';
 
 /**
  * The package's migrations, in order, to add to a data source's `migrations` list.
@@ -6,6 +7,9 @@ import { CreateSessionTable1764000000000 } from './1764000000000-create-session-
  * @example
  * TypeOrmModule.forRoot({ type: 'postgres', url, migrations: [...SESSION_MIGRATIONS], migrationsRun: true })
  */
-export const SESSION_MIGRATIONS = [CreateSessionTable1764000000000];
+export const SESSION_MIGRATIONS = [
+  CreateSessionTable1764000000000,
+  CreateRememberMeTable1764000000001,
+];
 
-export { CreateSessionTable1764000000000 };
+export { CreateSessionTable1764000000000, CreateRememberMeTable1764000000001 };

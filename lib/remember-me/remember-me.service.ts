@@ -1,0 +1,251 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../core/clock';
+import { describeDevice } from '../core/device-summary';
+import { SessionUsageError } from '../core/errors';
+import { obsoleteExpiry } from '../core/session-policy';
+import { openSuccessor, sealSuccessor } from '../core/successor-seal';
+import { SessionEvents } from '../events/session-events';
+import { readCookie } from '../http/session-cookie';
+import { SessionDenialCode } from '../http/session.exceptions';
+import { SessionRequest } from '../http/session-request';
+import { InjectSessionOptions } from '../options/session-options.provider';
+import type { ResolvedSessionOptions } from '../options/resolve-session-options';
+import { SessionContext } from '../session/session-context';
+import { contextOf, Session } from '../session/session';
+import { SessionWriter } from '../session/session-writer';
+import { SessionRepository } from '../storage/session.repository';
+import { RememberMeRecord, RememberMeRepository } from './remember-me.repository';
+import {
+  formatRememberMeCookie,
+  generateSelector,
+  generateValidator,
+  hashValidator,
+  parseRememberMeCookie,
+  RememberMeCredentials,
+  validatorMatches,
+} from './remember-me-token';
+
+/** A remembered device as a device list shows it: never a selector, validator or hash. */
+export interface RememberedDevice {
+  /** The device's public handle (the same as the handle of its sessions). */
+  handle: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+  ip: string | null;
+  userAgent: string | null;
+  device: string;
+}
+
+/**
+ * Persistent login ("remember me"): a cookie `selector.validator` whose table row keeps the
+ * selector and SHA-256 of the validator. A request without an authenticated session but with
+ * a valid cookie gets a new session (marked as not fresh: `authenticatedAt` is `null`) and a new
+ * validator (one-time use). A used or wrong validator for a known selector is treated as
+ * theft: the device's token and every session of the user are revoked and an event is emitted.
+ * The validator replaced last stays valid for `obsoleteGracePeriod`, so parallel requests
+ * with the same cookie raise no false alarm.
+ *
+ * @example
+ * await this.sessions.authenticate(session, user.id);
+ * if (body.rememberMe) await this.rememberMe.issue(session);
+ */
+@Injectable()
+export class RememberMeService {
+  constructor(
+    @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
+    private readonly tokens: RememberMeRepository,
+    private readonly sessions: SessionRepository,
+    private readonly writer: SessionWriter,
+    private readonly events: SessionEvents,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Remembers this device for the session's user: stores a token and sets the remember-me
+   * cookie. Call it after `SessionService.authenticate`. Replaces the token the request
+   * carried, if any.
+   */
+  async issue(session: Session<object>): Promise<void> {
+    const context = contextOf(session);
+    const record = context.record;
+    if (!record?.userId) {
+      throw new SessionUsageError(
+        'RememberMeService.issue needs an authenticated session: call SessionService.authenticate first.',
+      );
+    }
+    if (context.rememberMeSelector) await this.tokens.delete(context.rememberMeSelector);
+    const now = this.clock.now();
+    const credentials = { selector: generateSelector(), validator: generateValidator() };
+    await this.tokens.insert({
+      selector: credentials.selector,
+      handle: record.handle,
+      userId: record.userId,
+      validatorHash: hashValidator(credentials.validator),
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: this.expiry(now),
+      ip: context.client.ip,
+      userAgent: context.client.userAgent,
+    });
+    context.rememberMeSelector = credentials.selector;
+    context.rememberMeCookie = { set: formatRememberMeCookie(credentials) };
+  }
+
+  /** The user's remembered devices, most recently used first. */
+  async listDevices(userId: string | number): Promise<RememberedDevice[]> {
+    const records = await this.tokens.findActiveOfUser(String(userId), this.clock.now());
+    return records.map((record) => ({
+      handle: record.handle,
+      createdAt: record.createdAt,
+      lastUsedAt: record.lastUsedAt,
+      expiresAt: record.expiresAt,
+      ip: record.ip,
+      userAgent: record.userAgent,
+      device: describeDevice(record.userAgent),
+    }));
+  }
+
+  /** Forgets one remembered device of the user; `false` when the user has no such device. */
+  async revokeDevice(userId: string | number, handle: string): Promise<boolean> {
+    return (await this.tokens.deleteOfUser(String(userId), { handle })) > 0;
+  }
+
+  /**
+   * Called by the guard for a request that has no authenticated session: when it carries a
+   * remember-me cookie, starts a session from it, or answers a theft.
+   */
+  async restore(request: SessionRequest, context: SessionContext): Promise<void> {
+    const credentials = this.read(request, context);
+    if (!credentials || context.record?.userId || !this.mayRestore(context)) return;
+    const record = await this.tokens.find(credentials.selector);
+    if (!record || record.expiresAt <= context.loadedAt) {
+      if (record) await this.tokens.delete(record.selector);
+      context.rememberMeCookie = 'clear';
+      context.rememberMeSelector = null;
+      return;
+    }
+    const current = await this.currentValidator(credentials, record, context);
+    if (current === null) {
+      await this.respondToTheft(context, record);
+      return;
+    }
+    context.rememberMeCookie = {
+      set: formatRememberMeCookie({ selector: record.selector, validator: current }),
+    };
+    await this.writer.regenerate(context, {
+      purpose: 'restore',
+      userId: record.userId,
+      handle: record.handle,
+    });
+    context.denial = null;
+  }
+
+  /**
+   * The remember-me cookie of the request, if well-formed (its selector is kept so that a
+   * logout can forget the device); a malformed one is cleared.
+   */
+  private read(request: SessionRequest, context: SessionContext): RememberMeCredentials | null {
+    const name = this.options.rememberMe.cookie.name;
+    const read = readCookie(
+      request.headers.cookie,
+      name,
+      (v) => parseRememberMeCookie(v) !== null,
+      1,
+    );
+    if (read.tokens.length === 0) {
+      if (read.present) context.rememberMeCookie = 'clear';
+      return null;
+    }
+    const credentials = parseRememberMeCookie(read.tokens[0]);
+    context.rememberMeSelector = credentials?.selector ?? null;
+    return credentials;
+  }
+
+  /**
+   * Remember-me never overrides a verdict about an attack: an obsolete ID used after its grace
+   * period or a revoked session. An expired session, or none, may be restored.
+   */
+  private mayRestore(context: SessionContext): boolean {
+    const code = context.denial?.code;
+    return code !== SessionDenialCode.Obsolete && code !== SessionDenialCode.Revoked;
+  }
+
+  /**
+   * The validator the device holds from now on: a fresh one when the presented validator is
+   * the current one (rotated here), the current one when the presented validator was replaced
+   * less than a grace period ago (a parallel request), or `null` for a used or wrong one.
+   */
+  private async currentValidator(
+    presented: RememberMeCredentials,
+    record: RememberMeRecord,
+    context: SessionContext,
+  ): Promise<string | null> {
+    if (validatorMatches(presented.validator, record.validatorHash)) {
+      const next = generateValidator();
+      const rotated = await this.tokens.rotate({
+        selector: record.selector,
+        expectedHash: record.validatorHash,
+        validatorHash: hashValidator(next),
+        previousSuccessor: sealSuccessor(presented.validator, next),
+        at: context.loadedAt,
+        expiresAt: this.expiry(context.loadedAt),
+        ip: context.client.ip,
+        userAgent: context.client.userAgent,
+      });
+      if (rotated) return next;
+      const latest = await this.tokens.find(record.selector);
+      return latest ? this.previousValidatorSuccessor(presented, latest, context) : null;
+    }
+    return this.previousValidatorSuccessor(presented, record, context);
+  }
+
+  private previousValidatorSuccessor(
+    presented: RememberMeCredentials,
+    record: RememberMeRecord,
+    context: SessionContext,
+  ): string | null {
+    const withinGrace =
+      record.rotatedAt !== null &&
+      context.loadedAt.getTime() - record.rotatedAt.getTime() <
+        this.options.timings.obsoleteGracePeriod;
+    if (!withinGrace || !record.previousSuccessor) return null;
+    if (!validatorMatches(presented.validator, record.previousValidatorHash)) return null;
+    return openSuccessor(presented.validator, record.previousSuccessor);
+  }
+
+  /** A stolen remember-me cookie: end the device's token and every session of the user. */
+  private async respondToTheft(context: SessionContext, record: RememberMeRecord): Promise<void> {
+    await this.tokens.delete(record.selector);
+    const revoked = await this.sessions.revoke(
+      record.userId,
+      {},
+      context.loadedAt,
+      obsoleteExpiry(context.loadedAt, this.options.timings),
+    );
+    context.reset();
+    context.rememberMeCookie = 'clear';
+    context.rememberMeSelector = null;
+    if (context.cookieSent) context.cookie = 'clear';
+    context.denial = {
+      code: SessionDenialCode.RememberMeTheft,
+      message:
+        'This sign-in link was already used elsewhere; for your safety you were signed out everywhere.',
+    };
+    this.events.emit({
+      type: 'remember_me.theft',
+      at: context.loadedAt,
+      request: context.client,
+      userId: record.userId,
+      handle: record.handle,
+      rotatedAt: record.rotatedAt,
+      lastUsedAt: record.lastUsedAt,
+      lastUse: { ip: record.ip, userAgent: record.userAgent },
+      revokedSessions: revoked.filter((session) => session.obsoletedAt === null).length,
+    });
+  }
+
+  private expiry(from: Date): Date {
+    return new Date(from.getTime() + this.options.rememberMe.lifetime);
+  }
+}

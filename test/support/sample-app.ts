@@ -1,0 +1,187 @@
+import { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Clock } from 'nest-session-security';
+import { Client } from 'pg';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { AppModule } from '../../sample/app.module';
+import { configureSampleApp, createHttpAdapter } from '../../sample/http/create-sample-app';
+import { serverUrl } from './database-url';
+
+export type SampleAdapter = 'express' | 'fastify';
+export const SAMPLE_ADAPTERS: SampleAdapter[] = ['express', 'fastify'];
+
+/** The sample's session cookie under its default (secure) settings. */
+export const SAMPLE_COOKIE = '__Host-sid';
+
+/**
+ * A database of its own for one sample suite, created empty on the test server and dropped at
+ * the end: the sample runs its own migrations and seeds, so it never shares the database of
+ * the package's suites. Named after TEST_DATABASE when that is set, so parallel runs with
+ * different TEST_DATABASE values do not meet.
+ */
+export class SampleDatabase {
+  private constructor(
+    readonly name: string,
+    readonly url: string,
+  ) {}
+
+  static async create(suite: string): Promise<SampleDatabase> {
+    const base = process.env.TEST_DATABASE
+      ? `${process.env.TEST_DATABASE}_sample`
+      : 'nest_session_security_sample_test';
+    const name = `${base}_${suite}`;
+    if (!/^[a-z0-9_]{1,63}$/.test(name)) {
+      throw new Error(`Bad sample test database name '${name}': use [a-z0-9_], at most 63`);
+    }
+    await SampleDatabase.admin(async (admin) => {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE "${name}"`);
+    });
+    const url = new URL(serverUrl());
+    url.pathname = `/${name}`;
+    return new SampleDatabase(name, url.toString());
+  }
+
+  async drop(): Promise<void> {
+    await SampleDatabase.admin((admin) =>
+      admin.query(`DROP DATABASE IF EXISTS "${this.name}" WITH (FORCE)`),
+    );
+  }
+
+  private static async admin(work: (admin: Client) => Promise<unknown>): Promise<void> {
+    const admin = new Client({ connectionString: serverUrl() });
+    await admin.connect();
+    try {
+      await work(admin);
+    } finally {
+      await admin.end();
+    }
+  }
+}
+
+export interface SampleApp {
+  app: INestApplication;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  dataSource: DataSource;
+  close(): Promise<void>;
+}
+
+export interface SampleAppSetup {
+  databaseUrl: string;
+  /** Replaces the package's clock (a `ManualClock` moves time without sleeping). */
+  clock?: Clock;
+}
+
+/**
+ * The sample as `main.ts` builds it (same module, same adapter, same global prefix), in this
+ * process and on a random port, with its database given and the clock replaceable.
+ */
+export async function startSample(
+  adapter: SampleAdapter,
+  setup: SampleAppSetup,
+): Promise<SampleApp> {
+  let builder = Test.createTestingModule({ imports: [AppModule.register(setup.databaseUrl)] });
+  if (setup.clock) builder = builder.overrideProvider(Clock).useValue(setup.clock);
+  const moduleRef = await builder.compile();
+  const app = configureSampleApp(
+    moduleRef.createNestApplication(createHttpAdapter(adapter), { logger: false }),
+  );
+  await app.init();
+  if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
+  await app.listen(0, '127.0.0.1');
+  const port = Number(new URL(await app.getUrl()).port);
+  return {
+    app,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dataSource: app.get(DataSource),
+    close: () => app.close(),
+  };
+}
+
+export const USER_AGENTS = {
+  firefoxWindows:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0',
+  safariIphone:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+  chromeLinux:
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+} as const;
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * A client of the sample's JSON API that behaves like the page: keeps the session cookie as a
+ * browser does (a Secure cookie is kept even over http here, which supertest's agent would
+ * drop), and sends the CSRF token from `GET /api/csrf` on every unsafe request, fetching a new
+ * one whenever the session cookie changed (sign-in, regeneration, sign-out).
+ */
+export class SampleClient {
+  /** The session cookie's value, or `null` when the client has none. */
+  token: string | null = null;
+  private csrfToken: string | null = null;
+
+  constructor(
+    readonly url: string,
+    readonly userAgent: string = USER_AGENTS.firefoxWindows,
+  ) {}
+
+  get(path: string): Promise<request.Response> {
+    return this.send('GET', path);
+  }
+
+  post(path: string, body?: object): Promise<request.Response> {
+    return this.send('POST', path, body);
+  }
+
+  delete(path: string): Promise<request.Response> {
+    return this.send('DELETE', path);
+  }
+
+  /** Signs in and expects it to work. */
+  async signIn(username: string, password: string): Promise<request.Response> {
+    const response = await this.post('/api/auth/login', { username, password });
+    if (response.status !== 200) {
+      throw new Error(`sign-in of ${username} failed: ${response.status} ${response.text}`);
+    }
+    return response;
+  }
+
+  async send(method: string, path: string, body?: object): Promise<request.Response> {
+    // First: fetching the token may start the session whose cookie this request carries.
+    const csrfToken = UNSAFE.has(method) ? await this.csrf() : undefined;
+    let test = request(this.url)
+      [method.toLowerCase() as 'get' | 'post' | 'delete'](path)
+      .set('User-Agent', this.userAgent)
+      .set('Accept', 'application/json');
+    if (this.token !== null) test = test.set('Cookie', `${SAMPLE_COOKIE}=${this.token}`);
+    if (csrfToken !== undefined) test = test.set('x-csrf-token', csrfToken);
+    const response = await (body === undefined ? test : test.send(body));
+    this.keepCookie(response);
+    return response;
+  }
+
+  private async csrf(): Promise<string> {
+    if (this.csrfToken === null) {
+      const response = await this.get('/api/csrf');
+      if (response.status !== 200) throw new Error(`GET /api/csrf: ${response.status}`);
+      this.csrfToken = response.body.token as string;
+    }
+    return this.csrfToken;
+  }
+
+  private keepCookie(response: request.Response): void {
+    const header = response.headers['set-cookie'] as unknown as string[] | undefined;
+    for (const line of header ?? []) {
+      if (!line.startsWith(`${SAMPLE_COOKIE}=`)) continue;
+      const value = line.slice(SAMPLE_COOKIE.length + 1).split(';')[0];
+      const cleared = /;\s*max-age=0(;|$)/i.test(line) || value === '';
+      const next = cleared ? null : value;
+      if (next !== this.token) this.csrfToken = null;
+      this.token = next;
+    }
+  }
+}
