@@ -16,6 +16,7 @@ import {
   CurrentUserId,
   JsonValue,
   Public,
+  RememberMeService,
   RequireFreshAuth,
   SkipCsrf,
   Session as BaseSession,
@@ -85,7 +86,25 @@ export class TestController {
     private readonly sessions: SessionService,
     private readonly gate: TestGate,
     private readonly csrf: CsrfService,
+    private readonly rememberMe: RememberMeService,
   ) {}
+
+  @Get('remembered')
+  remembered(@CurrentUserId() userId: string) {
+    return this.rememberMe.listDevices(userId);
+  }
+
+  @Delete('remembered/:handle')
+  @HttpCode(204)
+  async forget(@CurrentUserId() userId: string, @Param('handle') handle: string) {
+    if (!(await this.rememberMe.revokeDevice(userId, handle))) throw new NotFoundException();
+  }
+
+  @Post('password')
+  @HttpCode(200)
+  async passwordChanged(@CurrentSession() session: Session) {
+    return { ended: await this.sessions.passwordChanged(session) };
+  }
 
   @Public()
   @Get('csrf')
@@ -161,11 +180,12 @@ export class TestController {
   @HttpCode(200)
   async login(
     @CurrentSession() session: Session,
-    @Body() body: { userId: string; set?: Changes },
+    @Body() body: { userId: string; set?: Changes; rememberMe?: boolean },
     @Query('gate') gate?: string,
   ) {
     if (gate) await this.gate.pass();
     await this.sessions.authenticate(session, body.userId);
+    if (body.rememberMe) await this.rememberMe.issue(session);
     if (body.set) apply(session, body.set);
     return view(session);
   }
