@@ -1,15 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import request from 'supertest';
-import { ADAPTERS, startApp, T0, TestApp } from './support/test-app';
-import {
-  Browser,
-  COOKIE,
-  countRows,
-  emptySessions,
-  ParsedCookie,
-  sessionCookies,
-} from './support/http-client';
+import { ADAPTERS, useTestApp } from './support/test-app';
+import { Browser, COOKIE, countRows, ParsedCookie, sessionCookies } from './support/http-client';
 
 function expectSecureAttributes(cookie: ParsedCookie): void {
   expect(cookie.name).toBe('__Host-sid');
@@ -36,16 +29,7 @@ function expectClearingCookie(cookie: ParsedCookie): void {
 }
 
 describe.each(ADAPTERS)('cookies (%s)', (adapter) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startApp(adapter);
-  });
-  afterAll(() => t.close());
-  beforeEach(async () => {
-    await emptySessions(t.dataSource);
-    t.clock.set(T0);
-  });
+  const t = useTestApp(adapter);
 
   describe('R6 cookie attributes', () => {
     it('R6 the cookie of a new anonymous session has every secure attribute and no lifetime', async () => {

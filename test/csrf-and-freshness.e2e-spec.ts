@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { SessionEvent } from 'nest-session-security';
-import { ADAPTERS, startApp, T0, TestApp } from './support/test-app';
-import { COOKIE, countRows, emptySessions, sessionCookies } from './support/http-client';
+import { ADAPTERS, useTestApp } from './support/test-app';
+import { COOKIE, countRows, sessionCookies } from './support/http-client';
 
 const MINUTE = 60_000;
 const HEADER = 'x-csrf-token';
@@ -50,18 +50,8 @@ class Client {
 }
 
 describe.each(ADAPTERS)('R15 CSRF (%s)', (adapter) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startApp(adapter, {
-      options: { csrf: { trustedOrigins: ['https://partner.test'] } },
-    });
-  });
-  afterAll(() => t.close());
-  beforeEach(async () => {
-    await emptySessions(t.dataSource);
-    t.clock.set(T0);
-    t.events.length = 0;
+  const t = useTestApp(adapter, {
+    options: { csrf: { trustedOrigins: ['https://partner.test'] } },
   });
 
   const rejected = (response: request.Response, code = 'csrf_token_invalid') => {
@@ -204,16 +194,7 @@ describe.each(ADAPTERS)('R15 CSRF (%s)', (adapter) => {
 });
 
 describe.each(ADAPTERS)('R12 fresh authentication (%s)', (adapter) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startApp(adapter);
-  });
-  afterAll(() => t.close());
-  beforeEach(async () => {
-    await emptySessions(t.dataSource);
-    t.clock.set(T0);
-  });
+  const t = useTestApp(adapter);
 
   const signIn = async (userId: string) => {
     const response = await request(t.url).post('/login').send({ userId });

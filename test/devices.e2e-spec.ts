@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { SessionGarbageCollector, SessionModuleOptions } from 'nest-session-security';
-import { ADAPTERS, startApp, T0, TestApp } from './support/test-app';
+import { ADAPTERS, startApp, T0, TestApp, useTestApp } from './support/test-app';
 import { Browser, COOKIE, countRows, emptySessions, rowFor } from './support/http-client';
 
 const SECOND = 1_000;
@@ -32,17 +32,7 @@ function as(t: TestApp, token: string) {
 }
 
 describe.each(ADAPTERS)('devices (%s)', (adapter) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startApp(adapter, { options: { gcInterval: false } });
-  });
-  afterAll(() => t.close());
-  beforeEach(async () => {
-    await emptySessions(t.dataSource);
-    t.clock.set(T0);
-    t.events.length = 0;
-  });
+  const t = useTestApp(adapter, { options: { gcInterval: false } });
 
   it('R11 three clients of one user: the list shows 3 entries, the current one marked, without tokens', async () => {
     const tokens: string[] = [];

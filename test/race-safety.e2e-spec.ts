@@ -1,18 +1,9 @@
 import request from 'supertest';
-import { ADAPTERS, startApp, T0, TestApp } from './support/test-app';
-import { Browser, COOKIE, emptySessions, rowFor } from './support/http-client';
+import { ADAPTERS, useTestApp } from './support/test-app';
+import { Browser, COOKIE, rowFor } from './support/http-client';
 
 describe.each(ADAPTERS)('R18 race safety (%s)', (adapter) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startApp(adapter);
-  });
-  afterAll(() => t.close());
-  beforeEach(async () => {
-    await emptySessions(t.dataSource);
-    t.clock.set(T0);
-  });
+  const t = useTestApp(adapter);
 
   it('R18 two concurrent requests that change different keys both keep their change', async () => {
     const browser = new Browser(t.url);

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { SessionEvent, SessionModuleOptions } from 'nest-session-security';
-import { ADAPTERS, startApp, T0, TestApp } from './support/test-app';
+import { ADAPTERS, startApp, T0, TestApp, useTestApp } from './support/test-app';
 import {
   Browser,
   COOKIE,
@@ -32,17 +32,7 @@ function eventsOf<T extends SessionEvent['type']>(t: TestApp, type: T) {
 }
 
 describe.each(ADAPTERS)('regeneration (%s)', (adapter) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startApp(adapter);
-  });
-  afterAll(() => t.close());
-  beforeEach(async () => {
-    await emptySessions(t.dataSource);
-    t.clock.set(T0);
-    t.events.length = 0;
-  });
+  const t = useTestApp(adapter);
 
   describe('R2 new ID at login and privilege change', () => {
     it('R2 login replaces the pre-login ID; the old one is refused after the grace period', async () => {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { SessionEvent, SessionGarbageCollector } from 'nest-session-security';
-import { ADAPTERS, startApp, T0, TestApp } from './support/test-app';
-import { COOKIE, emptySessions, parseSetCookies, sessionCookies } from './support/http-client';
+import { ADAPTERS, TestApp, useTestApp } from './support/test-app';
+import { COOKIE, parseSetCookies, sessionCookies } from './support/http-client';
 
 const REMEMBER = '__Host-remember';
 const SECOND = 1_000;
@@ -38,18 +38,7 @@ async function tokenRows(t: TestApp) {
 }
 
 describe.each(ADAPTERS)('R14 remember-me (%s)', (adapter) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startApp(adapter, { options: { gcInterval: false } });
-  });
-  afterAll(() => t.close());
-  beforeEach(async () => {
-    await emptySessions(t.dataSource);
-    await t.dataSource.query(`TRUNCATE "remember_me_token"`);
-    t.clock.set(T0);
-    t.events.length = 0;
-  });
+  const t = useTestApp(adapter, { options: { gcInterval: false } });
 
   const theftEvents = () =>
     t.events.filter(

@@ -1,15 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { hashToken } from 'nest-session-security';
-import { ADAPTERS, startApp, T0, TestApp } from './support/test-app';
-import {
-  Browser,
-  COOKIE,
-  countRows,
-  emptySessions,
-  rowFor,
-  sessionCookies,
-} from './support/http-client';
+import { ADAPTERS, useTestApp } from './support/test-app';
+import { Browser, COOKIE, countRows, rowFor, sessionCookies } from './support/http-client';
 
 const MINUTE = 60_000;
 const SECOND = 1_000;
@@ -28,17 +21,7 @@ async function inBatches<T>(
 }
 
 describe.each(ADAPTERS)('session basics (%s)', (adapter) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startApp(adapter);
-  });
-  afterAll(() => t.close());
-  beforeEach(async () => {
-    await emptySessions(t.dataSource);
-    t.clock.set(T0);
-    t.statements.reset();
-  });
+  const t = useTestApp(adapter);
 
   describe('lazy creation', () => {
     it('a visitor who never writes gets no row and no cookie', async () => {

@@ -131,3 +131,23 @@ export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Prom
     close: () => app.close(),
   };
 }
+
+/**
+ * Starts one app for the enclosing `describe` and closes it after; before each test the tables
+ * are emptied and the clock, statement counter and event list reset. The returned object is
+ * filled in when the app has started.
+ */
+export function useTestApp(adapter: Adapter, setup?: TestAppSetup): TestApp {
+  const t = {} as TestApp;
+  beforeAll(async () => {
+    Object.assign(t, await startApp(adapter, setup));
+  });
+  afterAll(() => t.close());
+  beforeEach(async () => {
+    await t.dataSource.query(`TRUNCATE "session", "remember_me_token"`);
+    t.clock.set(T0);
+    t.statements.reset();
+    t.events.length = 0;
+  });
+  return t;
+}
