@@ -4,6 +4,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import {
   CurrentSession,
+  hashToken,
   SESSION_MIGRATIONS,
   Session,
   RememberMeTokenEntity,
@@ -238,5 +239,31 @@ describe('storage schema', () => {
     expect(definitions).toMatch(/UNIQUE INDEX session_pkey .*\(id_hash\)/);
     expect(definitions).toMatch(/INDEX session_user_id_idx .*\(user_id\)/);
     expect(definitions).toMatch(/INDEX session_expires_at_idx .*\(expires_at\)/);
+  });
+});
+
+describe.each(ADAPTERS)('R20 behind a proxy (%s)', (adapter) => {
+  const forwardedLogin = async (trustProxy: boolean) => {
+    const t = await startApp(adapter, { trustProxy });
+    try {
+      const response = await request(t.url)
+        .post('/login')
+        .set('X-Forwarded-For', '203.0.113.9')
+        .send({ userId: 'proxied' });
+      const [row] = await t.dataSource.query(`SELECT ip FROM "session" WHERE id_hash = $1`, [
+        hashToken(sessionCookies(response)[0].value),
+      ]);
+      return row.ip as string;
+    } finally {
+      await t.close();
+    }
+  };
+
+  it("R20 with the platform's trust-proxy setting the client address comes from X-Forwarded-For", async () => {
+    expect(await forwardedLogin(true)).toBe('203.0.113.9');
+  });
+
+  it('R20 without it the forwarded header is ignored', async () => {
+    expect(await forwardedLogin(false)).toMatch(/127\.0\.0\.1/);
   });
 });

@@ -56,6 +56,8 @@ export interface TestAppSetup {
   imports?: DynamicModule[];
   /** Register the guard globally (default true). */
   globalGuard?: boolean;
+  /** Trust X-Forwarded-* headers (Express `trust proxy`, Fastify `trustProxy`). */
+  trustProxy?: boolean;
 }
 
 export interface TestApp {
@@ -112,8 +114,13 @@ export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Prom
     .compile();
   const app =
     adapter === 'fastify'
-      ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false })
+      ? moduleRef.createNestApplication(new FastifyAdapter({ trustProxy: setup.trustProxy }), {
+          logger: false,
+        })
       : moduleRef.createNestApplication({ logger: false });
+  if (adapter === 'express' && setup.trustProxy) {
+    app.getHttpAdapter().getInstance().set('trust proxy', true);
+  }
   await app.init();
   if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   await app.listen(0, '127.0.0.1');
