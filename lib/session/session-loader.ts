@@ -83,10 +83,10 @@ export class SessionLoader {
   }
 
   private async findFirst(tokens: string[]): Promise<ReachedSession | null> {
-    const records = await this.repository.findByHashes(tokens.map(hashToken));
-    for (const token of tokens) {
-      const hash = hashToken(token);
-      const record = records.find((candidate) => candidate.idHash.equals(hash));
+    const hashes = tokens.map(hashToken);
+    const records = await this.repository.findByHashes(hashes);
+    for (const [index, token] of tokens.entries()) {
+      const record = records.find((candidate) => candidate.idHash.equals(hashes[index]));
       if (record) return { token, record };
     }
     return null;
