@@ -3,7 +3,17 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['dist', 'dist-sample', 'node_modules', 'coverage', '.sample-data', 'bench/results'] },
+  {
+    ignores: [
+      'dist',
+      'dist-sample',
+      'dist-bench',
+      'node_modules',
+      'coverage',
+      '.sample-data',
+      'bench/results',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

@@ -1,4 +1,4 @@
-import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigType } from '@nestjs/config';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -6,8 +6,11 @@ import { SessionGuard, SessionModule } from 'nest-session-security';
 import { AuthModule } from './auth/auth.module';
 import { CartModule } from './cart/cart.module';
 import { sessionConfig } from './config/session.config';
+import { CsrfModule } from './csrf/csrf.module';
 import { dataSourceOptions } from './database/data-source.options';
-import { HomeController } from './home/home.controller';
+import { HomeModule } from './home/home.module';
+import { createValidationPipe } from './http/validation.pipe';
+import { SessionsModule } from './sessions/sessions.module';
 
 @Module({})
 export class AppModule {
@@ -30,16 +33,15 @@ export class AppModule {
           useFactory: (options: ConfigType<typeof sessionConfig>) => options,
         }),
         AuthModule,
+        SessionsModule,
+        CsrfModule,
         CartModule,
+        HomeModule,
       ],
-      controllers: [HomeController],
       providers: [
         // Every route needs a signed-in user unless it says @Public().
         { provide: APP_GUARD, useClass: SessionGuard },
-        {
-          provide: APP_PIPE,
-          useValue: new ValidationPipe({ whitelist: true, transform: true }),
-        },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
       ],
     };
   }

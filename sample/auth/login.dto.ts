@@ -1,4 +1,4 @@
-import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsBoolean, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 
 /** Body of `POST /api/auth/login`. */
 export class LoginDto {
@@ -12,4 +12,9 @@ export class LoginDto {
   @IsNotEmpty()
   @MaxLength(1024)
   password!: string;
+
+  /** "Remember me" on the sign-in form: asks for a persistent login on this device. */
+  @IsOptional()
+  @IsBoolean()
+  rememberMe?: boolean;
 }

@@ -1,22 +1,32 @@
 import { DynamicModule, INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { AbstractHttpAdapter, NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { HttpAdapterName } from '../config/server.config';
 
-/** Prefix of the JSON API; `GET /` stays outside it. */
+/** Prefix of the JSON API; the web page at `/` stays outside it. */
 const API_PREFIX = 'api';
 
-/** Creates the app on Express or Fastify; the package and the routes are the same on both. */
+/** A new Express or Fastify adapter; the package and the routes are the same on both. */
+export function createHttpAdapter(adapter: HttpAdapterName): AbstractHttpAdapter {
+  return adapter === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
+}
+
+/**
+ * What every instance of the sample needs beyond its module graph. Shared by `main.ts` and
+ * the tests, which build the app from a testing module (to replace the clock).
+ */
+export function configureSampleApp<T extends INestApplication>(app: T): T {
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['/'] });
+  return app;
+}
+
+/** Creates the app on Express or Fastify. */
 export async function createSampleApp(
   module: DynamicModule,
   adapter: HttpAdapterName,
 ): Promise<INestApplication> {
   // Without abortOnError: false, Nest exits on a start-up error before main can stop the database.
-  const options = { abortOnError: false };
-  const app =
-    adapter === 'fastify'
-      ? await NestFactory.create(module, new FastifyAdapter(), options)
-      : await NestFactory.create(module, options);
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['/'] });
-  return app;
+  const app = await NestFactory.create(module, createHttpAdapter(adapter), { abortOnError: false });
+  return configureSampleApp(app);
 }

@@ -21,6 +21,17 @@ export class UsersService {
     return user && matches ? toPublicUser(user) : null;
   }
 
+  /**
+   * Replaces the password of `id` when `currentPassword` is right; `false` (and no change)
+   * when it is wrong or the user no longer exists.
+   */
+  async changePassword(id: string, currentPassword: string, newPassword: string): Promise<boolean> {
+    const user = await this.users.findOneBy({ id });
+    if (!user || !(await verifyPassword(currentPassword, user.passwordHash))) return false;
+    await this.users.update({ id }, { passwordHash: await hashPassword(newPassword) });
+    return true;
+  }
+
   async findById(id: string): Promise<PublicUser | null> {
     const user = await this.users.findOneBy({ id });
     return user ? toPublicUser(user) : null;

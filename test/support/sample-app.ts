@@ -13,6 +13,8 @@ export const SAMPLE_ADAPTERS: SampleAdapter[] = ['express', 'fastify'];
 
 /** The sample's session cookie under its default (secure) settings. */
 export const SAMPLE_COOKIE = '__Host-sid';
+/** The remember-me cookie, set at sign-in with `rememberMe: true`. */
+export const REMEMBER_ME_COOKIE = '__Host-remember';
 
 /**
  * A database of its own for one sample suite, created empty on the test server and dropped at
@@ -114,20 +116,25 @@ export const USER_AGENTS = {
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
- * A client of the sample's JSON API that behaves like the page: keeps the session cookie as a
- * browser does (a Secure cookie is kept even over http here, which supertest's agent would
- * drop), and sends the CSRF token from `GET /api/csrf` on every unsafe request, fetching a new
- * one whenever the session cookie changed (sign-in, regeneration, sign-out).
+ * A client of the sample's JSON API that behaves like the page: keeps cookies as a browser does
+ * (Secure ones too, over http here, which supertest's agent would drop; Max-Age=0 deletes),
+ * and sends the CSRF token from `GET /api/csrf` on every unsafe request, fetching a new one
+ * whenever the session cookie changed (sign-in, regeneration, sign-out).
  */
 export class SampleClient {
-  /** The session cookie's value, or `null` when the client has none. */
-  token: string | null = null;
+  /** Cookies by name, as the server last set them. */
+  readonly cookies = new Map<string, string>();
   private csrfToken: string | null = null;
 
   constructor(
     readonly url: string,
     readonly userAgent: string = USER_AGENTS.firefoxWindows,
   ) {}
+
+  /** The session cookie's value, or `null` when the client has none. */
+  get token(): string | null {
+    return this.cookies.get(SAMPLE_COOKIE) ?? null;
+  }
 
   get(path: string): Promise<request.Response> {
     return this.send('GET', path);
@@ -142,8 +149,12 @@ export class SampleClient {
   }
 
   /** Signs in and expects it to work. */
-  async signIn(username: string, password: string): Promise<request.Response> {
-    const response = await this.post('/api/auth/login', { username, password });
+  async signIn(
+    username: string,
+    password: string,
+    rememberMe?: boolean,
+  ): Promise<request.Response> {
+    const response = await this.post('/api/auth/login', { username, password, rememberMe });
     if (response.status !== 200) {
       throw new Error(`sign-in of ${username} failed: ${response.status} ${response.text}`);
     }
@@ -157,10 +168,11 @@ export class SampleClient {
       [method.toLowerCase() as 'get' | 'post' | 'delete'](path)
       .set('User-Agent', this.userAgent)
       .set('Accept', 'application/json');
-    if (this.token !== null) test = test.set('Cookie', `${SAMPLE_COOKIE}=${this.token}`);
+    const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    if (cookie) test = test.set('Cookie', cookie);
     if (csrfToken !== undefined) test = test.set('x-csrf-token', csrfToken);
     const response = await (body === undefined ? test : test.send(body));
-    this.keepCookie(response);
+    this.keepCookies(response);
     return response;
   }
 
@@ -173,15 +185,16 @@ export class SampleClient {
     return this.csrfToken;
   }
 
-  private keepCookie(response: request.Response): void {
-    const header = response.headers['set-cookie'] as unknown as string[] | undefined;
-    for (const line of header ?? []) {
-      if (!line.startsWith(`${SAMPLE_COOKIE}=`)) continue;
-      const value = line.slice(SAMPLE_COOKIE.length + 1).split(';')[0];
-      const cleared = /;\s*max-age=0(;|$)/i.test(line) || value === '';
-      const next = cleared ? null : value;
-      if (next !== this.token) this.csrfToken = null;
-      this.token = next;
+  private keepCookies(response: request.Response): void {
+    const before = this.token;
+    const lines = (response.headers['set-cookie'] as unknown as string[] | undefined) ?? [];
+    for (const line of lines) {
+      const [pair] = line.split(';');
+      const eq = pair.indexOf('=');
+      const [name, value] = [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()];
+      if (/;\s*max-age=0(;|$)/i.test(line) || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
     }
+    if (this.token !== before) this.csrfToken = null;
   }
 }

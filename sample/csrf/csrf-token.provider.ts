@@ -1,0 +1,17 @@
+import { Injectable } from '@nestjs/common';
+import { CsrfService, type Session } from 'nest-session-security';
+
+/**
+ * The CSRF token the page sends back in `x-csrf-token` on every unsafe request: the package's
+ * synchronizer token for the session. For a visitor without a session, asking for one starts
+ * an anonymous session, so the sign-in form is protected too. Sign-in gives the session a new
+ * secret: fetch a new token after it.
+ */
+@Injectable()
+export class CsrfTokenProvider {
+  constructor(private readonly csrf: CsrfService) {}
+
+  token(session: Session): string {
+    return this.csrf.token(session);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The page's only script, sent inline (its hash is in the Content-Security-Policy). Plain
+ * browser JavaScript, no build step: every form with `data-api` is sent as JSON to that route
+ * with the session's CSRF token in `x-csrf-token`. On success the page reloads: the server
+ * renders the new state, and the new page fetches the CSRF token of the session as it now is
+ * (sign-in gives the session a new secret). On failure the form says what went wrong, in
+ * words chosen by the `code` of the error body.
+ */
+export const HOME_PAGE_SCRIPT = `
+'use strict';
+const MESSAGES = {
+  invalid_credentials: 'Wrong username or password.',
+  'change-password:invalid_credentials': 'The current password is wrong.',
+  session_required: 'You are signed out. Sign in to continue.',
+  session_idle_expired: 'You were signed out after a period of inactivity. Sign in again.',
+  session_absolute_expired: 'Your session reached its maximum length. Sign in again.',
+  session_revoked: 'This device was signed out from another session. Sign in again.',
+  session_obsolete:
+    'An outdated session ID was used, so this account was signed out everywhere. Sign in again.',
+  session_ended: 'Your session ended. Sign in again.',
+  session_limit_reached: 'This account is signed in on too many devices. Sign one out first.',
+  session_not_found: 'That session is already signed out.',
+  session_store_unavailable: 'The server cannot reach its database. Try again shortly.',
+  remember_me_theft:
+    'Your remember-me cookie was used elsewhere, so this account was signed out everywhere. ' +
+    'Sign in again and change your password.',
+  reauth_required: 'Please sign in again to do this.',
+  csrf_token_invalid: 'This page was out of date, so it was reloaded. Please try again.',
+  csrf_origin_rejected: 'The request was refused because it did not come from this page.',
+};
+
+async function fetchCsrfToken() {
+  const response = await fetch('/api/csrf', { headers: { accept: 'application/json' } });
+  return response.ok ? (await response.json()).token : '';
+}
+let csrfToken = fetchCsrfToken().catch(() => '');
+
+/** Sends JSON with the CSRF token; resolves to the response and, for an error, its body. */
+async function call(api, method, values) {
+  const headers = { accept: 'application/json', 'x-csrf-token': await csrfToken };
+  if (values) headers['content-type'] = 'application/json';
+  const response = await fetch(api, {
+    method,
+    headers,
+    body: values ? JSON.stringify(values) : undefined,
+  });
+  const body = response.ok ? {} : await response.json().catch(() => ({}));
+  return { response, body };
+}
+
+function valuesOf(form) {
+  const inputs = form.querySelectorAll('input[name]');
+  if (inputs.length === 0) return undefined;
+  const values = {};
+  for (const input of inputs) {
+    values[input.name] = input.type === 'checkbox' ? input.checked : input.value;
+  }
+  return values;
+}
+
+async function submit(form) {
+  const values = valuesOf(form);
+  const send = () => call(form.dataset.api, form.dataset.method || 'POST', values);
+  const result = await send();
+  // A password change needs a recent sign-in: sign in again with the current password just
+  // typed, take the CSRF token of the renewed session, and try once more.
+  if (result.body.code === 'reauth_required' && form.dataset.reauthAs) {
+    const login = await call('/api/auth/login', 'POST', {
+      username: form.dataset.reauthAs,
+      password: values.currentPassword,
+    });
+    if (!login.response.ok) return login;
+    csrfToken = fetchCsrfToken();
+    return send();
+  }
+  return result;
+}
+
+function describeError(form, status, body) {
+  if (body.code === 'invalid_body' && Array.isArray(body.message)) return body.message.join(' ');
+  return (
+    MESSAGES[form.id + ':' + body.code] ||
+    MESSAGES[body.code] ||
+    (typeof body.message === 'string' ? body.message : 'The request failed (HTTP ' + status + ').')
+  );
+}
+
+function reloadWith(notice) {
+  if (notice) sessionStorage.setItem('notice', notice);
+  location.reload();
+}
+
+document.addEventListener('submit', async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.dataset.api) return;
+  event.preventDefault();
+  const alert = form.querySelector('[role=alert]');
+  const button = form.querySelector('button');
+  alert.textContent = '';
+  button.disabled = true;
+  try {
+    const { response, body } = await submit(form);
+    if (response.ok) return reloadWith(form.dataset.done);
+    for (const input of form.querySelectorAll('input[name]')) {
+      input.setAttribute('aria-invalid', String(Boolean(body.fields && body.fields[input.name])));
+    }
+    // This device is signed out, or the page is stale: show the page as it now is, and why.
+    const answered = ['invalid_credentials', 'reauth_required'].includes(body.code);
+    const signedOut = response.status === 401 && !answered;
+    if (signedOut || body.code === 'csrf_token_invalid') {
+      return reloadWith(describeError(form, response.status, body));
+    }
+    alert.textContent = describeError(form, response.status, body);
+  } catch {
+    alert.textContent = 'The server cannot be reached. Check your connection and try again.';
+  }
+  button.disabled = false;
+});
+
+const notice = sessionStorage.getItem('notice');
+if (notice) {
+  sessionStorage.removeItem('notice');
+  const box = document.getElementById('notice');
+  box.textContent = notice;
+  box.hidden = false;
+}
+for (const time of document.querySelectorAll('time[datetime]')) {
+  time.textContent = new Date(time.dateTime).toLocaleString();
+}
+`;

@@ -1,0 +1,233 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { ManualClock } from 'nest-session-security';
+import { UsersService } from '../../sample/users/users.service';
+import {
+  REMEMBER_ME_COOKIE,
+  SAMPLE_ADAPTERS,
+  SAMPLE_COOKIE,
+  SampleApp,
+  SampleDatabase,
+  startSample,
+  USER_AGENTS,
+} from '../support/sample-app';
+
+/**
+ * The sample in a real browser: Debian's Chromium driven by playwright-core (no browser
+ * download). Chromium treats http://localhost as a secure context, so the default cookie
+ * (`__Host-sid`, Secure) works over plain http there: the app runs with its production cookie
+ * settings.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+// Relative to the repository root, where jest runs (no __dirname: the Nest 12 leg runs as ESM).
+const ARTIFACTS = resolve('test-artifacts');
+/** Set SAMPLE_SCREENSHOT=1 to refresh the README's picture of the signed-in page. */
+const README_SCREENSHOT = resolve('sample/screenshot.png');
+
+const ALICE = { username: 'alice', password: 'alice-demo-password' };
+
+const hasChromium = existsSync(CHROMIUM);
+const SKIPPED = `SKIPPED: ${CHROMIUM} not found (apt-get install -y chromium)`;
+// Jest hides the titles of a file whose tests are all skipped: say it on the console too.
+if (!hasChromium) console.warn(`browser end-to-end test ${SKIPPED}`);
+const suite = hasChromium ? describe : describe.skip;
+const title = hasChromium ? 'sample in Chromium (%s)' : `sample in Chromium (%s): ${SKIPPED}`;
+
+let database: SampleDatabase;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  database = await SampleDatabase.create('browser');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+});
+afterAll(async () => {
+  await browser?.close();
+  await database?.drop();
+});
+
+suite.each(SAMPLE_ADAPTERS)(title, (adapter) => {
+  let sample: SampleApp;
+  let base: string;
+  // Starts at the real time (the browser shows dates) and moves only when a test says so.
+  const clock = new ManualClock(new Date());
+  const contexts: BrowserContext[] = [];
+  const pages = new Map<string, Page>();
+  /** Script errors of every page, including CSP violations (Chromium logs them to the console). */
+  const problems: string[] = [];
+
+  async function openPage(name: string, userAgent: string): Promise<Page> {
+    const context = await browser.newContext({ userAgent, viewport: { width: 1000, height: 760 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('console', (message) => {
+      // Failed requests (a 401 the page handles, the favicon's 404) are not problems.
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+        problems.push(`${name}: ${message.text()}`);
+      }
+    });
+    page.on('pageerror', (error) => problems.push(`${name}: ${error.message}`));
+    pages.set(name, page);
+    return page;
+  }
+
+  /** Runs `test`; on failure saves a screenshot of every page into test-artifacts/. */
+  async function withScreenshots(test: string, body: () => Promise<void>): Promise<void> {
+    try {
+      await body();
+    } catch (error) {
+      mkdirSync(ARTIFACTS, { recursive: true });
+      for (const [name, page] of pages) {
+        const file = join(ARTIFACTS, `${test}-${adapter}-${name}.png`);
+        await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  async function fillSignIn(page: Page, user: { username: string; password: string }) {
+    await page.goto(`${base}/`);
+    await page.getByLabel('Username').fill(user.username);
+    await page.getByLabel('Password').fill(user.password);
+  }
+
+  async function signIn(page: Page, user = ALICE): Promise<void> {
+    await fillSignIn(page, user);
+    await page.getByLabel('Remember me on this device').check();
+    const login = page.waitForRequest((request) => request.url().endsWith('/api/auth/login'));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const sent = await login;
+    expect(sent.postDataJSON()).toEqual({ ...user, rememberMe: true });
+    expect(await sent.headerValue('x-csrf-token')).toMatch(/^\S{16,}$/);
+    await page.getByRole('heading', { name: `Signed in as ${user.username}` }).waitFor();
+  }
+
+  beforeAll(async () => {
+    sample = await startSample(adapter, { databaseUrl: database.url, clock });
+    base = `http://localhost:${sample.port}`;
+  });
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close();
+    pages.clear();
+  });
+  afterAll(() => sample?.close());
+  beforeEach(async () => {
+    await sample.dataSource.query(`TRUNCATE "session"`);
+    problems.length = 0;
+  });
+
+  it('two devices of alice: the first signs the second out, whose next action lands on the sign-in form', () =>
+    withScreenshots('two-devices', async () => {
+      const laptop = await openPage('laptop', USER_AGENTS.chromeLinux);
+      const phone = await openPage('phone', USER_AGENTS.safariIphone);
+      await signIn(laptop);
+      await signIn(phone);
+      const phoneCookie = async () =>
+        (await phone.context().cookies()).find((cookie) => cookie.name === SAMPLE_COOKIE)?.value;
+      const revokedToken = await phoneCookie();
+
+      await laptop.reload();
+      const rows = laptop.locator('tbody tr');
+      expect(await rows.count()).toBe(2);
+      const current = laptop.locator('tbody tr[aria-current="true"]');
+      expect(await current.innerText()).toContain('Chrome on Linux');
+      expect(await current.innerText()).toContain('this device');
+      if (process.env.SAMPLE_SCREENSHOT && adapter === 'express') {
+        await laptop.screenshot({ path: README_SCREENSHOT, fullPage: true });
+      }
+
+      await laptop.getByRole('button', { name: 'Sign out Safari on iOS' }).click();
+      await laptop.getByText('Safari on iOS was signed out.').waitFor();
+      expect(await rows.count()).toBe(1);
+
+      await phone.getByRole('button', { name: 'Sign out everywhere else' }).click();
+      await phone.getByRole('heading', { name: 'Sign in' }).waitFor();
+      expect(await phone.getByRole('status').innerText()).toBe(
+        'This device was signed out from another session. Sign in again.',
+      );
+      // The revoked cookie was cleared; the sign-in form's CSRF token started an anonymous one.
+      expect(await phoneCookie()).not.toBe(revokedToken);
+
+      const cookies = await laptop.context().cookies();
+      const byName = (name: string) => cookies.find((cookie) => cookie.name === name);
+      expect(byName(SAMPLE_COOKIE)).toEqual({
+        name: '__Host-sid',
+        value: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        domain: 'localhost', // host-only: a Domain attribute would show as '.localhost'
+        path: '/',
+        expires: -1, // a session cookie: gone when the browser closes
+        httpOnly: true,
+        secure: true,
+        sameSite: 'Lax',
+      });
+      // "Remember me" was ticked: a second, persistent cookie, for 30 days.
+      const days = (byName(REMEMBER_ME_COOKIE)!.expires * 1000 - Date.now()) / 86_400_000;
+      expect(byName(REMEMBER_ME_COOKIE)).toEqual({
+        name: '__Host-remember',
+        value: expect.stringMatching(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/),
+        domain: 'localhost',
+        path: '/',
+        expires: expect.any(Number),
+        httpOnly: true,
+        secure: true,
+        sameSite: 'Lax',
+      });
+      expect(days).toBeGreaterThan(29.9);
+      expect(days).toBeLessThanOrEqual(30);
+      expect(cookies).toHaveLength(2);
+      expect(problems).toEqual([]);
+    }));
+
+  it('errors in words; a password change after 10 minutes signs in again first, then signs the other device out', () =>
+    withScreenshots('password', async () => {
+      const carol = { username: `carol-${adapter}`, password: 'carol-first-password' };
+      await sample.app.get(UsersService).createIfMissing(carol.username, carol.password);
+      const laptop = await openPage('laptop', USER_AGENTS.chromeLinux);
+      const phone = await openPage('phone', USER_AGENTS.firefoxWindows);
+
+      await fillSignIn(laptop, { ...carol, password: 'not-her-password' });
+      await laptop.getByRole('button', { name: 'Sign in' }).click();
+      await laptop.getByText('Wrong username or password.').waitFor();
+
+      await signIn(laptop, carol);
+      await signIn(phone, carol);
+      const form = laptop.locator('#change-password');
+      await laptop.getByLabel('Current password').fill('not-her-password');
+      await laptop.getByLabel('New password').fill('carol-second-password');
+      await laptop.getByRole('button', { name: 'Change password' }).click();
+      await form.getByText('The current password is wrong.').waitFor();
+
+      clock.advance(11 * 60_000); // past the 10 minutes the route allows since sign-in
+      const calls: string[] = [];
+      laptop.on('response', (response) => {
+        const url = new URL(response.url());
+        if (url.pathname.startsWith('/api/')) calls.push(`${response.status()} ${url.pathname}`);
+      });
+      await laptop.getByLabel('Current password').fill(carol.password);
+      await laptop.getByRole('button', { name: 'Change password' }).click();
+      await laptop.getByText('Your password was changed').waitFor();
+      expect(calls.slice(0, 4)).toEqual([
+        '401 /api/auth/password', // reauth_required
+        '200 /api/auth/login', // signed in again with the current password just typed
+        '200 /api/csrf', // the new session secret needs a new token
+        '204 /api/auth/password',
+      ]);
+      expect(await laptop.locator('tbody tr').count()).toBe(1);
+
+      await phone.reload();
+      await phone.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await fillSignIn(phone, carol);
+      await phone.getByRole('button', { name: 'Sign in' }).click();
+      await phone.getByText('Wrong username or password.').waitFor();
+      expect(problems).toEqual([]);
+    }));
+});
