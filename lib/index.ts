@@ -26,6 +26,7 @@ export {
   SessionOptionsError,
   SessionDataError,
   SessionUsageError,
+  SessionStoreError,
 } from './core/errors';
 
 export { Session, type SessionData, type SessionDataShape } from './session/session';
@@ -43,6 +44,7 @@ export {
   SessionUnauthorizedException,
   SessionForbiddenException,
   SessionStoreUnavailableException,
+  SessionBusyException,
   SessionDataTooLargeException,
 } from './http/session.exceptions';
 

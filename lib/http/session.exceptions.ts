@@ -1,4 +1,5 @@
 import {
+  ConflictException,
   ForbiddenException,
   PayloadTooLargeException,
   ServiceUnavailableException,
@@ -32,6 +33,8 @@ export const SessionDenialCode = {
   CsrfTokenInvalid: 'csrf_token_invalid',
   /** An unsafe request from another site (Fetch-Metadata) or a foreign or `null` Origin. */
   CsrfOriginRejected: 'csrf_origin_rejected',
+  /** The session kept changing under concurrent regenerations; retry the request. */
+  Busy: 'session_busy',
   /** The session store (database) cannot be reached. */
   StoreUnavailable: 'session_store_unavailable',
   /** Session data would exceed `maxDataSize`. */
@@ -57,6 +60,20 @@ export class SessionForbiddenException extends ForbiddenException {
     message: string,
   ) {
     super({ statusCode: 403, error: 'Forbidden', code, message });
+  }
+}
+
+/** 409 when a write kept losing races with concurrent regenerations; the session is intact. */
+export class SessionBusyException extends ConflictException {
+  readonly code = SessionDenialCode.Busy;
+
+  constructor() {
+    super({
+      statusCode: 409,
+      error: 'Conflict',
+      code: SessionDenialCode.Busy,
+      message: 'The session changed concurrently; retry the request.',
+    });
   }
 }
 

@@ -7,6 +7,7 @@ import {
   NestInterceptor,
 } from '@nestjs/common';
 import { catchError, concatMap, from, Observable, throwError } from 'rxjs';
+import { SessionStoreError } from '../core/errors';
 import { SessionWriter } from '../session/session-writer';
 import { SessionStoreUnavailableException } from './session.exceptions';
 import { sessionContextOf, SessionRequest } from './session-request';
@@ -37,9 +38,21 @@ export class SessionInterceptor implements NestInterceptor {
         return body;
       }),
       catchError((error: unknown) =>
-        from(finish().catch(() => undefined)).pipe(concatMap(() => throwError(() => error))),
+        from(finish().catch(() => undefined)).pipe(
+          concatMap(() => throwError(() => this.failClosed(error))),
+        ),
       ),
     );
+  }
+
+  /**
+   * A store failure inside the handler (for example in `SessionService.authenticate`) is a 503
+   * like any other, never a 500 that could look like a bug to the client.
+   */
+  private failClosed(error: unknown): unknown {
+    if (!(error instanceof SessionStoreError)) return error;
+    this.logger.error(`Session store failed in a handler: ${error.message}`);
+    return new SessionStoreUnavailableException();
   }
 
   private async persist(request: SessionRequest, response: unknown): Promise<void> {

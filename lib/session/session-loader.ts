@@ -20,8 +20,11 @@ export interface ReachedSession {
   record: SessionRecord;
 }
 
-/** Successors are followed at most this deep (a rotation inside another's grace period). */
-const MAX_SUCCESSOR_HOPS = 3;
+/**
+ * Successors are followed at most this deep: each hop is a regeneration inside the previous
+ * one's grace period, which busy tabs racing rotations can chain a few times.
+ */
+const MAX_SUCCESSOR_HOPS = 10;
 
 /**
  * Turns a request's cookie into its session context: strict mode (only stored IDs count),

@@ -7,6 +7,7 @@ import { generateHandle, generateToken, hashToken } from '../core/session-token'
 import { sealSuccessor } from '../core/successor-seal';
 import { describeSession, SessionEvents } from '../events/session-events';
 import {
+  SessionBusyException,
   SessionDenialCode,
   SessionForbiddenException,
   SessionUnauthorizedException,
@@ -45,8 +46,11 @@ interface SessionIdentity {
 
 const ANONYMOUS: SessionIdentity = { userId: null, interactive: false };
 
-/** How many times a regeneration that lost a race is retried on the winner's successor. */
-const MAX_REGENERATION_ATTEMPTS = 3;
+/**
+ * How many times a regeneration or write that lost a race is retried on the winner's
+ * successor (busy tabs racing rotations can chain several).
+ */
+const MAX_REGENERATION_ATTEMPTS = 10;
 
 /**
  * Persists a request's session: creates it lazily, writes changed keys as a merge, touches
@@ -117,10 +121,7 @@ export class SessionWriter {
       context.cookie = 'set';
       if (this.winnerFulfils(plan, winner.record, context.loadedAt)) return;
     }
-    throw new SessionUnauthorizedException(
-      SessionDenialCode.Ended,
-      'The session changed concurrently; please retry.',
-    );
+    throw new SessionBusyException();
   }
 
   /**
@@ -315,11 +316,17 @@ export class SessionWriter {
         return;
       }
       const successor = await this.loader.resolveActive(token, now);
-      if (!successor) break;
+      if (!successor) return this.lose(context);
       context.adopt(successor.token, successor.record, true);
       context.cookie = 'set';
       if (!context.hasChanges) return;
     }
+    // The session is alive but kept moving: keep the cookie, ask the client to retry.
+    throw new SessionBusyException();
+  }
+
+  /** The session ended under a running request: nothing is written, the cookie is cleared. */
+  private lose(context: SessionContext): void {
     const lostChanges = context.hasChanges;
     context.reset();
     context.ended = true;

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { SessionStoreError } from '../core/errors';
 
 /** The rows and affected-row count of one statement. */
 export interface StatementResult<T> {
@@ -9,7 +10,8 @@ export interface StatementResult<T> {
 /**
  * Runs one parameterised statement on a pooled connection of the application's data source
  * and returns its rows and affected count (TypeORM's plain `query()` shapes UPDATE and DELETE
- * results differently from the others).
+ * results differently from the others). Any failure (no connection, pool timeout, a broken
+ * statement) is rethrown as a {@link SessionStoreError}, so callers can fail closed with 503.
  */
 export async function runStatement<T>(
   dataSource: DataSource,
@@ -20,6 +22,10 @@ export async function runStatement<T>(
   try {
     const result = await runner.query(sql, params, true);
     return { rows: (result.records ?? []) as T[], affected: result.affected ?? 0 };
+  } catch (error) {
+    throw new SessionStoreError(`Session store statement failed: ${String(error)}`, {
+      cause: error,
+    });
   } finally {
     await runner.release();
   }
