@@ -3,8 +3,9 @@
  * main thread) and its client do not share one event loop. Loopback only, bounded by `total`.
  *
  * workerData: { port, total, concurrency, cookieName, tokens: string[] }
- * Request i: 50% GET /private with tokens[i % n]; 20% GET /public with an unknown well-formed
- * token; 20% GET /public with a malformed cookie; 10% POST /private/data writing one of ten keys.
+ * Request i: 30% GET /private with tokens[i % n]; 10% GET /public with an unknown well-formed
+ * token; 50% GET /public with a malformed cookie (no query); 10% POST /private/data writing one
+ * of ten keys.
  * Posts { statuses: { [status]: count }, failures, ms } when done.
  */
 const { parentPort, workerData } = require('node:worker_threads');

@@ -94,7 +94,9 @@ export async function startReliabilityApp(
         logger: logs,
         extra: setup.extra,
       }),
-      SessionModule.forRoot(setup.options ?? {}),
+      // Like the other suites, requests are sent as an API client sends them, without CSRF
+      // tokens (csrf-and-freshness.e2e-spec.ts covers CSRF).
+      SessionModule.forRoot({ csrf: { enabled: false }, ...setup.options }),
     ],
     controllers: [TestController],
     providers: [TestGate, { provide: APP_GUARD, useClass: SessionGuard }],
@@ -191,21 +193,27 @@ export function send(url: string, path: string, options: SendOptions = {}): Prom
 export function sendRaw(port: number, head: Buffer, timeoutMs = 10_000): Promise<number | null> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
+    let received = Buffer.alloc(0);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`raw request got no answer within ${timeoutMs} ms`));
     }, timeoutMs);
-    socket.on('connect', () =>
-      socket.end(Buffer.concat([head, Buffer.from('\r\nConnection: close\r\n\r\n', 'latin1')])),
-    );
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
+    const finish = (status: number | null) => {
       clearTimeout(timer);
-      const match = /^HTTP\/1\.[01] (\d{3})/.exec(Buffer.concat(chunks).toString('latin1'));
-      resolve(match ? Number(match[1]) : null);
+      socket.destroy();
+      resolve(status);
+    };
+    // write, not end: a half-closed client makes Node's server drop a response still pending.
+    socket.on('connect', () =>
+      socket.write(Buffer.concat([head, Buffer.from('\r\nConnection: close\r\n\r\n', 'latin1')])),
+    );
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      const match = /^HTTP\/1\.[01] (\d{3})/.exec(received.toString('latin1'));
+      if (match) finish(Number(match[1]));
     });
+    socket.on('error', () => undefined);
+    socket.on('close', () => finish(null));
   });
 }
 

@@ -1,12 +1,11 @@
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Clock } from 'nest-session-security';
-import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../sample/app.module';
 import { configureSampleApp, createHttpAdapter } from '../../sample/http/create-sample-app';
-import { serverUrl } from './database-url';
+import { createTestDatabase, dropTestDatabase } from './database-url';
 
 export type SampleAdapter = 'express' | 'fastify';
 export const SAMPLE_ADAPTERS: SampleAdapter[] = ['express', 'fastify'];
@@ -17,10 +16,11 @@ export const SAMPLE_COOKIE = '__Host-sid';
 export const REMEMBER_ME_COOKIE = '__Host-remember';
 
 /**
- * A database of its own for one sample suite, created empty on the test server and dropped at
- * the end: the sample runs its own migrations and seeds, so it never shares the database of
- * the package's suites. Named after TEST_DATABASE when that is set, so parallel runs with
- * different TEST_DATABASE values do not meet.
+ * A database of its own for one sample suite, created empty on the test server (or as a fresh
+ * embedded PostgreSQL when the tests run on one) and dropped at the end: the sample runs its own
+ * migrations and seeds, so it never shares the database of the package's suites. Named after
+ * TEST_DATABASE when that is set, so parallel runs with different TEST_DATABASE values do not
+ * meet.
  */
 export class SampleDatabase {
   private constructor(
@@ -33,32 +33,11 @@ export class SampleDatabase {
       ? `${process.env.TEST_DATABASE}_sample`
       : 'nest_session_security_sample_test';
     const name = `${base}_${suite}`;
-    if (!/^[a-z0-9_]{1,63}$/.test(name)) {
-      throw new Error(`Bad sample test database name '${name}': use [a-z0-9_], at most 63`);
-    }
-    await SampleDatabase.admin(async (admin) => {
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await admin.query(`CREATE DATABASE "${name}"`);
-    });
-    const url = new URL(serverUrl());
-    url.pathname = `/${name}`;
-    return new SampleDatabase(name, url.toString());
+    return new SampleDatabase(name, await createTestDatabase(name));
   }
 
   async drop(): Promise<void> {
-    await SampleDatabase.admin((admin) =>
-      admin.query(`DROP DATABASE IF EXISTS "${this.name}" WITH (FORCE)`),
-    );
-  }
-
-  private static async admin(work: (admin: Client) => Promise<unknown>): Promise<void> {
-    const admin = new Client({ connectionString: serverUrl() });
-    await admin.connect();
-    try {
-      await work(admin);
-    } finally {
-      await admin.end();
-    }
+    await dropTestDatabase(this.name);
   }
 }
 

@@ -1,0 +1,73 @@
+/**
+ * What every benchmark contender shares: a statement counter on the pg client (every SQL
+ * statement any library sends goes through `Client.prototype.query`, so the count is the same
+ * for TypeORM, connect-pg-simple and a raw pool), the IPC protocol the runner speaks, and
+ * start-up.
+ */
+import { INestApplication } from '@nestjs/common';
+import { Client } from 'pg';
+
+interface StatementStats {
+  total: number;
+  byVerb: Record<string, number>;
+  /** HTTP requests that reached the server (the denominator of statements per request). */
+  requests: number;
+}
+
+const stats: StatementStats = { total: 0, byVerb: {}, requests: 0 };
+
+/** Counts every statement sent through any pg client of this process. Call before connecting. */
+export function countStatements(): void {
+  const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  proto.query = function countedQuery(this: unknown, ...args: unknown[]) {
+    const config = args[0] as string | { text?: string } | undefined;
+    const text = typeof config === 'string' ? config : config?.text;
+    if (typeof text === 'string') {
+      const verb = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '?';
+      stats.total++;
+      stats.byVerb[verb] = (stats.byVerb[verb] ?? 0) + 1;
+    }
+    return original.apply(this, args);
+  };
+}
+
+/** The database this contender uses (set by the runner). */
+export function databaseUrl(): string {
+  const url = process.env.BENCH_DATABASE_URL;
+  if (!url) throw new Error('BENCH_DATABASE_URL is not set');
+  return url;
+}
+
+/** Listens on a random loopback port, tells the runner, and answers its statistics requests. */
+export async function serve(app: INestApplication): Promise<void> {
+  app.getHttpServer().on('request', () => stats.requests++);
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  process.on('message', (message: { type: string; id?: number }) => {
+    if (message.type === 'stats') {
+      process.send?.({
+        type: 'stats',
+        id: message.id,
+        total: stats.total,
+        requests: stats.requests,
+        byVerb: { ...stats.byVerb },
+        rss: process.memoryUsage().rss,
+      });
+    } else if (message.type === 'stop') {
+      void app.close().finally(() => process.exit(0));
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send?.({ type: 'ready', port: address.port });
+}
+
+/** The value of cookie `name` in a Cookie header, or undefined (first occurrence). */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
+  }
+  return undefined;
+}

@@ -1,0 +1,81 @@
+/**
+ * This package, imported by its name from the built dist/, on Nest with Express, with its
+ * default options (secure `__Host-sid` cookie: the runner sends the Cookie header itself; CSRF
+ * on: the runner sends the token of each session in `x-csrf-token`, as a browser app does) and
+ * TypeORM's default pool (10 connections).
+ */
+import 'reflect-metadata';
+import { Controller, Get, HttpCode, Module, Post, Query } from '@nestjs/common';
+import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import {
+  CsrfService,
+  CurrentSession,
+  CurrentUserId,
+  Public,
+  SESSION_MIGRATIONS,
+  Session,
+  SessionGuard,
+  SessionModule,
+  SessionService,
+} from 'nest-session-security';
+import { countStatements, databaseUrl, serve } from './harness';
+
+@Controller()
+class BenchController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly csrf: CsrfService,
+  ) {}
+
+  @Public()
+  @Get('csrf')
+  csrfToken(@CurrentSession() session: Session) {
+    return { token: this.csrf.token(session) };
+  }
+
+  @Get('read')
+  read(@CurrentUserId() userId: string) {
+    return { userId };
+  }
+
+  @Post('write')
+  @HttpCode(200)
+  write(@CurrentSession() session: Session, @CurrentUserId() userId: string) {
+    session.set('n', Math.random());
+    return { userId };
+  }
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  async login(@CurrentSession() session: Session, @Query('u') user?: string) {
+    const userId = user ?? 'user';
+    await this.sessions.authenticate(session, userId);
+    return { userId };
+  }
+}
+
+@Module({
+  imports: [
+    TypeOrmModule.forRoot({
+      type: 'postgres',
+      url: databaseUrl(),
+      migrations: [...SESSION_MIGRATIONS],
+      migrationsRun: true,
+      logging: false,
+    }),
+    SessionModule.forRoot({}),
+  ],
+  controllers: [BenchController],
+  providers: [{ provide: APP_GUARD, useClass: SessionGuard }],
+})
+class BenchModule {}
+
+async function main() {
+  countStatements();
+  const app = await NestFactory.create(BenchModule, { logger: ['error'] });
+  await serve(app);
+}
+
+void main();

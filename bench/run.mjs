@@ -1,0 +1,680 @@
+/**
+ * `npm run bench`: starts each contender as its own process on the local PostgreSQL, drives it
+ * with autocannon from this process (10 connections; a warm-up, then several interleaved runs),
+ * counts the SQL statements each contender sends (its pg client counts them; read over IPC),
+ * and prints one table with the median req/s, the spread, p50/p99 latency, statements per
+ * request and the ratios to the references, all from the same run. Writes
+ * bench/results/<timestamp>.json and bench/results/latest.md.
+ *
+ * Expects `npm run build` and `tsc -p bench/tsconfig.json` to have run (the npm script does).
+ * Environment: DATABASE_URL (server, default postgres://postgres@127.0.0.1:5432/postgres),
+ * BENCH_RUNS (5), BENCH_DURATION (seconds per run, 5), BENCH_WARMUP (seconds, 3),
+ * BENCH_LARGE (1000000 stored sessions), BENCH_SMALL (10000), BENCH_ONLY (comma-separated
+ * scenario ids), BENCH_CPU_PROF=1 (contenders write V8 CPU profiles to dist-bench/profiles),
+ * BENCH_KEEP=1 (keep the benchmark databases afterwards; by default they are dropped).
+ */
+import autocannon from 'autocannon';
+import { fork } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
+import { Buffer } from 'node:buffer';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import process from 'node:process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+/* global fetch */
+
+const require = createRequire(import.meta.url);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { serverUrl } = require('../test/support/database-url.js');
+
+const number = (name, fallback) => Number(process.env[name] ?? fallback);
+const CONFIG = {
+  connections: 10,
+  runs: number('BENCH_RUNS', 5),
+  duration: number('BENCH_DURATION', 5),
+  warmup: number('BENCH_WARMUP', 3),
+  // The scale pair is measured right after seeding, in shorter runs, so that every measured
+  // request finds its session "seen just now" (no touch due: touchInterval is 60 s) and the
+  // two sizes differ only in the size of the table.
+  scaleDuration: number('BENCH_SCALE_DURATION', 3),
+  scaleWarmup: number('BENCH_SCALE_WARMUP', 2),
+  small: number('BENCH_SMALL', 10_000),
+  large: number('BENCH_LARGE', 1_000_000),
+  loginPool: number('BENCH_LOGIN_POOL', 150_000),
+  cpuProf: process.env.BENCH_CPU_PROF === '1',
+  only: process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null,
+};
+const SECRET = 'bench-secret';
+const OUT = join(root, 'dist-bench');
+const log = (...args) =>
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
+
+// ---------------------------------------------------------------------------------------------
+// Databases
+
+function databaseUrl(name) {
+  const url = new URL(serverUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function withClient(url, task) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await task(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function recreateDatabase(name) {
+  await withClient(serverUrl(), async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await client.query(`CREATE DATABASE "${name}"`);
+  });
+  return databaseUrl(name);
+}
+
+/** A canonical 43-character token, the same in SQL and here: base64url(SHA-256(prefix || i)). */
+const tokenOf = (prefix, i) => createHash('sha256').update(`${prefix}${i}`).digest('base64url');
+const SQL_TOKEN = (prefix) =>
+  `translate(rtrim(encode(sha256(convert_to('${prefix}' || i, 'UTF8')), 'base64'), '='), '+/', '-_')`;
+
+/**
+ * Seeds sessions of this package by the storage contract: id_hash = SHA-256(token). `userId`
+ * null seeds anonymous (pre-login) sessions with a small cart, else authenticated ones.
+ */
+async function seedModuleSessions(url, { prefix, from, count, userId }) {
+  const started = Date.now();
+  await withClient(url, (client) =>
+    client.query(
+      `INSERT INTO "session" (id_hash, handle, user_id, data, created_at, authenticated_at,
+         last_seen_at, rotated_at, expires_at, ip, user_agent, csrf_secret)
+       SELECT sha256(convert_to(t.token, 'UTF8')), md5(t.token), $3::text,
+         '{"cart":[{"sku":"a-1","qty":1}]}'::jsonb, now(), CASE WHEN $3::text IS NULL THEN NULL ELSE now() END,
+         now(), now(), now() + interval '30 minutes', '127.0.0.1', 'autocannon',
+         sha256(convert_to('csrf-' || t.token, 'UTF8'))
+       FROM generate_series($1::int, $2::int) AS i,
+         LATERAL (SELECT ${SQL_TOKEN(prefix)} AS token) AS t`,
+      [from, from + count - 1, userId],
+    ),
+  );
+  log(`seeded ${count} sessions (${prefix}) in ${Date.now() - started} ms`);
+}
+
+/**
+ * A valid CSRF token for a seeded session: the package's tokens are `mask || mask XOR secret`
+ * (base64url), so an all-zero mask gives `zeros || secret`; the seeded secret is
+ * SHA-256('csrf-' || token).
+ */
+const seededCsrfToken = (token) =>
+  Buffer.concat([Buffer.alloc(32), createHash('sha256').update(`csrf-${token}`).digest()]).toString(
+    'base64url',
+  );
+
+const EXPRESS_SID = (prefix, i) => tokenOf(prefix, i).slice(0, 32);
+
+/** express-session's signed cookie value for `sid` (cookie-signature, HMAC-SHA-256). */
+function expressCookie(sid) {
+  const signature = createHmac('sha256', SECRET).update(sid).digest('base64').replace(/=+$/, '');
+  return `connect.sid=${encodeURIComponent(`s:${sid}.${signature}`)}`;
+}
+
+async function seedExpressSessions(url, { prefix, from, count }) {
+  await withClient(url, (client) =>
+    client.query(
+      `INSERT INTO "session" (sid, sess, expire)
+       SELECT left(${SQL_TOKEN(prefix)}, 32),
+         '{"cookie":{"originalMaxAge":null,"expires":null,"secure":false,"httpOnly":true,"path":"/","sameSite":"lax"},"cart":[{"sku":"a-1","qty":1}]}'::json,
+         now() + interval '1 day'
+       FROM generate_series($1::int, $2::int) AS i`,
+      [from, from + count - 1],
+    ),
+  );
+}
+
+async function vacuum(url) {
+  await withClient(url, async (client) => {
+    await client.query('VACUUM (ANALYZE) "session"');
+    await client.query('CHECKPOINT');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contenders
+
+class Contender {
+  constructor(name, file, url) {
+    this.name = name;
+    this.file = file;
+    this.url = url;
+    this.pending = new Map();
+    this.nextId = 0;
+  }
+
+  async start() {
+    mkdirSync(join(OUT, 'logs'), { recursive: true });
+    const output = openSync(join(OUT, 'logs', `${this.name}.log`), 'w');
+    const execArgv = CONFIG.cpuProf
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${join(OUT, 'profiles')}`,
+          `--cpu-prof-name=${this.name}.cpuprofile`,
+        ]
+      : [];
+    this.child = fork(join(OUT, 'contenders', this.file), [], {
+      env: { ...process.env, BENCH_DATABASE_URL: this.url ?? '', BENCH_SESSION_SECRET: SECRET },
+      stdio: ['ignore', output, output, 'ipc'],
+      execArgv,
+    });
+    this.child.on('message', (message) => {
+      if (message.type === 'ready') this.onReady?.(message.port);
+      if (message.type === 'stats') {
+        this.pending.get(message.id)?.(message);
+        this.pending.delete(message.id);
+      }
+    });
+    this.exited = new Promise((resolve) => this.child.on('exit', resolve));
+    const port = await Promise.race([
+      new Promise((resolve) => (this.onReady = resolve)),
+      this.exited.then((code) => {
+        throw new Error(`${this.name} exited with ${code} before listening (see dist-bench/logs)`);
+      }),
+      sleep(60_000).then(() => {
+        throw new Error(`${this.name} did not start within 60 s`);
+      }),
+    ]);
+    this.base = `http://127.0.0.1:${port}`;
+    log(`${this.name} listening on ${this.base}`);
+  }
+
+  stats() {
+    const id = ++this.nextId;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.child.send({ type: 'stats', id });
+    });
+  }
+
+  async stop() {
+    if (!this.child || this.child.exitCode !== null) return;
+    this.child.send({ type: 'stop' });
+    await Promise.race([this.exited, sleep(10_000)]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+function cookieFrom(response, cookieName) {
+  return response.headers
+    .getSetCookie()
+    .map((line) => line.split(';')[0])
+    .find((pair) => pair.startsWith(`${cookieName}=`));
+}
+
+/**
+ * Signs in over HTTP as a browser would and returns what later requests send: the session
+ * cookie and, for this package (CSRF on by default), the CSRF header of the signed-in session
+ * (GET /csrf before the login, for the pre-login session, and again after it).
+ */
+async function login(base, user, cookieName, csrf) {
+  const headers = {};
+  if (csrf) {
+    const before = await fetch(`${base}/csrf`);
+    headers.cookie = cookieFrom(before, cookieName);
+    headers['x-csrf-token'] = (await before.json()).token;
+  }
+  const response = await fetch(`${base}/login?u=${user}`, { method: 'POST', headers });
+  if (response.status !== 200) throw new Error(`login at ${base}: ${response.status}`);
+  const cookie = cookieFrom(response, cookieName);
+  if (!cookie) throw new Error(`login at ${base}: no ${cookieName} cookie`);
+  if (!csrf) return { cookie };
+  const after = await fetch(`${base}/csrf`, { headers: { cookie } });
+  return { cookie, 'x-csrf-token': (await after.json()).token };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement
+
+function runAutocannon(base, request, duration) {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: base,
+        connections: CONFIG.connections,
+        duration,
+        requests: [request],
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+    instance.on('error', reject);
+  });
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+async function measure(scenario, duration) {
+  const before = await scenario.contender.stats();
+  const result = await runAutocannon(scenario.contender.base, scenario.request(), duration);
+  const after = await scenario.contender.stats();
+  const requests = result.requests.total;
+  // Statements per request over the requests the server received (autocannon stops counting
+  // with up to 10 requests still in flight, which the server did serve).
+  const served = after.requests - before.requests;
+  const byVerb = {};
+  for (const [verb, count] of Object.entries(after.byVerb)) {
+    const delta = count - (before.byVerb[verb] ?? 0);
+    if (delta) byVerb[verb] = delta;
+  }
+  return {
+    rps: requests / result.duration,
+    requests,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    statements: after.total - before.total,
+    served,
+    byVerb,
+  };
+}
+
+function summarise(runs) {
+  const rps = runs.map((run) => run.rps);
+  const requests = runs.reduce((sum, run) => sum + run.requests, 0);
+  const served = runs.reduce((sum, run) => sum + run.served, 0);
+  const statements = runs.reduce((sum, run) => sum + run.statements, 0);
+  const byVerb = {};
+  for (const run of runs) {
+    for (const [verb, count] of Object.entries(run.byVerb))
+      byVerb[verb] = (byVerb[verb] ?? 0) + count;
+  }
+  const medianRps = median(rps);
+  return {
+    rps: medianRps,
+    min: Math.min(...rps),
+    max: Math.max(...rps),
+    spread: (Math.max(...rps) - Math.min(...rps)) / medianRps,
+    p50: median(runs.map((run) => run.p50)),
+    p99: median(runs.map((run) => run.p99)),
+    statementsPerRequest: statements / served,
+    byVerbPerRequest: Object.fromEntries(
+      Object.entries(byVerb).map(([verb, count]) => [verb, count / served]),
+    ),
+    requests,
+    non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
+    runs,
+  };
+}
+
+/** Warm-up for each scenario, then `runs` rounds that visit every scenario in turn. */
+async function measureInterleaved(scenarios, { warmup, duration }) {
+  for (const scenario of scenarios) {
+    log(`warm-up ${scenario.id} (${warmup} s)`);
+    await scenario.before?.();
+    await runAutocannon(scenario.contender.base, scenario.request(), warmup);
+  }
+  const runs = new Map(scenarios.map((scenario) => [scenario.id, []]));
+  for (let round = 0; round < CONFIG.runs; round++) {
+    for (const scenario of scenarios) {
+      const run = await measure(scenario, duration);
+      runs.get(scenario.id).push(run);
+      log(
+        `run ${round + 1}/${CONFIG.runs} ${scenario.id}: ${run.rps.toFixed(0)} req/s, ` +
+          `${(run.statements / run.served).toFixed(3)} SQL/req` +
+          (run.non2xx || run.errors ? `, ${run.non2xx} non-2xx, ${run.errors} errors` : ''),
+      );
+    }
+  }
+  return Object.fromEntries(
+    scenarios.map((scenario) => [scenario.id, summarise(runs.get(scenario.id))]),
+  );
+}
+
+/** A request whose session (cookie, CSRF header) is fixed per autocannon connection (one user each). */
+function perConnection(method, path, sessions) {
+  let next = 0;
+  return () => ({
+    method,
+    path,
+    setupRequest: (request, context) => {
+      context.session ??= sessions[next++ % sessions.length];
+      return { ...request, headers: { ...request.headers, ...context.session } };
+    },
+  });
+}
+
+/** A request that carries the next unused cookie of a pool (each login consumes one). */
+function fromPool(method, path, pool) {
+  return () => ({
+    method,
+    path,
+    setupRequest: (request) => {
+      if (pool.next >= pool.size) {
+        pool.exhausted = true;
+        pool.next = 0;
+      }
+      return { ...request, headers: { ...request.headers, ...pool.headers(pool.next++) } };
+    },
+  });
+}
+
+/** A request with the cookie of a session drawn uniformly from all `count` stored ones. */
+function randomSession(path, prefix, count) {
+  return () => ({
+    method: 'GET',
+    path,
+    setupRequest: (request) => ({
+      ...request,
+      headers: {
+        ...request.headers,
+        cookie: `__Host-sid=${tokenOf(prefix, Math.floor(Math.random() * count))}`,
+      },
+    }),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const LABELS = {
+  ceiling: 'Nest, no session (ceiling)',
+  floor: 'Nest + 1 PK SELECT (floor)',
+  'nestjs-session': 'nestjs-session + connect-pg-simple',
+  module: 'nest-session-security',
+};
+
+function ratio(value, reference) {
+  return reference ? `${(value / reference).toFixed(2)}x` : '';
+}
+
+function table(results) {
+  const get = (id) => results[id];
+  const rows = [];
+  const header = `| contender | request | req/s (median) | spread (min-max) | p50 ms | p99 ms | SQL/req | vs ceiling | vs floor | vs nestjs-session (scale: vs ${CONFIG.small.toLocaleString('en')}) |`;
+  rows.push(header, '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const ceiling = get('ceiling:read')?.rps;
+  const floor = get('floor:read')?.rps;
+  for (const [id, result] of Object.entries(results)) {
+    const [contender, kind] = id.split(':');
+    // The scale pair runs in its own phase: compare it with itself (large vs small) only.
+    const scale = kind.includes('@');
+    const reference =
+      id === 'module:read@large'
+        ? get('module:read@small')?.rps
+        : contender === 'module' && !scale
+          ? get(`nestjs-session:${kind}`)?.rps
+          : undefined;
+    const flags =
+      result.non2xx || result.errors ? ` (${result.non2xx} non-2xx, ${result.errors} errors)` : '';
+    rows.push(
+      `| ${LABELS[contender] ?? contender} | ${kind}${flags} | ${result.rps.toFixed(0)} | ` +
+        `±${((result.spread * 100) / 2).toFixed(1)}% (${result.min.toFixed(0)}-${result.max.toFixed(0)}) | ` +
+        `${result.p50} | ${result.p99} | ${result.statementsPerRequest.toFixed(3)} | ` +
+        `${scale ? '' : ratio(result.rps, ceiling)} | ${scale ? '' : ratio(result.rps, floor)} | ${ratio(result.rps, reference)} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+function targets(results) {
+  const rps = (id) => results[id]?.rps;
+  const checks = [];
+  const add = (name, value, goal, format = (v) => `${v.toFixed(2)}x`) => {
+    if (value === undefined || Number.isNaN(value)) return;
+    const met = name.includes('SQL') ? value <= goal : value >= goal;
+    checks.push({
+      name,
+      value,
+      goal,
+      met,
+      text: `${met ? 'MET   ' : 'MISSED'} ${name}: ${format(value)} (target ${name.includes('SQL') ? '<=' : '>='} ${format(goal)})`,
+    });
+  };
+  add('read vs nestjs-session', rps('module:read') / rps('nestjs-session:read'), 2.0);
+  add('read vs one-SELECT floor', rps('module:read') / rps('floor:read'), 0.85);
+  add('SQL statements per read', results['module:read']?.statementsPerRequest, 1.0, (v) =>
+    v.toFixed(3),
+  );
+  add('write vs nestjs-session', rps('module:write') / rps('nestjs-session:write'), 1.3);
+  add(
+    `read at ${CONFIG.large.toLocaleString('en')} vs ${CONFIG.small.toLocaleString('en')} sessions`,
+    rps('module:read@large') / rps('module:read@small'),
+    0.9,
+  );
+  return checks;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const started = Date.now();
+  const wanted = (id) => !CONFIG.only || CONFIG.only.includes(id);
+  log('config', JSON.stringify(CONFIG));
+
+  const mainUrl = await recreateDatabase('nss_bench');
+  const expressUrl = await recreateDatabase('nss_bench_express');
+  await withClient(expressUrl, (client) =>
+    client.query(readFileSync(require.resolve('connect-pg-simple/table.sql'), 'utf8')),
+  );
+
+  const contenders = {
+    ceiling: new Contender('ceiling', 'ceiling.js', null),
+    floor: new Contender('floor', 'floor.js', mainUrl),
+    'nestjs-session': new Contender('nestjs-session', 'nestjs-session.js', expressUrl),
+    module: new Contender('module', 'session-module.js', mainUrl),
+  };
+  const results = {};
+  try {
+    // The module first: its migration creates the session table the floor reads.
+    await contenders.module.start();
+    await Promise.all(
+      ['ceiling', 'floor', 'nestjs-session'].map((name) => contenders[name].start()),
+    );
+
+    const moduleSessions = [];
+    const expressSessions = [];
+    for (let i = 0; i < CONFIG.connections; i++) {
+      moduleSessions.push(await login(contenders.module.base, `reader-${i}`, '__Host-sid', true));
+      expressSessions.push(
+        await login(contenders['nestjs-session'].base, `reader-${i}`, 'connect.sid', false),
+      );
+    }
+    await seedModuleSessions(mainUrl, {
+      prefix: 'login-',
+      from: 0,
+      count: CONFIG.loginPool,
+      userId: null,
+    });
+    await seedExpressSessions(expressUrl, { prefix: 'login-', from: 0, count: CONFIG.loginPool });
+    await vacuum(mainUrl);
+    await vacuum(expressUrl);
+    const modulePool = {
+      size: CONFIG.loginPool,
+      next: 0,
+      headers: (i) => ({
+        cookie: `__Host-sid=${tokenOf('login-', i)}`,
+        'x-csrf-token': seededCsrfToken(tokenOf('login-', i)),
+      }),
+    };
+    const expressPool = {
+      size: CONFIG.loginPool,
+      next: 0,
+      headers: (i) => ({ cookie: expressCookie(EXPRESS_SID('login-', i)) }),
+    };
+
+    const main = [
+      {
+        id: 'ceiling:read',
+        contender: contenders.ceiling,
+        request: perConnection('GET', '/read', moduleSessions),
+      },
+      {
+        id: 'floor:read',
+        contender: contenders.floor,
+        request: perConnection('GET', '/read', moduleSessions),
+      },
+      {
+        id: 'nestjs-session:read',
+        contender: contenders['nestjs-session'],
+        request: perConnection('GET', '/read', expressSessions),
+      },
+      {
+        id: 'module:read',
+        contender: contenders.module,
+        request: perConnection('GET', '/read', moduleSessions),
+      },
+      {
+        id: 'nestjs-session:write',
+        contender: contenders['nestjs-session'],
+        request: perConnection('POST', '/write', expressSessions),
+      },
+      {
+        id: 'module:write',
+        contender: contenders.module,
+        request: perConnection('POST', '/write', moduleSessions),
+      },
+      {
+        id: 'nestjs-session:login',
+        contender: contenders['nestjs-session'],
+        request: fromPool('POST', '/login?u=login-user', expressPool),
+      },
+      {
+        id: 'module:login',
+        contender: contenders.module,
+        request: fromPool('POST', '/login?u=login-user', modulePool),
+      },
+    ].filter((scenario) => wanted(scenario.id));
+    Object.assign(
+      results,
+      await measureInterleaved(main, { warmup: CONFIG.warmup, duration: CONFIG.duration }),
+    );
+    for (const [name, pool] of [
+      ['module', modulePool],
+      ['nestjs-session', expressPool],
+    ]) {
+      if (pool.exhausted)
+        log(`WARNING: the ${name} login pool ran out (${pool.size}); raise BENCH_LOGIN_POOL`);
+    }
+  } finally {
+    await Promise.all(Object.values(contenders).map((contender) => contender.stop()));
+  }
+
+  if (wanted('module:read@small') || wanted('module:read@large')) {
+    const smallUrl = await recreateDatabase('nss_bench_small');
+    const largeUrl = await recreateDatabase('nss_bench_large');
+    const small = new Contender('module-small', 'session-module.js', smallUrl);
+    const large = new Contender('module-large', 'session-module.js', largeUrl);
+    try {
+      await Promise.all([small.start(), large.start()]);
+      // Insert in batches so one statement never holds a huge transaction.
+      const batch = 250_000;
+      for (let from = 0; from < CONFIG.large; from += batch) {
+        await seedModuleSessions(largeUrl, {
+          prefix: 'scale-',
+          from,
+          count: Math.min(batch, CONFIG.large - from),
+          userId: 'scale-user',
+        });
+      }
+      await vacuum(largeUrl);
+      await seedModuleSessions(smallUrl, {
+        prefix: 'scale-',
+        from: 0,
+        count: CONFIG.small,
+        userId: 'scale-user',
+      });
+      await vacuum(smallUrl);
+      Object.assign(
+        results,
+        await measureInterleaved(
+          [
+            {
+              id: 'module:read@small',
+              contender: small,
+              request: randomSession('/read', 'scale-', CONFIG.small),
+            },
+            {
+              id: 'module:read@large',
+              contender: large,
+              request: randomSession('/read', 'scale-', CONFIG.large),
+            },
+          ],
+          { warmup: CONFIG.scaleWarmup, duration: CONFIG.scaleDuration },
+        ),
+      );
+    } finally {
+      await Promise.all([small.stop(), large.stop()]);
+    }
+  }
+
+  const checks = targets(results);
+  const markdown = [
+    `Benchmark of ${new Date().toISOString()} on ${process.platform}, Node ${process.version}, ` +
+      `${(await import('node:os')).cpus().length} cores; autocannon, ${CONFIG.connections} connections, ` +
+      `${CONFIG.warmup} s warm-up, ${CONFIG.runs} interleaved runs of ${CONFIG.duration} s ` +
+      `(scale pair: ${CONFIG.scaleWarmup} s and ${CONFIG.runs} x ${CONFIG.scaleDuration} s). ` +
+      "Median req/s; spread = half the min-max range over the median; SQL/req counted by each contender's pg client.",
+    '',
+    table(results)
+      .replace(/read@small/g, `read, ${CONFIG.small.toLocaleString('en')} sessions`)
+      .replace(/read@large/g, `read, ${CONFIG.large.toLocaleString('en')} sessions`),
+    '',
+    'Settings: nest-session-security with its default options (CSRF on: the runner sends each ' +
+      "session's token; secure `__Host-sid` cookie sent by the runner); nestjs-session with " +
+      'express-session `resave: false`, `saveUninitialized: false`, `rolling: false` and ' +
+      'connect-pg-simple defaults; both on TypeORM/pg pools of 10. read = GET of an ' +
+      'authenticated session that changes nothing; write = POST that sets one key; login = a ' +
+      'pre-login session with a cart signs in (`authenticate()`; express-session: `regenerate`, ' +
+      'set, `save`, as its README shows). The scale pair reads sessions drawn at random from ' +
+      'all stored ones, just after seeding (no touch due), so the two differ only in table size.',
+    '',
+    ...checks.map((check) => `- ${check.text}`),
+    '',
+  ].join('\n');
+  console.log(`\n${markdown}`);
+
+  const resultsDir = join(root, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  writeFileSync(
+    join(resultsDir, `${stamp}.json`),
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        config: CONFIG,
+        results,
+        targets: checks,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  writeFileSync(join(resultsDir, 'latest.md'), markdown);
+  if (process.env.BENCH_KEEP !== '1') {
+    // The databases (one of them a million rows) are only needed while measuring.
+    await withClient(serverUrl(), async (client) => {
+      for (const name of ['nss_bench', 'nss_bench_express', 'nss_bench_small', 'nss_bench_large']) {
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      }
+    });
+  }
+  log(
+    `done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in bench/results/${stamp}.json and latest.md`,
+  );
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
