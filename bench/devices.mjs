@@ -28,7 +28,6 @@
  */
 import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -37,7 +36,7 @@ import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { recreateDatabase, serverUrl, SQL_TOKEN, tokenOf, withClient } from './database.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(root, 'dist-bench');
@@ -66,37 +65,6 @@ const log = (...args) =>
 
 // ---------------------------------------------------------------------------------------------
 // Database
-
-const serverUrl = () => process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-
-function databaseUrl(name) {
-  const url = new URL(serverUrl());
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function withClient(url, task) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await task(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function recreateDatabase(name) {
-  await withClient(serverUrl(), async (client) => {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.query(`CREATE DATABASE "${name}"`);
-  });
-  return databaseUrl(name);
-}
-
-/** A canonical 43-character token, the same in SQL and here: base64url(SHA-256(prefix || i)). */
-const tokenOf = (prefix, i) => createHash('sha256').update(`${prefix}${i}`).digest('base64url');
-const SQL_TOKEN = (prefix) =>
-  `translate(rtrim(encode(sha256(convert_to('${prefix}' || i, 'UTF8')), 'base64'), '='), '+/', '-_')`;
 
 /**
  * One INSERT ... SELECT generate_series of sessions by the storage contract: id_hash =

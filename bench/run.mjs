@@ -23,13 +23,12 @@ import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { recreateDatabase, serverUrl, SQL_TOKEN, tokenOf, withClient } from './database.mjs';
 
 /* global fetch */
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { serverUrl } = require('../test/support/database-url.js');
 
 const number = (name, fallback) => Number(process.env[name] ?? fallback);
 const CONFIG = {
@@ -55,35 +54,6 @@ const log = (...args) =>
 
 // ---------------------------------------------------------------------------------------------
 // Databases
-
-function databaseUrl(name) {
-  const url = new URL(serverUrl());
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function withClient(url, task) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await task(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function recreateDatabase(name) {
-  await withClient(serverUrl(), async (client) => {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.query(`CREATE DATABASE "${name}"`);
-  });
-  return databaseUrl(name);
-}
-
-/** A canonical 43-character token, the same in SQL and here: base64url(SHA-256(prefix || i)). */
-const tokenOf = (prefix, i) => createHash('sha256').update(`${prefix}${i}`).digest('base64url');
-const SQL_TOKEN = (prefix) =>
-  `translate(rtrim(encode(sha256(convert_to('${prefix}' || i, 'UTF8')), 'base64'), '='), '+/', '-_')`;
 
 /**
  * Seeds sessions of this package by the storage contract: id_hash = SHA-256(token). `userId`
