@@ -6,6 +6,7 @@ export type {
   SessionCookieOptions,
   SessionCsrfOptions,
   SessionRememberMeOptions,
+  SessionIdGuessingOptions,
   DefaultRouteAccess,
   ObsoleteAccessResponse,
   SessionLimitPolicy,
@@ -45,6 +46,7 @@ export {
   SessionForbiddenException,
   SessionStoreUnavailableException,
   SessionBusyException,
+  SessionIdGuessingException,
   SessionDataTooLargeException,
 } from './http/session.exceptions';
 

@@ -192,3 +192,39 @@ function rawGet(url: string, path: string, cookie: Buffer): Promise<number> {
     socket.on('error', reject);
   });
 }
+
+describe.each(ADAPTERS)('R19 ID guessing is noticed (%s)', (adapter) => {
+  const t = useTestApp(adapter, {
+    options: { idGuessing: { threshold: 5, window: '1m', block: true } },
+  });
+  const guess = () =>
+    request(t.url)
+      .get('/public')
+      .set('Cookie', `${COOKIE}=${randomBytes(32).toString('base64url')}`);
+  const guessingEvents = () => t.events.filter((event) => event.type === 'session.id_guessing');
+
+  it('R19 many unknown IDs from one client produce one event, then 429 until the window ends', async () => {
+    for (let i = 0; i < 4; i++) expect((await guess()).status).toBe(200);
+    expect(guessingEvents()).toHaveLength(0);
+    expect((await guess()).status).toBe(200);
+    expect(guessingEvents()).toEqual([
+      expect.objectContaining({ count: 5, windowMs: 60_000, blocked: true }),
+    ]);
+    const blocked = await guess();
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.code).toBe('session_id_guessing');
+    expect((await request(t.url).get('/public')).status).toBe(200);
+    expect(await countRows(t.dataSource)).toBe(0);
+    t.clock.advance(61_000);
+    expect((await guess()).status).toBe(200);
+    expect(guessingEvents()).toHaveLength(1);
+  });
+
+  it('R19 malformed cookies count as guesses too', async () => {
+    t.clock.advance(10 * 60_000);
+    for (let i = 0; i < 5; i++) {
+      await request(t.url).get('/public').set('Cookie', `${COOKIE}=guess-${i}`);
+    }
+    expect(guessingEvents()).toHaveLength(1);
+  });
+});

@@ -135,6 +135,18 @@ export interface RememberMeTheftEvent extends EventBase {
   revokedSessions: number;
 }
 
+/**
+ * One client address presented `idGuessing.threshold` unknown or malformed session IDs within
+ * the window (R19): likely someone guessing IDs. Emitted once per address and window.
+ */
+export interface SessionIdGuessingEvent extends EventBase {
+  type: 'session.id_guessing';
+  count: number;
+  windowMs: number;
+  /** Whether the address is now refused for the rest of the window (`idGuessing.block`). */
+  blocked: boolean;
+}
+
 /** An unsafe request was refused by the CSRF protection. */
 export interface CsrfRejectedEvent extends EventBase {
   type: 'csrf.rejected';
@@ -164,6 +176,7 @@ export type SessionEvent =
   | SessionMalformedCookieEvent
   | SessionUnknownIdEvent
   | CsrfRejectedEvent
-  | RememberMeTheftEvent;
+  | RememberMeTheftEvent
+  | SessionIdGuessingEvent;
 
 export type SessionEventType = SessionEvent['type'];

@@ -1,6 +1,7 @@
 import {
   ConflictException,
   ForbiddenException,
+  HttpException,
   PayloadTooLargeException,
   ServiceUnavailableException,
   UnauthorizedException,
@@ -33,6 +34,8 @@ export const SessionDenialCode = {
   CsrfTokenInvalid: 'csrf_token_invalid',
   /** An unsafe request from another site (Fetch-Metadata) or a foreign or `null` Origin. */
   CsrfOriginRejected: 'csrf_origin_rejected',
+  /** This address presented too many unknown session IDs (with `idGuessing.block`). */
+  IdGuessing: 'session_id_guessing',
   /** The session kept changing under concurrent regenerations; retry the request. */
   Busy: 'session_busy',
   /** The session store (database) cannot be reached. */
@@ -74,6 +77,23 @@ export class SessionBusyException extends ConflictException {
       code: SessionDenialCode.Busy,
       message: 'The session changed concurrently; retry the request.',
     });
+  }
+}
+
+/** 429 for an address that guesses session IDs, with `idGuessing.block`. */
+export class SessionIdGuessingException extends HttpException {
+  readonly code = SessionDenialCode.IdGuessing;
+
+  constructor() {
+    super(
+      {
+        statusCode: 429,
+        error: 'Too Many Requests',
+        code: SessionDenialCode.IdGuessing,
+        message: 'Too many unknown session IDs from this address; try again later.',
+      },
+      429,
+    );
   }
 }
 

@@ -54,6 +54,7 @@ const DEFAULT_RESOLVED = {
     },
     lifetime: 30 * DAY,
   },
+  idGuessing: { threshold: 20, window: MINUTE, block: false },
   maxSessionsPerUser: null,
   sessionLimitPolicy: 'evict-least-recently-used',
   gc: { interval: 10 * MINUTE, batchSize: 1000 },
@@ -95,6 +96,7 @@ describe('resolveSessionOptions: defaults (DESIGN section 5)', () => {
       cookie: { secure: true, sameSite: 'lax', path: '/' },
       csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] },
       rememberMe: { lifetime: '30d' },
+      idGuessing: { threshold: 20, window: '1m', block: false },
     });
   });
 

@@ -9,12 +9,14 @@ import {
   SESSION_OPTION_DEFAULTS,
   SessionCookieOptions,
   SessionCsrfOptions,
+  SessionIdGuessingOptions,
   SessionModuleOptions,
   SessionRememberMeOptions,
 } from './session-options';
 import {
   SessionCookieOptionsSchema,
   SessionCsrfOptionsSchema,
+  SessionIdGuessingOptionsSchema,
   SessionOptionsSchema,
   SessionRememberMeOptionsSchema,
 } from './session-options.schema';
@@ -39,6 +41,7 @@ export interface ResolvedSessionOptions {
   csrf: { enabled: boolean; header: string; trustedOrigins: string[] };
   /** The remember-me cookie (session cookie attributes, own name) and lifetime in ms. */
   rememberMe: { cookie: ResolvedCookieOptions; lifetime: number };
+  idGuessing: { threshold: number; window: number; block: boolean };
   /** `null` when there is no limit. */
   maxSessionsPerUser: number | null;
   sessionLimitPolicy: SessionLimitPolicy;
@@ -74,6 +77,7 @@ const OPTION_KEYS = {
   defaultAccess: true,
   csrf: true,
   rememberMe: true,
+  idGuessing: true,
   maxSessionsPerUser: true,
   sessionLimitPolicy: true,
   gcInterval: true,
@@ -99,6 +103,12 @@ const REMEMBER_ME_KEYS = {
   lifetime: true,
 } satisfies Record<keyof SessionRememberMeOptions, true>;
 
+const ID_GUESSING_KEYS = {
+  threshold: true,
+  window: true,
+  block: true,
+} satisfies Record<keyof SessionIdGuessingOptions, true>;
+
 function unknownKeys(value: Record<string, unknown>, known: object, prefix: string): string[] {
   return Object.keys(value)
     .filter((key) => !Object.hasOwn(known, key))
@@ -122,6 +132,12 @@ function schemaOf(options: Record<string, unknown>): SessionOptionsSchema {
     schema.rememberMe = Object.assign(
       new SessionRememberMeOptionsSchema(),
       knownPart(options.rememberMe, REMEMBER_ME_KEYS),
+    );
+  }
+  if (isPlainObject(options.idGuessing)) {
+    schema.idGuessing = Object.assign(
+      new SessionIdGuessingOptionsSchema(),
+      knownPart(options.idGuessing, ID_GUESSING_KEYS),
     );
   }
   if (isPlainObject(options.csrf)) {
@@ -168,11 +184,13 @@ export function resolveSessionOptions(
   const cookie = isPlainObject(raw.cookie) ? raw.cookie : undefined;
   const csrf = isPlainObject(raw.csrf) ? raw.csrf : undefined;
   const rememberMe = isPlainObject(raw.rememberMe) ? raw.rememberMe : undefined;
+  const idGuessing = isPlainObject(raw.idGuessing) ? raw.idGuessing : undefined;
   const problems = [
     ...unknownKeys(raw, OPTION_KEYS, ''),
     ...(cookie ? unknownKeys(cookie, COOKIE_KEYS, 'cookie.') : []),
     ...(csrf ? unknownKeys(csrf, CSRF_KEYS, 'csrf.') : []),
     ...(rememberMe ? unknownKeys(rememberMe, REMEMBER_ME_KEYS, 'rememberMe.') : []),
+    ...(idGuessing ? unknownKeys(idGuessing, ID_GUESSING_KEYS, 'idGuessing.') : []),
   ];
   const errors = validateSync(schemaOf(raw), { forbidUnknownValues: false });
   problems.push(...flatten(errors));
@@ -254,6 +272,14 @@ function applyDefaults(options: SessionModuleOptions): ResolvedSessionOptions {
         options.rememberMe?.lifetime ?? defaults.rememberMe.lifetime,
         'rememberMe.lifetime',
       ),
+    },
+    idGuessing: {
+      threshold: options.idGuessing?.threshold ?? defaults.idGuessing.threshold,
+      window: parseDuration(
+        options.idGuessing?.window ?? defaults.idGuessing.window,
+        'idGuessing.window',
+      ),
+      block: options.idGuessing?.block ?? defaults.idGuessing.block,
     },
     maxSessionsPerUser: options.maxSessionsPerUser ?? null,
     sessionLimitPolicy: options.sessionLimitPolicy ?? defaults.sessionLimitPolicy,

@@ -109,6 +109,21 @@ export class SessionRememberMeOptionsSchema {
   lifetime?: unknown;
 }
 
+export class SessionIdGuessingOptionsSchema {
+  @IsOptional()
+  @IsInt({ message: 'idGuessing.threshold must be a positive integer' })
+  @Min(1, { message: 'idGuessing.threshold must be a positive integer' })
+  threshold?: number;
+
+  @ValidateIf((_, value) => value !== undefined)
+  @IsDuration({ positive: true })
+  window?: unknown;
+
+  @IsOptional()
+  @IsBoolean({ message: 'idGuessing.block must be true or false' })
+  block?: boolean;
+}
+
 /** The class-validator description of `SessionModuleOptions`. */
 export class SessionOptionsSchema {
   @IsOptional()
@@ -155,6 +170,11 @@ export class SessionOptionsSchema {
     message: 'maxDataSize must be an integer number of bytes between 2 and 1048576',
   })
   maxDataSize?: number;
+
+  @IsOptional()
+  @IsObject({ message: 'idGuessing must be an object' })
+  @ValidateNested()
+  idGuessing?: SessionIdGuessingOptionsSchema;
 
   @IsOptional()
   @IsObject({ message: 'rememberMe must be an object' })

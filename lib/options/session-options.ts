@@ -54,6 +54,23 @@ export interface SessionRememberMeOptions {
 }
 
 /**
+ * Noticing ID guessing (R19): many unknown or malformed session IDs from one client address
+ * within a window produce a `session.id_guessing` event (once per window), and optionally a 429.
+ */
+export interface SessionIdGuessingOptions {
+  /** Unknown or malformed IDs from one address that count as guessing. Default `20`. */
+  threshold?: number;
+  /** The counting window. Default `'1m'`. */
+  window?: Duration;
+  /**
+   * Refuse, for the rest of the window, every request of that address that carries a session
+   * cookie (429 `session_id_guessing`, before any query). Default `false`: clients behind one
+   * NAT share an address.
+   */
+  block?: boolean;
+}
+
+/**
  * Options of `SessionModule.forRoot()` and of the factory of `forRootAsync()`. Durations are
  * milliseconds or strings such as `'90s'`, `'30m'`, `'12h'`, `'1d'`.
  */
@@ -89,6 +106,8 @@ export interface SessionModuleOptions {
   maxDataSize?: number;
   /** Remember-me tokens. Default: cookie `__Host-remember`, lifetime 30 days. */
   rememberMe?: SessionRememberMeOptions;
+  /** ID-guessing detection. Default: 20 unknown IDs per address per minute, event only. */
+  idGuessing?: SessionIdGuessingOptions;
   /** CSRF protection. Default: on, header `x-csrf-token`, no extra trusted origins. */
   csrf?: SessionCsrfOptions;
   /** Most sessions one user may have at once. Default: no limit. */
@@ -138,4 +157,5 @@ export const SESSION_OPTION_DEFAULTS = {
   cookie: { secure: true, sameSite: 'lax', path: '/' },
   csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] as string[] },
   rememberMe: { lifetime: '30d' },
+  idGuessing: { threshold: 20, window: '1m', block: false },
 } as const;

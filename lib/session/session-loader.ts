@@ -6,7 +6,8 @@ import { hashToken } from '../core/session-token';
 import { openSuccessor } from '../core/successor-seal';
 import { describeSession, SessionEvents } from '../events/session-events';
 import { readSessionCookie } from '../http/session-cookie';
-import { SessionDenialCode } from '../http/session.exceptions';
+import { FailureWindow } from '../core/failure-window';
+import { SessionDenialCode, SessionIdGuessingException } from '../http/session.exceptions';
 import { clientInfo, SessionRequest } from '../http/session-request';
 import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
@@ -39,11 +40,22 @@ export class SessionLoader {
     private readonly clock: Clock,
     private readonly events: SessionEvents,
     private readonly obsoleteAccess: ObsoleteAccessResponder,
-  ) {}
+  ) {
+    const { threshold, window } = options.idGuessing;
+    this.guesses = new FailureWindow(threshold, window);
+  }
+
+  /** Unknown or malformed IDs per client address (R19); bounded, per application instance. */
+  private readonly guesses: FailureWindow;
 
   async load(request: SessionRequest): Promise<SessionContext> {
     const cookie = readSessionCookie(request.headers.cookie, this.options.cookie.name);
     const context = new SessionContext(this.clock.now(), clientInfo(request), cookie.present);
+    if (cookie.present && this.options.idGuessing.block) {
+      if (this.guesses.isOver(this.clientKey(context), context.loadedAt.getTime())) {
+        throw new SessionIdGuessingException();
+      }
+    }
     if (cookie.tokens.length === 0) {
       if (cookie.present) {
         context.cookie = 'clear';
@@ -52,6 +64,7 @@ export class SessionLoader {
           at: context.loadedAt,
           request: context.client,
         });
+        this.noteFailedId(context);
       }
       return context;
     }
@@ -64,10 +77,29 @@ export class SessionLoader {
         request: context.client,
         idHashes: cookie.tokens.map((token) => hashToken(token).toString('hex')),
       });
+      this.noteFailedId(context);
       return context;
     }
     await this.admit(context, reached);
     return context;
+  }
+
+  private clientKey(context: SessionContext): string {
+    return context.client.ip ?? 'unknown';
+  }
+
+  /** Counts a presented ID that was unknown or malformed; reports an address that keeps guessing. */
+  private noteFailedId(context: SessionContext): void {
+    const failure = this.guesses.record(this.clientKey(context), context.loadedAt.getTime());
+    if (!failure.reachedNow) return;
+    this.events.emit({
+      type: 'session.id_guessing',
+      at: context.loadedAt,
+      request: context.client,
+      count: failure.count,
+      windowMs: this.options.idGuessing.window,
+      blocked: this.options.idGuessing.block,
+    });
   }
 
   /**
