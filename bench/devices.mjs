@@ -27,19 +27,17 @@
  * (seconds, 3), BENCH_KEEP=1 (keep the database).
  */
 import autocannon from 'autocannon';
-import { fork } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { recreateDatabase, serverUrl, SQL_TOKEN, tokenOf, withClient } from './database.mjs';
+import { ContenderProcess } from './contender-process.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const OUT = join(root, 'dist-bench');
 const DATABASE = 'nss_bench_devices';
 const COOKIE = '__Host-sid';
 
@@ -111,61 +109,6 @@ async function refreshLive(url) {
 
 // ---------------------------------------------------------------------------------------------
 // Contender process (the IPC protocol of bench/contenders/harness.ts)
-
-class Contender {
-  constructor(name, url, env) {
-    this.name = name;
-    this.url = url;
-    this.env = env;
-    this.pending = new Map();
-    this.nextId = 0;
-  }
-
-  async start() {
-    mkdirSync(join(OUT, 'logs'), { recursive: true });
-    const output = openSync(join(OUT, 'logs', `${this.name}.log`), 'w');
-    this.child = fork(join(OUT, 'contenders', 'devices-module.js'), [], {
-      env: { ...process.env, ...this.env, BENCH_DATABASE_URL: this.url },
-      stdio: ['ignore', output, output, 'ipc'],
-    });
-    let onReady;
-    const ready = new Promise((resolve) => (onReady = resolve));
-    this.child.on('message', (message) => {
-      if (message.type === 'ready') onReady(message.port);
-      if (message.type === 'stats') {
-        this.pending.get(message.id)?.(message);
-        this.pending.delete(message.id);
-      }
-    });
-    this.exited = new Promise((resolve) => this.child.on('exit', resolve));
-    const port = await Promise.race([
-      ready,
-      this.exited.then((code) => {
-        throw new Error(`${this.name} exited with ${code} before listening (see dist-bench/logs)`);
-      }),
-      sleep(60_000).then(() => {
-        throw new Error(`${this.name} did not start within 60 s`);
-      }),
-    ]);
-    this.base = `http://127.0.0.1:${port}`;
-    log(`${this.name} listening on ${this.base}`);
-  }
-
-  stats() {
-    const id = ++this.nextId;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.child.send({ type: 'stats', id });
-    });
-  }
-
-  async stop() {
-    if (!this.child || this.child.exitCode !== null) return;
-    this.child.send({ type: 'stop' });
-    await Promise.race([this.exited, sleep(10_000)]);
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
-  }
-}
 
 /** One HTTP request with no client-side timeout (GC may take minutes); resolves {status, body}. */
 function http(method, url, headers = {}) {
@@ -562,9 +505,13 @@ async function main() {
   let contender;
   try {
     for (const [index, batchSize] of CONFIG.gcBatches.entries()) {
-      contender = new Contender(`devices-gc${batchSize}`, url, {
-        BENCH_GC_BATCH: String(batchSize),
-      });
+      contender = new ContenderProcess(
+        `devices-gc${batchSize}`,
+        'devices-module.js',
+        { BENCH_DATABASE_URL: url, BENCH_GC_BATCH: String(batchSize) },
+        [],
+        log,
+      );
       await contender.start(); // its migration creates the tables on the first start
       if (index === 0) {
         await withClient(url, (client) =>

@@ -14,16 +14,15 @@
  * BENCH_KEEP=1 (keep the benchmark databases afterwards; by default they are dropped).
  */
 import autocannon from 'autocannon';
-import { fork } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { Buffer } from 'node:buffer';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { recreateDatabase, serverUrl, SQL_TOKEN, tokenOf, withClient } from './database.mjs';
+import { ContenderProcess, OUT } from './contender-process.mjs';
 
 /* global fetch */
 
@@ -48,7 +47,6 @@ const CONFIG = {
   only: process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null,
 };
 const SECRET = 'bench-secret';
-const OUT = join(root, 'dist-bench');
 const log = (...args) =>
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
 
@@ -118,65 +116,17 @@ async function vacuum(url) {
 // ---------------------------------------------------------------------------------------------
 // Contenders
 
-class Contender {
-  constructor(name, file, url) {
-    this.name = name;
-    this.file = file;
-    this.url = url;
-    this.pending = new Map();
-    this.nextId = 0;
-  }
-
-  async start() {
-    mkdirSync(join(OUT, 'logs'), { recursive: true });
-    const output = openSync(join(OUT, 'logs', `${this.name}.log`), 'w');
-    const execArgv = CONFIG.cpuProf
-      ? [
-          '--cpu-prof',
-          `--cpu-prof-dir=${join(OUT, 'profiles')}`,
-          `--cpu-prof-name=${this.name}.cpuprofile`,
-        ]
-      : [];
-    this.child = fork(join(OUT, 'contenders', this.file), [], {
-      env: { ...process.env, BENCH_DATABASE_URL: this.url ?? '', BENCH_SESSION_SECRET: SECRET },
-      stdio: ['ignore', output, output, 'ipc'],
-      execArgv,
-    });
-    this.child.on('message', (message) => {
-      if (message.type === 'ready') this.onReady?.(message.port);
-      if (message.type === 'stats') {
-        this.pending.get(message.id)?.(message);
-        this.pending.delete(message.id);
-      }
-    });
-    this.exited = new Promise((resolve) => this.child.on('exit', resolve));
-    const port = await Promise.race([
-      new Promise((resolve) => (this.onReady = resolve)),
-      this.exited.then((code) => {
-        throw new Error(`${this.name} exited with ${code} before listening (see dist-bench/logs)`);
-      }),
-      sleep(60_000).then(() => {
-        throw new Error(`${this.name} did not start within 60 s`);
-      }),
-    ]);
-    this.base = `http://127.0.0.1:${port}`;
-    log(`${this.name} listening on ${this.base}`);
-  }
-
-  stats() {
-    const id = ++this.nextId;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.child.send({ type: 'stats', id });
-    });
-  }
-
-  async stop() {
-    if (!this.child || this.child.exitCode !== null) return;
-    this.child.send({ type: 'stop' });
-    await Promise.race([this.exited, sleep(10_000)]);
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
-  }
+/** A contender of this run, profiled when BENCH_CPU_PROF=1. */
+function contender(name, file, url) {
+  const execArgv = CONFIG.cpuProf
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${join(OUT, 'profiles')}`,
+        `--cpu-prof-name=${name}.cpuprofile`,
+      ]
+    : [];
+  const env = { BENCH_DATABASE_URL: url ?? '', BENCH_SESSION_SECRET: SECRET };
+  return new ContenderProcess(name, file, env, execArgv, log);
 }
 
 function cookieFrom(response, cookieName) {
@@ -438,10 +388,10 @@ async function main() {
   );
 
   const contenders = {
-    ceiling: new Contender('ceiling', 'ceiling.js', null),
-    floor: new Contender('floor', 'floor.js', mainUrl),
-    'nestjs-session': new Contender('nestjs-session', 'nestjs-session.js', expressUrl),
-    module: new Contender('module', 'session-module.js', mainUrl),
+    ceiling: contender('ceiling', 'ceiling.js', null),
+    floor: contender('floor', 'floor.js', mainUrl),
+    'nestjs-session': contender('nestjs-session', 'nestjs-session.js', expressUrl),
+    module: contender('module', 'session-module.js', mainUrl),
   };
   const results = {};
   try {
@@ -542,8 +492,8 @@ async function main() {
   if (wanted('module:read@small') || wanted('module:read@large')) {
     const smallUrl = await recreateDatabase('nss_bench_small');
     const largeUrl = await recreateDatabase('nss_bench_large');
-    const small = new Contender('module-small', 'session-module.js', smallUrl);
-    const large = new Contender('module-large', 'session-module.js', largeUrl);
+    const small = contender('module-small', 'session-module.js', smallUrl);
+    const large = contender('module-large', 'session-module.js', largeUrl);
     try {
       await Promise.all([small.start(), large.start()]);
       // Insert in batches so one statement never holds a huge transaction.
