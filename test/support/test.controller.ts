@@ -148,6 +148,13 @@ export class TestController {
     return view(session);
   }
 
+  /** Both data routes: optionally wait at the test's gate, then apply the changes. */
+  private async applyChanges(session: Session, changes: Changes, gate?: string) {
+    if (gate) await this.gate.pass();
+    apply(session, changes);
+    return view(session);
+  }
+
   @Public()
   @Get('public')
   read(@CurrentSession() session: Session) {
@@ -162,9 +169,7 @@ export class TestController {
     @Body() changes: Changes,
     @Query('gate') gate?: string,
   ) {
-    if (gate) await this.gate.pass();
-    apply(session, changes);
-    return view(session);
+    return this.applyChanges(session, changes, gate);
   }
 
   @Public()
@@ -208,9 +213,7 @@ export class TestController {
     @Body() changes: Changes,
     @Query('gate') gate?: string,
   ) {
-    if (gate) await this.gate.pass();
-    apply(session, changes);
-    return view(session);
+    return this.applyChanges(session, changes, gate);
   }
 
   @Post('elevate')
