@@ -27,7 +27,6 @@ export {
   SessionOptionsError,
   SessionDataError,
   SessionUsageError,
-  SessionStoreError,
 } from './core/errors';
 
 export { Session, type SessionData, type SessionDataShape } from './session/session';
@@ -38,13 +37,13 @@ export { SessionEvents, type SessionEventListener } from './events/session-event
 export type * from './events/session-event';
 
 export { SessionGuard } from './http/session.guard';
-export { SessionInterceptor } from './http/session.interceptor';
 export { getSession } from './http/session-request';
 export {
   SessionDenialCode,
   SessionUnauthorizedException,
   SessionForbiddenException,
   SessionStoreUnavailableException,
+  SessionStoreError,
   SessionBusyException,
   SessionIdGuessingException,
   SessionDataTooLargeException,

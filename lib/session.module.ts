@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { Clock, SystemClock } from './core/clock';
 import { SessionGuard } from './http/session.guard';
-import { SessionInterceptor } from './http/session.interceptor';
+import { SessionCommitHook } from './http/session-commit-hook';
+import { SessionCommitter } from './http/session-committer';
 import { SessionResponder } from './http/session-responder';
 import {
   RESOLVED_SESSION_OPTIONS,
@@ -48,7 +48,8 @@ import { SessionRepository } from './storage/session.repository';
     SessionGarbageCollector,
     CsrfService,
     RememberMeService,
-    { provide: APP_INTERCEPTOR, useClass: SessionInterceptor },
+    SessionCommitter,
+    SessionCommitHook,
   ],
   exports: [
     RESOLVED_SESSION_OPTIONS,
@@ -59,6 +60,7 @@ import { SessionRepository } from './storage/session.repository';
     SessionResponder,
     SessionService,
     SessionGuard,
+    SessionCommitHook,
     SessionGarbageCollector,
     CsrfService,
     RememberMeService,

@@ -12,17 +12,6 @@ export class SessionModuleError extends Error {
 /** A module option is missing, of the wrong type or out of range. */
 export class SessionOptionsError extends SessionModuleError {}
 
-/**
- * The session store (the database) failed a statement. The guard and interceptor answer it
- * with 503 `session_store_unavailable`; the original error is the `cause`.
- */
-export class SessionStoreError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = this.constructor.name;
-  }
-}
-
 /** A value given to `session.set()` cannot be stored as JSON. */
 export class SessionDataError extends SessionModuleError {}
 

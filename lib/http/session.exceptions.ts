@@ -101,13 +101,30 @@ export class SessionIdGuessingException extends HttpException {
 export class SessionStoreUnavailableException extends ServiceUnavailableException {
   readonly code = SessionDenialCode.StoreUnavailable;
 
-  constructor() {
-    super({
-      statusCode: 503,
-      error: 'Service Unavailable',
-      code: SessionDenialCode.StoreUnavailable,
-      message: 'The session store is unavailable; try again shortly.',
-    });
+  constructor(options?: { cause?: unknown }) {
+    super(
+      {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        code: SessionDenialCode.StoreUnavailable,
+        message: 'The session store is unavailable; try again shortly.',
+      },
+      options,
+    );
+  }
+}
+
+/**
+ * The session store (the database) failed a statement. It is the 503 answer itself, so it
+ * fails closed wherever it surfaces: in the guard, in a handler calling `SessionService`, or
+ * while the session is saved. The body stays generic; `message` and `cause` carry the
+ * driver's error for logs.
+ */
+export class SessionStoreError extends SessionStoreUnavailableException {
+  constructor(detail: string, options: { cause: unknown }) {
+    super(options);
+    this.name = 'SessionStoreError';
+    this.message = `Session store statement failed: ${detail}`;
   }
 }
 

@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, HttpException, Injectable, Logger } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { checkProvenance } from '../csrf/request-origin';
 import { verifyCsrfToken } from '../csrf/csrf-token';
@@ -16,9 +16,9 @@ import { SessionLoader } from '../session/session-loader';
 import {
   SessionDenialCode,
   SessionForbiddenException,
-  SessionStoreUnavailableException,
   SessionUnauthorizedException,
 } from './session.exceptions';
+import { SessionCommitHook } from './session-commit-hook';
 import { attachSessionContext, sessionContextOf, SessionRequest } from './session-request';
 import { SessionResponder } from './session-responder';
 
@@ -28,6 +28,13 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 function header(request: SessionRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** A route's session requirements, read once per handler from its decorators. */
+interface RouteRules {
+  access: DefaultRouteAccess;
+  skipCsrf: boolean;
+  freshAuthMaxAge: number | undefined;
 }
 
 /**
@@ -44,7 +51,8 @@ function header(request: SessionRequest, name: string): string | undefined {
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
-  private readonly logger = new Logger(SessionGuard.name);
+  /** Decorators do not change at run time: their reading is kept per controller and handler. */
+  private readonly rulesByClass = new WeakMap<object, WeakMap<object, RouteRules>>();
 
   constructor(
     protected readonly reflector: Reflector,
@@ -52,6 +60,7 @@ export class SessionGuard implements CanActivate {
     protected readonly responder: SessionResponder,
     protected readonly events: SessionEvents,
     protected readonly rememberMe: RememberMeService,
+    protected readonly commitHook: SessionCommitHook,
     @InjectSessionOptions() protected readonly options: ResolvedSessionOptions,
   ) {}
 
@@ -60,19 +69,36 @@ export class SessionGuard implements CanActivate {
     const http = execution.switchToHttp();
     const request = http.getRequest<SessionRequest>();
     const response = http.getResponse<unknown>();
-    const context = sessionContextOf(request) ?? (await this.loadSession(request));
-    const authenticated = this.accessFor(execution) === 'authenticated';
+    const context = sessionContextOf(request) ?? (await this.loadSession(request, response));
+    const rules = this.rulesOf(execution);
+    const authenticated = rules.access === 'authenticated';
     if (authenticated) this.requireAuthentication(response, context);
-    this.verifyCsrf(execution, request, response, context);
-    if (authenticated) this.requireFreshness(execution, response, context);
+    if (!rules.skipCsrf) this.verifyCsrf(request, response, context);
+    if (authenticated) this.requireFreshness(rules.freshAuthMaxAge, response, context);
     return true;
   }
 
-  /** The access level of the route: handler metadata, then controller, then the default. */
-  protected accessFor(execution: ExecutionContext): DefaultRouteAccess {
-    return (
-      this.metadata<DefaultRouteAccess>(SESSION_ACCESS_KEY, execution) ?? this.options.defaultAccess
-    );
+  /**
+   * The route's requirements: each decorator on the handler, then on the controller; the
+   * access level falls back to the module's `defaultAccess`.
+   */
+  protected rulesOf(execution: ExecutionContext): RouteRules {
+    const controller = execution.getClass();
+    const handler = execution.getHandler();
+    let byHandler = this.rulesByClass.get(controller);
+    if (!byHandler) this.rulesByClass.set(controller, (byHandler = new WeakMap()));
+    let rules = byHandler.get(handler);
+    if (!rules) {
+      const read = <T>(key: string) =>
+        this.reflector.getAllAndOverride<T | undefined>(key, [handler, controller]);
+      rules = {
+        access: read<DefaultRouteAccess>(SESSION_ACCESS_KEY) ?? this.options.defaultAccess,
+        skipCsrf: read<boolean>(SKIP_CSRF_KEY) === true,
+        freshAuthMaxAge: read<number>(FRESH_AUTH_KEY),
+      };
+      byHandler.set(handler, rules);
+    }
+    return rules;
   }
 
   protected requireAuthentication(response: unknown, context: SessionContext): void {
@@ -90,15 +116,9 @@ export class SessionGuard implements CanActivate {
    * to another site, and the header must carry a token of this very session (a synchronizer
    * token: a cookie the attacker planted is never compared with anything).
    */
-  protected verifyCsrf(
-    execution: ExecutionContext,
-    request: SessionRequest,
-    response: unknown,
-    context: SessionContext,
-  ): void {
+  protected verifyCsrf(request: SessionRequest, response: unknown, context: SessionContext): void {
     const method = (request.method ?? 'GET').toUpperCase();
     if (!this.options.csrf.enabled || SAFE_METHODS.has(method)) return;
-    if (this.metadata<boolean>(SKIP_CSRF_KEY, execution)) return;
     context.csrfChecked = true;
     const provenance = checkProvenance(
       {
@@ -122,25 +142,27 @@ export class SessionGuard implements CanActivate {
       method,
       session: context.record ? describeSession(context.record) : null,
     });
-    this.responder.apply(response, context);
-    throw provenance
-      ? new SessionForbiddenException(
-          SessionDenialCode.CsrfOriginRejected,
-          'This request comes from another site and was refused.',
-        )
-      : new SessionForbiddenException(
-          SessionDenialCode.CsrfTokenInvalid,
-          `A valid CSRF token for this session is required in the ${this.options.csrf.header} header.`,
-        );
+    this.refuse(
+      response,
+      context,
+      provenance
+        ? new SessionForbiddenException(
+            SessionDenialCode.CsrfOriginRejected,
+            'This request comes from another site and was refused.',
+          )
+        : new SessionForbiddenException(
+            SessionDenialCode.CsrfTokenInvalid,
+            `A valid CSRF token for this session is required in the ${this.options.csrf.header} header.`,
+          ),
+    );
   }
 
   /** `@RequireFreshAuth()`: the last interactive sign-in must be recent enough. */
   protected requireFreshness(
-    execution: ExecutionContext,
+    maxAge: number | undefined,
     response: unknown,
     context: SessionContext,
   ): void {
-    const maxAge = this.metadata<number>(FRESH_AUTH_KEY, execution);
     if (maxAge === undefined) return;
     const authenticatedAt = context.record?.authenticatedAt;
     if (authenticatedAt && context.loadedAt.getTime() - authenticatedAt.getTime() <= maxAge) return;
@@ -152,28 +174,25 @@ export class SessionGuard implements CanActivate {
 
   /** Refuses the request, clearing the cookie on this same response when it must go. */
   protected deny(response: unknown, context: SessionContext, denial: SessionDenial): never {
+    this.refuse(response, context, new SessionUnauthorizedException(denial.code, denial.message));
+  }
+
+  /**
+   * Answers with `exception`: the cookie actions decided so far go on this response, and
+   * nothing of the session is saved for a request that never reached its handler.
+   */
+  protected refuse(response: unknown, context: SessionContext, exception: Error): never {
     this.responder.apply(response, context);
-    throw new SessionUnauthorizedException(denial.code, denial.message);
+    context.refused = true;
+    throw exception;
   }
 
-  private metadata<T>(key: string, execution: ExecutionContext): T | undefined {
-    return this.reflector.getAllAndOverride<T | undefined>(key, [
-      execution.getHandler(),
-      execution.getClass(),
-    ]);
-  }
-
-  private async loadSession(request: SessionRequest): Promise<SessionContext> {
-    let context: SessionContext;
-    try {
-      context = await this.loader.load(request);
-      await this.rememberMe.restore(request, context);
-    } catch (error) {
-      if (error instanceof HttpException) throw error;
-      this.logger.error(`Session store failed while loading a session: ${String(error)}`);
-      throw new SessionStoreUnavailableException();
-    }
+  /** Store failures surface as `SessionStoreError`, itself a 503: the request fails closed. */
+  private async loadSession(request: SessionRequest, response: unknown): Promise<SessionContext> {
+    const context = await this.loader.load(request);
+    await this.rememberMe.restore(request, context);
     attachSessionContext(request, context, this.options.maxDataSize);
+    this.commitHook.watch(request, response);
     return context;
   }
 }

@@ -37,6 +37,8 @@ export class SessionContext {
   replaced = false;
   /** The session was ended by this request (logout, revocation). */
   ended = false;
+  /** The guard refused the request: nothing is saved, the cookies it set aside go out as they are. */
+  refused = false;
   cookie: CookieAction = null;
   /** Set when the cookie pointed at a session that must not be used (expired, obsolete). */
   denial: SessionDenial | null = null;

@@ -1,5 +1,6 @@
-import { DataSource } from 'typeorm';
-import { SessionStoreError } from '../core/errors';
+import { Logger } from '@nestjs/common';
+import { DataSource, QueryRunner } from 'typeorm';
+import { SessionStoreError } from '../http/session.exceptions';
 
 /** The rows and affected-row count of one statement. */
 export interface StatementResult<T> {
@@ -7,26 +8,30 @@ export interface StatementResult<T> {
   affected: number;
 }
 
+const logger = new Logger('SessionStore');
+
 /**
  * Runs one parameterised statement on a pooled connection of the application's data source
  * and returns its rows and affected count (TypeORM's plain `query()` shapes UPDATE and DELETE
  * results differently from the others). Any failure (no connection, pool timeout, a broken
- * statement) is rethrown as a {@link SessionStoreError}, so callers can fail closed with 503.
+ * statement) is logged here, once, and rethrown as a {@link SessionStoreError}: a 503 wherever
+ * it surfaces, so every caller fails closed.
  */
 export async function runStatement<T>(
   dataSource: DataSource,
   sql: string,
   params: unknown[],
 ): Promise<StatementResult<T>> {
-  const runner = dataSource.createQueryRunner();
+  let runner: QueryRunner | undefined;
   try {
+    runner = dataSource.createQueryRunner();
     const result = await runner.query(sql, params, true);
     return { rows: (result.records ?? []) as T[], affected: result.affected ?? 0 };
   } catch (error) {
-    throw new SessionStoreError(`Session store statement failed: ${String(error)}`, {
-      cause: error,
-    });
+    const failure = new SessionStoreError(String(error), { cause: error });
+    logger.error(failure.message);
+    throw failure;
   } finally {
-    await runner.release();
+    await runner?.release();
   }
 }
