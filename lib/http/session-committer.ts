@@ -1,7 +1,11 @@
 import { HttpException, Injectable, InternalServerErrorException, Logger } from '@nestjs/common';
+import { SessionContext } from '../session/session-context';
 import { SessionWriter } from '../session/session-writer';
 import { sessionContextOf, SessionRequest } from './session-request';
 import { SessionResponder } from './session-responder';
+
+/** What a response must become after the commit: itself (`null`) or this error. */
+export type CommitOutcome = HttpException | null;
 
 /**
  * The step after the handler, run by the HTTP platform's response hook just before the response
@@ -17,23 +21,37 @@ export class SessionCommitter {
   ) {}
 
   /**
-   * Persists the request's session and writes its headers onto `response`. Returns the error
-   * to answer with instead when saving failed and the response was a success (a failed save
-   * must not look like one); an error response goes out as it is.
+   * Persists the request's session and writes its headers onto `response`. The outcome is the
+   * error to answer with instead when saving failed and the response was a success (a failed
+   * save must not look like one); an error response goes out as it is. Synchronous when there
+   * is nothing to save, as for most reads, so the response is not held at all.
    */
-  async commit(
+  commit(
     request: SessionRequest,
     response: unknown,
     statusCode: number,
-  ): Promise<HttpException | null> {
+  ): CommitOutcome | Promise<CommitOutcome> {
     const context = sessionContextOf(request);
     if (!context || context.refused) return null;
-    let failure: HttpException | null = null;
-    try {
-      await this.writer.commit(context);
-    } catch (error) {
-      failure = error instanceof HttpException ? error : this.unexpected(error);
-    }
+    if (!this.writer.needsCommit(context)) return this.finish(response, context, null, statusCode);
+    return this.writer.commit(context).then(
+      () => this.finish(response, context, null, statusCode),
+      (error: unknown) =>
+        this.finish(
+          response,
+          context,
+          error instanceof HttpException ? error : this.unexpected(error),
+          statusCode,
+        ),
+    );
+  }
+
+  private finish(
+    response: unknown,
+    context: SessionContext,
+    failure: HttpException | null,
+    statusCode: number,
+  ): CommitOutcome {
     try {
       this.responder.apply(response, context);
     } catch (error) {

@@ -1,8 +1,7 @@
 import { SessionUsageError } from '../core/errors';
 import { ClientInfo, SessionContext } from '../session/session-context';
-import { Session } from '../session/session';
+import { contextOf, Session } from '../session/session';
 
-const SESSION_CONTEXT = Symbol('nest-session-security:context');
 const SESSION_OBJECT = Symbol('nest-session-security:session');
 
 const MAX_USER_AGENT = 512;
@@ -12,7 +11,6 @@ export interface SessionRequest {
   headers: Record<string, string | string[] | undefined>;
   method?: string;
   ip?: string;
-  [SESSION_CONTEXT]?: SessionContext;
   [SESSION_OBJECT]?: Session<object>;
 }
 
@@ -30,12 +28,12 @@ export function attachSessionContext(
   context: SessionContext,
   maxDataSize: number,
 ): void {
-  request[SESSION_CONTEXT] = context;
   request[SESSION_OBJECT] = new Session(context, maxDataSize);
 }
 
 export function sessionContextOf(request: SessionRequest): SessionContext | undefined {
-  return request[SESSION_CONTEXT];
+  const session = request[SESSION_OBJECT];
+  return session && contextOf(session);
 }
 
 /**

@@ -190,7 +190,8 @@ export class SessionGuard implements CanActivate {
   /** Store failures surface as `SessionStoreError`, itself a 503: the request fails closed. */
   private async loadSession(request: SessionRequest, response: unknown): Promise<SessionContext> {
     const context = await this.loader.load(request);
-    await this.rememberMe.restore(request, context);
+    const restoring = this.rememberMe.restore(request, context);
+    if (restoring) await restoring;
     attachSessionContext(request, context, this.options.maxDataSize);
     this.commitHook.watch(request, response);
     return context;

@@ -113,11 +113,19 @@ export class RememberMeService {
 
   /**
    * Called by the guard for a request that has no authenticated session: when it carries a
-   * remember-me cookie, starts a session from it, or answers a theft.
+   * remember-me cookie, starts a session from it, or answers a theft. `null` (at once) when
+   * there is nothing to restore, as for every request with a signed-in session.
    */
-  async restore(request: SessionRequest, context: SessionContext): Promise<void> {
+  restore(request: SessionRequest, context: SessionContext): Promise<void> | null {
     const credentials = this.read(request, context);
-    if (!credentials || context.record?.userId || !this.mayRestore(context)) return;
+    if (!credentials || context.record?.userId || !this.mayRestore(context)) return null;
+    return this.restoreFrom(credentials, context);
+  }
+
+  private async restoreFrom(
+    credentials: RememberMeCredentials,
+    context: SessionContext,
+  ): Promise<void> {
     const record = await this.tokens.find(credentials.selector);
     if (!record || record.expiresAt <= context.loadedAt) {
       if (record) await this.tokens.delete(record.selector);

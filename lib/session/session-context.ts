@@ -59,12 +59,20 @@ export class SessionContext {
   touchDue = false;
   rotationDue = false;
 
+  private clientInfo: ClientInfo | null = null;
+
   constructor(
     readonly loadedAt: Date,
-    readonly client: ClientInfo,
+    /** Reads the client's address and user agent; most requests never need them. */
+    private readonly readClient: () => ClientInfo,
     /** Whether the request carried a cookie of ours at all (a clearing cookie is then useful). */
     readonly cookieSent: boolean,
   ) {}
+
+  /** The client's address (as the platform's trust-proxy setting gives it) and user agent. */
+  get client(): ClientInfo {
+    return (this.clientInfo ??= this.readClient());
+  }
 
   /**
    * Makes `record`, reached by `token`, this request's session. With `keepChanges`, what the

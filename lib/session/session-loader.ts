@@ -50,7 +50,7 @@ export class SessionLoader {
 
   async load(request: SessionRequest): Promise<SessionContext> {
     const cookie = readSessionCookie(request.headers.cookie, this.options.cookie.name);
-    const context = new SessionContext(this.clock.now(), clientInfo(request), cookie.present);
+    const context = new SessionContext(this.clock.now(), () => clientInfo(request), cookie.present);
     if (cookie.present && this.options.idGuessing.block) {
       if (this.guesses.isOver(this.clientKey(context), context.loadedAt.getTime())) {
         throw new SessionIdGuessingException();

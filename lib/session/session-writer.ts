@@ -67,23 +67,30 @@ export class SessionWriter {
     private readonly events: SessionEvents,
   ) {}
 
+  /**
+   * Whether the request left anything to write: data, a new CSRF secret, a due touch or
+   * rotation. Most reads leave nothing, and then no statement is sent.
+   */
+  needsCommit(context: SessionContext): boolean {
+    if (context.ended) return false;
+    const newSecret = context.pendingCsrfSecret !== null;
+    if (!context.record) return context.data.size > 0 || newSecret;
+    return context.hasChanges || context.touchDue || context.rotationDue || newSecret;
+  }
+
   /** Writes what the request changed, after the handler. */
   async commit(context: SessionContext): Promise<void> {
-    if (context.ended) return;
+    if (!this.needsCommit(context)) return;
     if (!context.record) {
-      if (context.data.size > 0 || context.pendingCsrfSecret) await this.create(context, ANONYMOUS);
+      await this.create(context, ANONYMOUS);
       return;
     }
-    const regenerate =
-      context.rotationDue || (this.options.regenerateOnWrite && context.hasChanges);
-    if (regenerate) {
+    if (context.rotationDue || (this.options.regenerateOnWrite && context.hasChanges)) {
       await this.regenerate(context, {
         purpose: 'rotation',
         reason: context.rotationDue ? 'interval' : 'write',
       });
       if (context.ended || !context.hasChanges) return;
-    } else if (!context.hasChanges && !context.touchDue && !context.pendingCsrfSecret) {
-      return;
     }
     await this.update(context);
   }

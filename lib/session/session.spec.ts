@@ -12,7 +12,7 @@ type Data = Record<string, unknown>;
 const T0 = new Date('2030-01-01T00:00:00.000Z');
 
 function newContext(): SessionContext {
-  return new SessionContext(new Date(), { ip: null, userAgent: null }, false);
+  return new SessionContext(new Date(), () => ({ ip: null, userAgent: null }), false);
 }
 
 function newSession(maxDataSize = 8192): { session: Session<Data>; context: SessionContext } {
@@ -386,7 +386,7 @@ describe('Session: read-only properties', () => {
 describe('SessionContext', () => {
   it('starts empty with nothing to do', () => {
     const loadedAt = new Date();
-    const context = new SessionContext(loadedAt, { ip: '10.0.0.1', userAgent: 'ua' }, true);
+    const context = new SessionContext(loadedAt, () => ({ ip: '10.0.0.1', userAgent: 'ua' }), true);
     expect(context.loadedAt).toBe(loadedAt);
     expect(context.client).toEqual({ ip: '10.0.0.1', userAgent: 'ua' });
     expect(context.cookieSent).toBe(true);

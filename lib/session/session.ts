@@ -18,11 +18,11 @@ export interface SessionData {}
 /** `T` when it declares keys, else any string key with an unknown JSON value. */
 export type SessionDataShape<T> = keyof T extends never ? Record<string, unknown> : T;
 
-const contexts = new WeakMap<Session<object>, SessionContext>();
+let readContext: (session: Session<object>) => SessionContext | undefined;
 
 /** The internal state behind a session object. */
 export function contextOf(session: Session<object>): SessionContext {
-  const context = contexts.get(session);
+  const context = readContext(session);
   if (!context) throw new TypeError('not a session object of this package');
   return context;
 }
@@ -42,15 +42,22 @@ export function contextOf(session: Session<object>): SessionContext {
  * }
  */
 export class Session<T extends object = SessionData> {
+  // A private field, not a property: handlers cannot reach the internal state.
+  readonly #context: SessionContext;
+
+  static {
+    readContext = (session) => (#context in session ? session.#context : undefined);
+  }
+
   constructor(
     context: SessionContext,
     private readonly maxDataSize: number,
   ) {
-    contexts.set(this, context);
+    this.#context = context;
   }
 
   private get context(): SessionContext {
-    return contextOf(this);
+    return this.#context;
   }
 
   /**

@@ -1,49 +1,58 @@
 import type { HttpException } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 
-type Send = (...args: unknown[]) => unknown;
+type Send = (this: ServerResponse, ...args: unknown[]) => unknown;
+type Outcome = HttpException | null;
 
 /**
- * Holds an Express response's first `write()` or `end()` until `commit` has run, then lets it
- * (and whatever was written meanwhile, in order) through; headers are still open while
- * `commit` runs. When `commit` returns an error, the held body is dropped and the error goes
- * out instead, with Nest's usual JSON body. Per response, only on responses the guard saw.
+ * Runs `commit` at an Express response's first `write()` or `end()`, while its headers are
+ * still open. A commit that must wait for the database holds that call (and whatever is
+ * written meanwhile, in order) until it is done. When the outcome is an error, the body is
+ * dropped and the error goes out instead, with Nest's usual JSON body. Per response, only on
+ * responses the guard saw.
  */
 export function holdUntilCommitted(
   response: ServerResponse,
-  commit: (statusCode: number) => Promise<HttpException | null>,
+  commit: (statusCode: number) => Outcome | Promise<Outcome>,
 ): void {
   // Kept as found: another middleware (compression, for one) may have wrapped them already.
   const write = response.write as Send;
   const end = response.end as Send;
-  const held: [Send, unknown[]][] = [];
-  let state: 'open' | 'committing' | 'failed' = 'open';
+  // null: before the first call; an array: calls held while committing; then the result.
+  let held: [Send, unknown[]][] | 'sent' | 'failed' | null = null;
 
-  const release = (failure: HttpException | null) => {
-    if (failure && !response.headersSent) {
-      state = 'failed';
-      sendError(response, end, failure);
-      return;
+  const settle = (outcome: Outcome, calls: [Send, unknown[]][]): unknown => {
+    if (outcome && !response.headersSent) {
+      held = 'failed';
+      sendError(response, end, outcome);
+      return undefined;
     }
-    response.write = write as ServerResponse['write'];
-    response.end = end as ServerResponse['end'];
-    for (const [send, args] of held.splice(0)) send.apply(response, args);
+    held = 'sent';
+    let result: unknown;
+    for (const [send, args] of calls) result = send.apply(response, args);
+    return result;
   };
-  const hold = (send: Send, args: unknown[]) => {
-    if (state === 'failed') return;
-    held.push([send, args]);
-    if (state === 'committing') return;
-    state = 'committing';
-    void commit(response.statusCode).then(release);
+  const hold = (send: Send, args: unknown[]): unknown => {
+    if (held === 'sent') return send.apply(response, args);
+    if (held === 'failed') return undefined;
+    if (held) {
+      held.push([send, args]);
+      return undefined;
+    }
+    const outcome = commit(response.statusCode);
+    if (!(outcome instanceof Promise)) return settle(outcome, [[send, args]]);
+    const calls: [Send, unknown[]][] = [[send, args]];
+    held = calls;
+    void outcome.then((settled) => settle(settled, calls));
+    return undefined;
   };
 
   response.write = function heldWrite(...args: unknown[]) {
-    hold(write, args);
-    return true;
+    return hold(write, args) ?? true;
   } as ServerResponse['write'];
-  response.end = function heldEnd(this: ServerResponse, ...args: unknown[]) {
+  response.end = function heldEnd(...args: unknown[]) {
     hold(end, args);
-    return this;
+    return response;
   } as ServerResponse['end'];
 }
 
