@@ -157,7 +157,7 @@ describe.each(ADAPTERS)('module configuration (%s)', (adapter) => {
 
   it('a named TypeORM data source holds the sessions when named in dataSource', async () => {
     const t = await startApp(adapter, {
-      imports: [typeOrmRoot(undefined, 'sessions')],
+      imports: [typeOrmRoot('sessions')],
       sessionModule: SessionModule.forRoot({ dataSource: 'sessions', csrf: { enabled: false } }),
     });
     try {

@@ -41,6 +41,7 @@ const DEFAULT_RESOLVED = {
   },
   onObsoleteAccess: 'revoke-all',
   regenerateOnWrite: false,
+  preparedStatements: true,
   maxDataSize: 8192,
   defaultAccess: 'authenticated',
   csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] },
@@ -93,6 +94,7 @@ describe('resolveSessionOptions: defaults (DESIGN section 5)', () => {
       sessionLimitPolicy: 'evict-least-recently-used',
       gcInterval: '10m',
       gcBatchSize: 1000,
+      preparedStatements: true,
       cookie: { secure: true, sameSite: 'lax', path: '/' },
       csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] },
       rememberMe: { lifetime: '30d' },
@@ -416,6 +418,13 @@ describe('resolveSessionOptions: rejected options name the option and the allowe
     expect(problems({ regenerateOnWrite: 'yes' })).toEqual([
       'regenerateOnWrite: regenerateOnWrite must be true or false',
     ]);
+  });
+
+  it('preparedStatements that is not a boolean', () => {
+    expect(problems({ preparedStatements: 1 })).toEqual([
+      'preparedStatements: preparedStatements must be true or false',
+    ]);
+    expect(resolveSessionOptions({ preparedStatements: false }).preparedStatements).toBe(false);
   });
 
   it('several problems are listed together in one error', () => {

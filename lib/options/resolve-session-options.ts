@@ -36,6 +36,7 @@ export interface ResolvedSessionOptions {
   timings: SessionTimings;
   onObsoleteAccess: ObsoleteAccessResponse;
   regenerateOnWrite: boolean;
+  preparedStatements: boolean;
   maxDataSize: number;
   defaultAccess: DefaultRouteAccess;
   csrf: { enabled: boolean; header: string; trustedOrigins: string[] };
@@ -73,6 +74,7 @@ const OPTION_KEYS = {
   onObsoleteAccess: true,
   rotationInterval: true,
   regenerateOnWrite: true,
+  preparedStatements: true,
   maxDataSize: true,
   defaultAccess: true,
   csrf: true,
@@ -259,6 +261,7 @@ function applyDefaults(options: SessionModuleOptions): ResolvedSessionOptions {
     },
     onObsoleteAccess: options.onObsoleteAccess ?? defaults.onObsoleteAccess,
     regenerateOnWrite: options.regenerateOnWrite ?? defaults.regenerateOnWrite,
+    preparedStatements: options.preparedStatements ?? defaults.preparedStatements,
     maxDataSize: options.maxDataSize ?? defaults.maxDataSize,
     defaultAccess: options.defaultAccess ?? defaults.defaultAccess,
     csrf: {

@@ -164,6 +164,10 @@ export class SessionOptionsSchema {
   regenerateOnWrite?: boolean;
 
   @IsOptional()
+  @IsBoolean({ message: 'preparedStatements must be true or false' })
+  preparedStatements?: boolean;
+
+  @IsOptional()
   @IsInt({ message: 'maxDataSize must be an integer number of bytes between 2 and 1048576' })
   @Min(2, { message: 'maxDataSize must be an integer number of bytes between 2 and 1048576' })
   @Max(1_048_576, {

@@ -130,6 +130,13 @@ export interface SessionModuleOptions {
    * Default `'authenticated'` (deny unless a route opts out).
    */
   defaultAccess?: DefaultRouteAccess;
+  /**
+   * Send the package's statements as named prepared statements, so PostgreSQL parses and
+   * plans each once per connection. Default `true`; set `false` behind a pooler that cannot
+   * keep them (PgBouncer in transaction mode before 1.21, or without
+   * `max_prepared_statements`).
+   */
+  preparedStatements?: boolean;
 }
 
 /** Options that shape the module graph; given beside `forRoot`/`forRootAsync`, never from a factory. */
@@ -154,6 +161,7 @@ export const SESSION_OPTION_DEFAULTS = {
   sessionLimitPolicy: 'evict-least-recently-used',
   gcInterval: '10m',
   gcBatchSize: 1000,
+  preparedStatements: true,
   cookie: { secure: true, sameSite: 'lax', path: '/' },
   csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] as string[] },
   rememberMe: { lifetime: '30d' },

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { runStatement, StatementResult } from '../storage/run-statement';
+import { runStatement, StatementOptions, StatementResult } from '../storage/run-statement';
 import {
   NewRememberMe,
   RememberMeRecord,
@@ -44,13 +44,16 @@ function toRecord(row: RememberMeRow): RememberMeRecord {
 
 /** {@link RememberMeRepository} on PostgreSQL through the application's TypeORM `DataSource`. */
 export class PostgresRememberMeRepository extends RememberMeRepository {
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly statementOptions: StatementOptions = {},
+  ) {
     super();
   }
 
   /** One statement on the application's data source (an extension point for subclasses). */
   protected run<T>(sql: string, params: unknown[]): Promise<StatementResult<T>> {
-    return runStatement<T>(this.dataSource, sql, params);
+    return runStatement<T>(this.dataSource, sql, params, this.statementOptions);
   }
 
   async find(selector: string): Promise<RememberMeRecord | null> {

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { runStatement, StatementResult } from './run-statement';
+import { runStatement, StatementOptions, StatementResult } from './run-statement';
 import { SessionRecord } from '../core/session-record';
 import {
   DataChange,
@@ -75,13 +75,16 @@ function toRecord(row: SessionRow): SessionRecord {
 
 /** {@link SessionRepository} on PostgreSQL through the application's TypeORM `DataSource`. */
 export class PostgresSessionRepository extends SessionRepository {
-  constructor(private readonly dataSource: DataSource) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly statementOptions: StatementOptions = {},
+  ) {
     super();
   }
 
   /** One statement on the application's data source (an extension point for subclasses). */
   protected run<T>(sql: string, params: unknown[]): Promise<StatementResult<T>> {
-    return runStatement<T>(this.dataSource, sql, params);
+    return runStatement<T>(this.dataSource, sql, params, this.statementOptions);
   }
 
   async findByHashes(idHashes: Buffer[]): Promise<SessionRecord[]> {

@@ -18,7 +18,10 @@ import { testDatabaseUrl } from './database-url';
 import { Adapter, T0 } from './test-app';
 import { TestController, TestGate } from './test.controller';
 
-/** Every error and warning the application logged (Nest's logger and TypeORM's). */
+/**
+ * Every error and warning the application logged: Nest's logger (where the package logs each
+ * failed statement) and TypeORM's (the queries of the tests themselves).
+ */
 export class LogCapture implements LoggerService, TypeOrmLogger {
   readonly errors: string[] = [];
   readonly warnings: string[] = [];

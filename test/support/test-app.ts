@@ -13,7 +13,8 @@ import {
   SessionModule,
   SessionModuleOptions,
 } from 'nest-session-security';
-import { DataSource, Logger as TypeOrmLogger } from 'typeorm';
+import type { Pool, PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
 import { testDatabaseUrl } from './database-url';
 import { TestController, TestGate } from './test.controller';
 
@@ -23,22 +24,36 @@ export const ADAPTERS: Adapter[] = ['express', 'fastify'];
 /** The moment test clocks start at. */
 export const T0 = new Date('2030-01-01T00:00:00.000Z');
 
-/** Counts the SQL statements that touch the session table (TypeORM logs every query). */
-export class StatementCounter implements TypeOrmLogger {
+/**
+ * Counts the SQL statements that touch the session table, as the pg clients of the data
+ * source's pool send them: the package sends its statements on that pool directly, the test
+ * helpers through TypeORM, and both reach the same clients.
+ */
+export class StatementCounter {
   count = 0;
   readonly statements: string[] = [];
+  private readonly watched = new WeakSet<PoolClient>();
 
-  logQuery(query: string): void {
+  watch(dataSource: DataSource): void {
+    const pool = (dataSource.driver as unknown as { master: Pool }).master;
+    pool.on('acquire', (client) => {
+      if (this.watched.has(client)) return;
+      this.watched.add(client);
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: typeof query }).query = (...args: unknown[]) => {
+        const config = args[0] as string | { text?: string };
+        this.note(typeof config === 'string' ? config : (config.text ?? ''));
+        return query(...args);
+      };
+    });
+  }
+
+  private note(query: string): void {
     if (!/"session"/.test(query) || /information_schema|pg_catalog|"migrations"/i.test(query))
       return;
     this.count++;
     this.statements.push(query.replace(/\s+/g, ' ').trim());
   }
-  logQueryError(): void {}
-  logQuerySlow(): void {}
-  logSchemaBuild(): void {}
-  logMigration(): void {}
-  log(): void {}
 
   reset(): void {
     this.count = 0;
@@ -72,15 +87,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export function typeOrmRoot(statements?: StatementCounter, name?: string): DynamicModule {
+export function typeOrmRoot(name?: string): DynamicModule {
   return TypeOrmModule.forRoot({
     name,
     type: 'postgres',
     url: testDatabaseUrl(),
     migrations: SESSION_MIGRATIONS,
     migrationsRun: true,
-    logging: statements ? ['query'] : false,
-    logger: statements,
+    logging: false,
   });
 }
 
@@ -98,7 +112,7 @@ export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Prom
   const statements = new StatementCounter();
   const moduleRef = await Test.createTestingModule({
     imports: [
-      typeOrmRoot(statements),
+      typeOrmRoot(),
       setup.sessionModule ?? SessionModule.forRoot(withDefaults(setup.options)),
       ...(setup.imports ?? []),
     ],
@@ -125,6 +139,8 @@ export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Prom
   if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const dataSource = app.get(DataSource);
+  statements.watch(dataSource);
   const events: SessionEvent[] = [];
   app.get(SessionEvents).subscribe((event) => events.push(event));
   return {
@@ -132,7 +148,7 @@ export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Prom
     app,
     url,
     clock,
-    dataSource: app.get(DataSource),
+    dataSource,
     statements,
     gate: app.get(TestGate),
     close: () => app.close(),
