@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { SessionEvent } from 'nest-session-security';
 import { ADAPTERS, useTestApp } from './support/test-app';
-import { COOKIE, countRows, sessionCookies } from './support/http-client';
+import { COOKIE, countRows, rowFor, sessionCookies } from './support/http-client';
 
 const MINUTE = 60_000;
 const HEADER = 'x-csrf-token';
@@ -170,6 +170,26 @@ describe.each(ADAPTERS)('R15 CSRF (%s)', (adapter) => {
     const client = new Client(t.url);
     await client.refreshCsrf();
     expect((await client.post('/public/data', { cart: ['x'] })).status).toBe(200);
+  });
+
+  it('R15 a refused request saves nothing: no touch, no rotation, no cookie', async () => {
+    const client = new Client(t.url);
+    await client.login('u1');
+    const before = await rowFor(t.dataSource, client.token!);
+    const rows = await countRows(t.dataSource);
+    t.clock.advance(16 * MINUTE);
+    const refused = await client.post('/private/data', { a: 1 }, null);
+    rejected(refused);
+    expect(sessionCookies(refused)).toEqual([]);
+    const after = await rowFor(t.dataSource, client.token!);
+    expect(after?.last_seen_at).toEqual(before?.last_seen_at);
+    expect(after?.obsoleted_at).toBeNull();
+    expect(after?.data).toEqual({});
+    expect(await countRows(t.dataSource)).toBe(rows);
+    // The next accepted request does both: the refusal did not eat them.
+    const accepted = await client.get('/private');
+    expect(accepted.status).toBe(200);
+    expect(sessionCookies(accepted)).toHaveLength(1);
   });
 
   it('R15 @SkipCsrf() routes take unsafe requests without a token', async () => {

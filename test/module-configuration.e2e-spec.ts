@@ -155,6 +155,20 @@ describe.each(ADAPTERS)('module configuration (%s)', (adapter) => {
     }
   });
 
+  it('preparedStatements false sends plain statements (for poolers that cannot keep prepared ones)', async () => {
+    const t = await startApp(adapter, { options: { preparedStatements: false } });
+    try {
+      const browser = new Browser(t.url);
+      await browser.post('/login', { userId: 'u1' });
+      t.statements.reset();
+      expect((await browser.post('/private/data', { a: 1 })).status).toBe(200);
+      expect([t.statements.count, t.statements.prepared]).toEqual([2, 0]);
+      expect((await browser.get('/private')).body.data).toEqual({ a: 1 });
+    } finally {
+      await t.close();
+    }
+  });
+
   it('a named TypeORM data source holds the sessions when named in dataSource', async () => {
     const t = await startApp(adapter, {
       imports: [typeOrmRoot('sessions')],

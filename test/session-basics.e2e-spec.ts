@@ -342,5 +342,32 @@ describe.each(ADAPTERS)('session basics (%s)', (adapter) => {
       expect(response.status).toBe(200);
       expect((await rowFor(t.dataSource, browser.token!))?.data).toEqual({});
     });
+
+    it('the statements are named prepared statements (option preparedStatements, default true)', async () => {
+      const browser = new Browser(t.url);
+      await browser.post('/login', { userId: 'u1' });
+      t.statements.reset();
+      await browser.post('/private/data', { a: 1 });
+      expect([t.statements.count, t.statements.prepared]).toEqual([2, 2]);
+    });
+  });
+
+  describe('saving before the response goes out', () => {
+    it('a streamed body (StreamableFile) waits for the save: it carries the new cookie and the row is stored', async () => {
+      const browser = new Browser(t.url);
+      const response = await browser.get('/public/stream');
+      expect(response.status).toBe(200);
+      expect(response.text).toBe('one,two');
+      expect(sessionCookies(response)).toHaveLength(1);
+      expect((await rowFor(t.dataSource, browser.token!))?.data).toEqual({ streamed: true });
+    });
+
+    it('an error response of the handler still saves what it changed before failing', async () => {
+      const browser = new Browser(t.url);
+      await browser.post('/login', { userId: 'u1' });
+      const response = await browser.post('/private/data?fail=1', { a: 1 });
+      expect(response.status).toBe(418);
+      expect((await rowFor(t.dataSource, browser.token!))?.data).toEqual({ a: 1 });
+    });
   });
 });

@@ -31,6 +31,8 @@ export const T0 = new Date('2030-01-01T00:00:00.000Z');
  */
 export class StatementCounter {
   count = 0;
+  /** How many of them were sent as named prepared statements. */
+  prepared = 0;
   readonly statements: string[] = [];
   private readonly watched = new WeakSet<PoolClient>();
 
@@ -41,22 +43,25 @@ export class StatementCounter {
       this.watched.add(client);
       const query = client.query.bind(client) as (...args: unknown[]) => unknown;
       (client as unknown as { query: typeof query }).query = (...args: unknown[]) => {
-        const config = args[0] as string | { text?: string };
-        this.note(typeof config === 'string' ? config : (config.text ?? ''));
+        const config = args[0] as string | { text?: string; name?: string };
+        if (typeof config === 'string') this.note(config, false);
+        else this.note(config.text ?? '', config.name !== undefined);
         return query(...args);
       };
     });
   }
 
-  private note(query: string): void {
+  private note(query: string, prepared: boolean): void {
     if (!/"session"/.test(query) || /information_schema|pg_catalog|"migrations"/i.test(query))
       return;
     this.count++;
+    if (prepared) this.prepared++;
     this.statements.push(query.replace(/\s+/g, ' ').trim());
   }
 
   reset(): void {
     this.count = 0;
+    this.prepared = 0;
     this.statements.length = 0;
   }
 }

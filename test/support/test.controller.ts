@@ -4,12 +4,15 @@ import {
   Delete,
   Get,
   HttpCode,
+  HttpException,
   Injectable,
   NotFoundException,
   Param,
   Post,
   Query,
+  StreamableFile,
 } from '@nestjs/common';
+import { Readable } from 'node:stream';
 import {
   CsrfService,
   CurrentSession,
@@ -172,6 +175,16 @@ export class TestController {
     return this.applyChanges(session, changes, gate);
   }
 
+  /** A streamed body (written, not ended, first) from a handler that writes the session. */
+  @Public()
+  @Get('public/stream')
+  stream(@CurrentSession() session: Session) {
+    session.set('streamed', true);
+    return new StreamableFile(Readable.from([Buffer.from('one,'), Buffer.from('two')]), {
+      type: 'text/plain',
+    });
+  }
+
   @Public()
   @Delete('public/data')
   @HttpCode(200)
@@ -206,14 +219,18 @@ export class TestController {
     return { ...view(session), userIdParam: userId };
   }
 
+  /** `?fail=1`: the handler throws (418) after changing the session. */
   @Post('private/data')
   @HttpCode(200)
   async writePrivate(
     @CurrentSession() session: Session,
     @Body() changes: Changes,
     @Query('gate') gate?: string,
+    @Query('fail') fail?: string,
   ) {
-    return this.applyChanges(session, changes, gate);
+    const view = await this.applyChanges(session, changes, gate);
+    if (fail) throw new HttpException('The handler failed after writing.', 418);
+    return view;
   }
 
   @Post('elevate')
