@@ -60,7 +60,6 @@ import { SessionRepository } from './storage/session.repository';
     SessionResponder,
     SessionService,
     SessionGuard,
-    SessionCommitHook,
     SessionGarbageCollector,
     CsrfService,
     RememberMeService,

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
-import { holdUntilCommitted } from './platform/express-commit-hook';
+import { addExpressCommitHook } from './platform/express-commit-hook';
 import { addFastifyCommitHook } from './platform/fastify-commit-hook';
 import { SessionCommitter } from './session-committer';
 import { sessionContextOf, SessionRequest } from './session-request';
@@ -10,13 +10,11 @@ import { sessionContextOf, SessionRequest } from './session-request';
  * Runs the {@link SessionCommitter} from the HTTP platform's own response hook rather than a
  * global Nest interceptor: every global interceptor puts each request of the app through
  * Nest's RxJS pipeline, which cost about a third of the throughput of a session read in
- * `npm run bench`. Express: the guard holds each response it saw until the commit is done;
- * Fastify: one `onSend` hook, added at start-up.
+ * `npm run bench`. Express: the app's response prototype; Fastify: an `onSend` hook. Both
+ * are added once, at start-up, before the server listens.
  */
 @Injectable()
 export class SessionCommitHook implements OnModuleInit {
-  private platform: string | undefined;
-
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly committer: SessionCommitter,
@@ -24,20 +22,26 @@ export class SessionCommitHook implements OnModuleInit {
 
   onModuleInit(): void {
     const adapter = this.adapterHost.httpAdapter;
-    this.platform = adapter?.getType();
-    if (this.platform !== 'fastify') return;
-    addFastifyCommitHook(
-      adapter.getInstance(),
-      (request) => sessionContextOf(request as SessionRequest) !== undefined,
-      (request, reply) => this.committer.commit(request as SessionRequest, reply, reply.statusCode),
-    );
-  }
-
-  /** Called by the guard once per request it attached a session to. */
-  watch(request: SessionRequest, response: unknown): void {
-    if (this.platform === 'fastify') return;
-    holdUntilCommitted(response as ServerResponse, (statusCode) =>
-      this.committer.commit(request, response, statusCode),
-    );
+    switch (adapter?.getType()) {
+      case 'express':
+        addExpressCommitHook(
+          (adapter.getInstance() as { response: object }).response,
+          (response: ServerResponse) =>
+            this.committer.commit(
+              response.req as unknown as SessionRequest,
+              response,
+              response.statusCode,
+            ),
+        );
+        break;
+      case 'fastify':
+        addFastifyCommitHook(
+          adapter.getInstance(),
+          (request) => sessionContextOf(request as SessionRequest) !== undefined,
+          (request, reply) =>
+            this.committer.commit(request as SessionRequest, reply, reply.statusCode),
+        );
+        break;
+    }
   }
 }

@@ -24,7 +24,8 @@ export class SessionCommitter {
    * Persists the request's session and writes its headers onto `response`. The outcome is the
    * error to answer with instead when saving failed and the response was a success (a failed
    * save must not look like one); an error response goes out as it is. Synchronous when there
-   * is nothing to save, as for most reads, so the response is not held at all.
+   * is nothing to save, as for most reads, so the response is not held at all. Once per
+   * request: later calls (the next chunk of a streamed body) return `null`.
    */
   commit(
     request: SessionRequest,
@@ -32,7 +33,8 @@ export class SessionCommitter {
     statusCode: number,
   ): CommitOutcome | Promise<CommitOutcome> {
     const context = sessionContextOf(request);
-    if (!context || context.refused) return null;
+    if (!context || context.refused || context.committed) return null;
+    context.committed = true;
     if (!this.writer.needsCommit(context)) return this.finish(response, context, null, statusCode);
     return this.writer.commit(context).then(
       () => this.finish(response, context, null, statusCode),

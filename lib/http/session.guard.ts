@@ -18,7 +18,6 @@ import {
   SessionForbiddenException,
   SessionUnauthorizedException,
 } from './session.exceptions';
-import { SessionCommitHook } from './session-commit-hook';
 import { attachSessionContext, sessionContextOf, SessionRequest } from './session-request';
 import { SessionResponder } from './session-responder';
 
@@ -60,7 +59,6 @@ export class SessionGuard implements CanActivate {
     protected readonly responder: SessionResponder,
     protected readonly events: SessionEvents,
     protected readonly rememberMe: RememberMeService,
-    protected readonly commitHook: SessionCommitHook,
     @InjectSessionOptions() protected readonly options: ResolvedSessionOptions,
   ) {}
 
@@ -69,7 +67,7 @@ export class SessionGuard implements CanActivate {
     const http = execution.switchToHttp();
     const request = http.getRequest<SessionRequest>();
     const response = http.getResponse<unknown>();
-    const context = sessionContextOf(request) ?? (await this.loadSession(request, response));
+    const context = sessionContextOf(request) ?? (await this.loadSession(request));
     const rules = this.rulesOf(execution);
     const authenticated = rules.access === 'authenticated';
     if (authenticated) this.requireAuthentication(response, context);
@@ -188,12 +186,11 @@ export class SessionGuard implements CanActivate {
   }
 
   /** Store failures surface as `SessionStoreError`, itself a 503: the request fails closed. */
-  private async loadSession(request: SessionRequest, response: unknown): Promise<SessionContext> {
+  private async loadSession(request: SessionRequest): Promise<SessionContext> {
     const context = await this.loader.load(request);
     const restoring = this.rememberMe.restore(request, context);
     if (restoring) await restoring;
     attachSessionContext(request, context, this.options.maxDataSize);
-    this.commitHook.watch(request, response);
     return context;
   }
 }

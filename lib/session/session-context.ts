@@ -39,6 +39,8 @@ export class SessionContext {
   ended = false;
   /** The guard refused the request: nothing is saved, the cookies it set aside go out as they are. */
   refused = false;
+  /** The response is on its way: the session was saved, and later changes are not. */
+  committed = false;
   cookie: CookieAction = null;
   /** Set when the cookie pointed at a session that must not be used (expired, obsolete). */
   denial: SessionDenial | null = null;

@@ -4,55 +4,66 @@ import type { ServerResponse } from 'node:http';
 type Send = (this: ServerResponse, ...args: unknown[]) => unknown;
 type Outcome = HttpException | null;
 
-/**
- * Runs `commit` at an Express response's first `write()` or `end()`, while its headers are
- * still open. A commit that must wait for the database holds that call (and whatever is
- * written meanwhile, in order) until it is done. When the outcome is an error, the body is
- * dropped and the error goes out instead, with Nest's usual JSON body. Per response, only on
- * responses the guard saw.
- */
-export function holdUntilCommitted(
-  response: ServerResponse,
-  commit: (statusCode: number) => Outcome | Promise<Outcome>,
-): void {
-  // Kept as found: another middleware (compression, for one) may have wrapped them already.
-  const write = response.write as Send;
-  const end = response.end as Send;
-  // null: before the first call; an array: calls held while committing; then the result.
-  let held: [Send, unknown[]][] | 'sent' | 'failed' | null = null;
+/** Calls held while a commit waits for the database, or `failed` once its error went out. */
+type Held = [Send, unknown[]][] | 'failed';
 
-  const settle = (outcome: Outcome, calls: [Send, unknown[]][]): unknown => {
-    if (outcome && !response.headersSent) {
-      held = 'failed';
-      sendError(response, end, outcome);
-      return undefined;
+const HOOKED = Symbol('nest-session-security:commit-hook');
+
+/**
+ * Runs `commit` at each Express response's first `write()` or `end()`, while its headers are
+ * still open, through the app's own response prototype (`app.response`, Express's documented
+ * extension point): nothing is added to each response, which measured several microseconds a
+ * request. A commit that waits for the database holds that call (and whatever is written
+ * meanwhile, in order) until it is done. When the outcome is an error, the body is dropped and
+ * the error goes out instead, with Nest's usual JSON body. `commit` returns `null` at once for
+ * responses with nothing (more) to save.
+ */
+export function addExpressCommitHook(
+  responsePrototype: object,
+  commit: (response: ServerResponse) => Outcome | Promise<Outcome>,
+): void {
+  const target = responsePrototype as ServerResponse & { [HOOKED]?: true };
+  if (target[HOOKED]) return;
+  target[HOOKED] = true;
+  // Looked up once: what the prototype chain gives (ServerResponse's own, or a wrapper).
+  const write = target.write as Send;
+  const end = target.end as Send;
+  const held = new WeakMap<ServerResponse, Held>();
+
+  const release = (response: ServerResponse, calls: [Send, unknown[]][], failure: Outcome) => {
+    if (failure && !response.headersSent) {
+      held.set(response, 'failed');
+      sendError(response, end, failure);
+      return;
     }
-    held = 'sent';
-    let result: unknown;
-    for (const [send, args] of calls) result = send.apply(response, args);
-    return result;
+    held.delete(response);
+    for (const [send, args] of calls) send.apply(response, args);
   };
-  const hold = (send: Send, args: unknown[]): unknown => {
-    if (held === 'sent') return send.apply(response, args);
-    if (held === 'failed') return undefined;
-    if (held) {
-      held.push([send, args]);
+  const pass = (response: ServerResponse, send: Send, args: unknown[]): unknown => {
+    const waiting = held.get(response);
+    if (waiting === 'failed') return undefined;
+    if (waiting) {
+      waiting.push([send, args]);
       return undefined;
     }
-    const outcome = commit(response.statusCode);
-    if (!(outcome instanceof Promise)) return settle(outcome, [[send, args]]);
+    const outcome = commit(response);
+    if (outcome === null) return send.apply(response, args);
+    if (!(outcome instanceof Promise)) {
+      release(response, [[send, args]], outcome);
+      return undefined;
+    }
     const calls: [Send, unknown[]][] = [[send, args]];
-    held = calls;
-    void outcome.then((settled) => settle(settled, calls));
+    held.set(response, calls);
+    void outcome.then((failure) => release(response, calls, failure));
     return undefined;
   };
 
-  response.write = function heldWrite(...args: unknown[]) {
-    return hold(write, args) ?? true;
+  target.write = function committedWrite(this: ServerResponse, ...args: unknown[]) {
+    return pass(this, write, args) ?? true;
   } as ServerResponse['write'];
-  response.end = function heldEnd(...args: unknown[]) {
-    hold(end, args);
-    return response;
+  target.end = function committedEnd(this: ServerResponse, ...args: unknown[]) {
+    pass(this, end, args);
+    return this;
   } as ServerResponse['end'];
 }
 
