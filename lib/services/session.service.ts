@@ -183,13 +183,11 @@ export class SessionService {
     const user = String(userId);
     const now = this.clock.now();
     await this.rememberMe.deleteOfUser(user, {});
-    const revoked = await this.repository.revoke(
+    const count = await this.repository.revokeAll(
       user,
-      {},
       now,
       obsoleteExpiry(now, this.options.timings),
     );
-    const count = revoked.filter((record) => record.obsoletedAt === null).length;
     const context = current ? contextOf(current) : null;
     if (context?.record?.userId === user) {
       this.end(context);

@@ -215,6 +215,21 @@ export class PostgresSessionRepository extends SessionRepository {
     return rows.map(toRecord);
   }
 
+  /** Counts in the statement: "sign out everywhere" for a user with many sessions reads nothing back. */
+  override async revokeAll(userId: string, revokedAt: Date, expiresAt: Date): Promise<number> {
+    const { rows } = await this.run<{ active: number }>(
+      `WITH revoked AS (
+         UPDATE "session" SET revoked_at = $2, expires_at = $3, data = '{}'::jsonb,
+           successor = NULL, version = version + 1
+         WHERE user_id = $1 AND revoked_at IS NULL
+         RETURNING obsoleted_at
+       )
+       SELECT count(*) FILTER (WHERE obsoleted_at IS NULL)::int AS active FROM revoked`,
+      [userId, revokedAt, expiresAt],
+    );
+    return rows[0]?.active ?? 0;
+  }
+
   async revokeLeastRecentlyUsed(
     userId: string,
     keep: number,

@@ -82,6 +82,15 @@ export abstract class SessionRepository {
   ): Promise<SessionRecord[]>;
 
   /**
+   * Revokes every session of a user, as `revoke` does, and returns how many of them were
+   * active (not obsolete). Override it to count in the store instead of reading every row back.
+   */
+  async revokeAll(userId: string, revokedAt: Date, expiresAt: Date): Promise<number> {
+    const revoked = await this.revoke(userId, {}, revokedAt, expiresAt);
+    return revoked.filter((record) => record.obsoletedAt === null).length;
+  }
+
+  /**
    * Revokes the least recently used active sessions of a user so that at most `keep` remain.
    * Returns the revoked rows.
    */
