@@ -29,8 +29,7 @@ export type RememberMeCookieAction = { set: string } | 'clear' | null;
 export class SessionContext {
   token: string | null = null;
   record: SessionRecord | null = null;
-  /** The data as the handler sees it. */
-  readonly data = new Map<string, JsonValue>();
+  private dataMap: Map<string, JsonValue> | null = null;
   /** Keys written (value) or deleted (`undefined`) by this request. */
   readonly changes = new Map<string, JsonValue | undefined>();
   /** The handler cleared the data: the stored object is replaced, not merged. */
@@ -76,22 +75,25 @@ export class SessionContext {
     return (this.clientInfo ??= this.readClient());
   }
 
+  /** The data as the handler sees it; made from the stored row when first used (many requests never do). */
+  get data(): Map<string, JsonValue> {
+    return (this.dataMap ??= new Map(this.record ? Object.entries(this.record.data) : []));
+  }
+
   /**
    * Makes `record`, reached by `token`, this request's session. With `keepChanges`, what the
    * handler changed so far is applied on top of the adopted data (and still to be written).
    */
   adopt(token: string, record: SessionRecord, keepChanges = false): void {
-    const pending = keepChanges ? new Map(this.changes) : new Map<string, JsonValue | undefined>();
+    const pending = keepChanges ? new Map(this.changes) : null;
     const replaced = keepChanges && this.replaced;
-    const handlerData = replaced ? new Map(this.data) : null;
+    this.dataMap = replaced ? new Map(this.data) : null;
     this.token = token;
     this.record = record;
     this.ended = false;
-    this.data.clear();
     this.changes.clear();
     this.replaced = replaced;
-    for (const [key, value] of handlerData ?? Object.entries(record.data))
-      this.data.set(key, value);
+    if (!pending) return;
     for (const [key, value] of pending) {
       if (value === undefined) this.data.delete(key);
       else this.data.set(key, value);
@@ -103,7 +105,7 @@ export class SessionContext {
   reset(): void {
     this.token = null;
     this.record = null;
-    this.data.clear();
+    this.dataMap = null;
     this.changes.clear();
     this.replaced = false;
     this.touchDue = false;

@@ -48,6 +48,26 @@ function mergedData(source: string, first: number): string {
     ELSE (${source} - ${remove}::text[]) || ${set}::jsonb END`;
 }
 
+/*
+ * The statements of every request are built once: a template evaluated per call is a new
+ * string each time, which the prepared-statement lookup must hash again.
+ */
+const SELECT_BY_HASH = `SELECT ${COLUMNS} FROM "session" WHERE id_hash = $1`;
+const SELECT_BY_HASHES = `SELECT ${COLUMNS} FROM "session" WHERE id_hash = ANY($1)`;
+
+/** The UPDATE of a request, by whether it writes data and whether it stores a CSRF secret. */
+const UPDATE_STATEMENTS = [false, true].map((data) =>
+  [false, true].map((secret) => {
+    const dataAssignment = data ? `, data = ${mergedData('data', 4)}` : '';
+    const secretAssignment = secret
+      ? `, csrf_secret = COALESCE(csrf_secret, $${data ? 7 : 4})`
+      : '';
+    return `UPDATE "session" SET last_seen_at = $2, expires_at = $3, version = version + 1${dataAssignment}${secretAssignment}
+       WHERE id_hash = $1 AND ${LIVE}
+       RETURNING version`;
+  }),
+);
+
 function changeParams(change: DataChange): unknown[] {
   return [change.replace, JSON.stringify(change.set), change.remove];
 }
@@ -90,13 +110,8 @@ export class PostgresSessionRepository extends SessionRepository {
   async findByHashes(idHashes: Buffer[]): Promise<SessionRecord[]> {
     const { rows } =
       idHashes.length === 1
-        ? await this.run<SessionRow>(
-            `SELECT ${COLUMNS} FROM "session" WHERE id_hash = $1`,
-            idHashes,
-          )
-        : await this.run<SessionRow>(`SELECT ${COLUMNS} FROM "session" WHERE id_hash = ANY($1)`, [
-            idHashes,
-          ]);
+        ? await this.run<SessionRow>(SELECT_BY_HASH, idHashes)
+        : await this.run<SessionRow>(SELECT_BY_HASHES, [idHashes]);
     return rows.map(toRecord);
   }
 
@@ -126,19 +141,10 @@ export class PostgresSessionRepository extends SessionRepository {
 
   async update(idHash: Buffer, update: SessionUpdate): Promise<number | null> {
     const params: unknown[] = [idHash, update.lastSeenAt, update.expiresAt];
-    let dataAssignment = '';
-    if (update.data) {
-      dataAssignment = `, data = ${mergedData('data', params.length + 1)}`;
-      params.push(...changeParams(update.data));
-    }
-    if (update.csrfSecret) {
-      params.push(update.csrfSecret);
-      dataAssignment += `, csrf_secret = COALESCE(csrf_secret, $${params.length})`;
-    }
+    if (update.data) params.push(...changeParams(update.data));
+    if (update.csrfSecret) params.push(update.csrfSecret);
     const { rows } = await this.run<{ version: number }>(
-      `UPDATE "session" SET last_seen_at = $2, expires_at = $3, version = version + 1${dataAssignment}
-       WHERE id_hash = $1 AND ${LIVE}
-       RETURNING version`,
+      UPDATE_STATEMENTS[update.data ? 1 : 0][update.csrfSecret ? 1 : 0],
       params,
     );
     return rows[0]?.version ?? null;

@@ -43,6 +43,11 @@ function preparedStatement(sql: string): QueryConfig {
  * a broken statement) is logged here, once, and rethrown as a {@link SessionStoreError}: a
  * 503 wherever it surfaces, so every caller fails closed.
  */
+/** Time-stamps as ISO text (every column is `timestamptz`): pg's own Date formatting is slower. */
+function timestampText(value: unknown): unknown {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
 export async function runStatement<T>(
   dataSource: DataSource,
   sql: string,
@@ -54,10 +59,11 @@ export async function runStatement<T>(
     if (!pool?.query) {
       throw new Error('the data source has no PostgreSQL pool: is it a connected "postgres" one?');
     }
+    const values = params.map(timestampText);
     const result =
       options.preparedStatements === false
-        ? await pool.query(sql, params)
-        : await pool.query(preparedStatement(sql), params);
+        ? await pool.query(sql, values)
+        : await pool.query(preparedStatement(sql), values);
     return { rows: result.rows as T[], affected: result.rowCount ?? 0 };
   } catch (error) {
     const failure = new SessionStoreError(String(error), { cause: error });
