@@ -335,6 +335,26 @@ describe.each(ADAPTERS)('session basics (%s)', (adapter) => {
       expect((await rowFor(t.dataSource, browser.token!))?.data).toEqual({ b: 3, c: 4 });
     });
 
+    it('a write inside the touch window leaves last_seen_at and expires_at; after it, it moves them too', async () => {
+      const browser = new Browser(t.url);
+      await browser.post('/login', { userId: 'u1' });
+      const before = await rowFor(t.dataSource, browser.token!);
+      t.clock.advance(59 * SECOND);
+      await browser.post('/private/data', { a: 1 });
+      const inside = await rowFor(t.dataSource, browser.token!);
+      expect(inside?.data).toEqual({ a: 1 });
+      expect([inside?.last_seen_at, inside?.expires_at]).toEqual([
+        before?.last_seen_at,
+        before?.expires_at,
+      ]);
+      t.clock.advance(2 * SECOND);
+      await browser.post('/private/data', { a: 2 });
+      const after = await rowFor(t.dataSource, browser.token!);
+      expect(after?.data).toEqual({ a: 2 });
+      expect(after?.last_seen_at.toISOString()).toBe(t.clock.now().toISOString());
+      expect(after!.expires_at.getTime()).toBe(t.clock.now().getTime() + 30 * MINUTE);
+    });
+
     it('clear() replaces the stored data', async () => {
       const browser = new Browser(t.url);
       await browser.post('/public/data', { a: 1, b: 2 });

@@ -305,18 +305,20 @@ export class SessionWriter {
       const token = context.token;
       if (!record || !token) return;
       const now = this.clock.now();
+      const touch = context.touchDue
+        ? { lastSeenAt: now, expiresAt: activeExpiry(record, now, this.options.timings) }
+        : undefined;
       const version = await this.repository.update(record.idHash, {
         data: context.hasChanges ? context.pendingChange() : undefined,
         csrfSecret: context.pendingCsrfSecret ?? undefined,
-        lastSeenAt: now,
-        expiresAt: activeExpiry(record, now, this.options.timings),
+        touch,
       });
       if (version !== null) {
         const csrfSecret = record.csrfSecret ?? context.pendingCsrfSecret;
         context.markPersisted({
           ...record,
+          ...touch,
           data: context.snapshot(),
-          lastSeenAt: now,
           version,
           csrfSecret,
         });

@@ -55,17 +55,24 @@ function mergedData(source: string, first: number): string {
 const SELECT_BY_HASH = `SELECT ${COLUMNS} FROM "session" WHERE id_hash = $1`;
 const SELECT_BY_HASHES = `SELECT ${COLUMNS} FROM "session" WHERE id_hash = ANY($1)`;
 
-/** The UPDATE of a request, by whether it writes data and whether it stores a CSRF secret. */
-const UPDATE_STATEMENTS = [false, true].map((data) =>
-  [false, true].map((secret) => {
-    const dataAssignment = data ? `, data = ${mergedData('data', 4)}` : '';
-    const secretAssignment = secret
-      ? `, csrf_secret = COALESCE(csrf_secret, $${data ? 7 : 4})`
-      : '';
-    return `UPDATE "session" SET last_seen_at = $2, expires_at = $3, version = version + 1${dataAssignment}${secretAssignment}
+/** The UPDATE of a request: parameters `$1` = id_hash, then touch, data change, CSRF secret. */
+function updateStatement(touch: boolean, data: boolean, secret: boolean): string {
+  const assignments = ['version = version + 1'];
+  let last = 1;
+  if (touch) assignments.push(`last_seen_at = $${++last}`, `expires_at = $${++last}`);
+  if (data) {
+    assignments.push(`data = ${mergedData('data', last + 1)}`);
+    last += 3;
+  }
+  if (secret) assignments.push(`csrf_secret = COALESCE(csrf_secret, $${++last})`);
+  return `UPDATE "session" SET ${assignments.join(', ')}
        WHERE id_hash = $1 AND ${LIVE}
        RETURNING version`;
-  }),
+}
+
+/** Every UPDATE variant, by the bits touch (4), data (2), secret (1). */
+const UPDATE_STATEMENTS = Array.from({ length: 8 }, (_, bits) =>
+  updateStatement((bits & 4) !== 0, (bits & 2) !== 0, (bits & 1) !== 0),
 );
 
 function changeParams(change: DataChange): unknown[] {
@@ -140,13 +147,12 @@ export class PostgresSessionRepository extends SessionRepository {
   }
 
   async update(idHash: Buffer, update: SessionUpdate): Promise<number | null> {
-    const params: unknown[] = [idHash, update.lastSeenAt, update.expiresAt];
+    const params: unknown[] = [idHash];
+    if (update.touch) params.push(update.touch.lastSeenAt, update.touch.expiresAt);
     if (update.data) params.push(...changeParams(update.data));
     if (update.csrfSecret) params.push(update.csrfSecret);
-    const { rows } = await this.run<{ version: number }>(
-      UPDATE_STATEMENTS[update.data ? 1 : 0][update.csrfSecret ? 1 : 0],
-      params,
-    );
+    const bits = (update.touch ? 4 : 0) | (update.data ? 2 : 0) | (update.csrfSecret ? 1 : 0);
+    const { rows } = await this.run<{ version: number }>(UPDATE_STATEMENTS[bits], params);
     return rows[0]?.version ?? null;
   }
 

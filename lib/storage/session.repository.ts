@@ -19,8 +19,11 @@ export interface SessionUpdate {
   data?: DataChange;
   /** A CSRF secret for a row that has none (rows written by another backend). */
   csrfSecret?: Buffer;
-  lastSeenAt: Date;
-  expiresAt: Date;
+  /**
+   * New `last_seen_at` and `expires_at`, when a touch is due. A write inside the touch window
+   * leaves them (and so every indexed column) alone, as a read there does.
+   */
+  touch?: { lastSeenAt: Date; expiresAt: Date };
 }
 
 /** Retires one session and creates its successor, atomically. */
