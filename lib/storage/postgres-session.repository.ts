@@ -64,7 +64,7 @@ function updateStatement(touch: boolean, data: boolean, secret: boolean): string
     assignments.push(`data = ${mergedData('data', last + 1)}`);
     last += 3;
   }
-  if (secret) assignments.push(`csrf_secret = COALESCE(csrf_secret, $${++last})`);
+  if (secret) assignments.push(`csrf_secret = COALESCE(csrf_secret, $${last + 1})`);
   return `UPDATE "session" SET ${assignments.join(', ')}
        WHERE id_hash = $1 AND ${LIVE}
        RETURNING version`;
