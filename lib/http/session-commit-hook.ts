@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 import { addExpressCommitHook } from './platform/express-commit-hook';
 import { addFastifyCommitHook } from './platform/fastify-commit-hook';
 import { SessionCommitter } from './session-committer';
-import { sessionContextOf, SessionRequest } from './session-request';
+import { SessionRequest } from './session-request';
 
 /**
  * Runs the {@link SessionCommitter} from the HTTP platform's own response hook rather than a
@@ -35,11 +35,8 @@ export class SessionCommitHook implements OnModuleInit {
         );
         break;
       case 'fastify':
-        addFastifyCommitHook(
-          adapter.getInstance(),
-          (request) => sessionContextOf(request as SessionRequest) !== undefined,
-          (request, reply) =>
-            this.committer.commit(request as SessionRequest, reply, reply.statusCode),
+        addFastifyCommitHook(adapter.getInstance(), (request, reply) =>
+          this.committer.commit(request as SessionRequest, reply, reply.statusCode),
         );
         break;
     }

@@ -1,8 +1,8 @@
 import type { HttpException } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
+import type { CommitOutcome } from '../session-committer';
 
 type Send = (this: ServerResponse, ...args: unknown[]) => unknown;
-type Outcome = HttpException | null;
 
 /** Calls held while a commit waits for the database, or `failed` once its error went out. */
 type Held = [Send, unknown[]][] | 'failed';
@@ -20,7 +20,7 @@ const HOOKED = Symbol('nest-session-security:commit-hook');
  */
 export function addExpressCommitHook(
   responsePrototype: object,
-  commit: (response: ServerResponse) => Outcome | Promise<Outcome>,
+  commit: (response: ServerResponse) => CommitOutcome | Promise<CommitOutcome>,
 ): void {
   const target = responsePrototype as ServerResponse & { [HOOKED]?: true };
   if (target[HOOKED]) return;
@@ -30,7 +30,11 @@ export function addExpressCommitHook(
   const end = target.end as Send;
   const held = new WeakMap<ServerResponse, Held>();
 
-  const release = (response: ServerResponse, calls: [Send, unknown[]][], failure: Outcome) => {
+  const release = (
+    response: ServerResponse,
+    calls: [Send, unknown[]][],
+    failure: CommitOutcome,
+  ) => {
     if (failure && !response.headersSent) {
       held.set(response, 'failed');
       sendError(response, end, failure);

@@ -1,6 +1,4 @@
-import type { HttpException } from '@nestjs/common';
-
-type Outcome = HttpException | null;
+import type { CommitOutcome } from '../session-committer';
 
 /** The part of a Fastify instance and reply this hook uses (Fastify is an optional peer). */
 interface FastifyReplyLike {
@@ -23,17 +21,16 @@ interface FastifyLike {
 
 /**
  * Adds an `onSend` hook that runs `commit` before the headers of every response go out (and
- * waits for it when it returns a promise); a request the guard did not see costs one check.
- * When the outcome is an error, it is sent instead of the payload, with Nest's usual JSON body.
+ * waits for it when it returns a promise). When the outcome is an error, it is sent instead of
+ * the payload, with Nest's usual JSON body. `commit` returns `null` at once for requests with
+ * nothing to save.
  */
 export function addFastifyCommitHook(
   fastify: FastifyLike,
-  watches: (request: object) => boolean,
-  commit: (request: object, reply: FastifyReplyLike) => Outcome | Promise<Outcome>,
+  commit: (request: object, reply: FastifyReplyLike) => CommitOutcome | Promise<CommitOutcome>,
 ): void {
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    if (!watches(request)) return done(null, payload);
-    const settle = (failure: Outcome) => {
+    const settle = (failure: CommitOutcome) => {
       if (!failure) return done(null, payload);
       destroyStream(payload);
       reply.code(failure.getStatus());
