@@ -68,13 +68,21 @@ function traceStatements(): void {
       }
     }
     const started = performance.now();
+    const traced = entry;
+    const done = () => {
+      if (traced) traced.ms = performance.now() - started;
+    };
+    // pg's pool passes a callback (the package's statements); TypeORM awaits the promise.
+    const callback = args[args.length - 1];
+    if (typeof callback === 'function') {
+      args[args.length - 1] = (...results: unknown[]) => {
+        done();
+        return (callback as (...values: unknown[]) => unknown)(...results);
+      };
+    }
     const result = original.apply(this, args);
-    if (entry && result && typeof (result as Promise<unknown>).then === 'function') {
-      const traced = entry;
-      (result as Promise<unknown>).then(
-        () => (traced.ms = performance.now() - started),
-        () => (traced.ms = performance.now() - started),
-      );
+    if (result && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<unknown>).then(done, done);
     }
     return result;
   };
