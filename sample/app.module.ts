@@ -16,9 +16,10 @@ import { SessionsModule } from './sessions/sessions.module';
 export class AppModule {
   /**
    * The application on the PostgreSQL server at `databaseUrl`. The URL is an argument rather
-   * than configuration because the embedded server's port is known only once it has started.
+   * than configuration because the embedded server's port is known only once it has started;
+   * `preparedStatements` is false on that server (see `DatabaseConnection`).
    */
-  static register(databaseUrl: string): DynamicModule {
+  static register(databaseUrl: string, preparedStatements = true): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -30,7 +31,10 @@ export class AppModule {
           isGlobal: true,
           imports: [ConfigModule.forFeature(sessionConfig)],
           inject: [sessionConfig.KEY],
-          useFactory: (options: ConfigType<typeof sessionConfig>) => options,
+          useFactory: (options: ConfigType<typeof sessionConfig>) => ({
+            ...options,
+            preparedStatements,
+          }),
         }),
         AuthModule,
         SessionsModule,

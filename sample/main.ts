@@ -38,7 +38,10 @@ async function bootstrap(): Promise<void> {
   const database = await openDatabase(server.databaseUrl);
   let app: INestApplication;
   try {
-    app = await createSampleApp(AppModule.register(database.url), server.adapter);
+    app = await createSampleApp(
+      AppModule.register(database.url, database.preparedStatements),
+      server.adapter,
+    );
     await app.listen(server.port, server.host);
   } catch (error) {
     await database.close();

@@ -17,14 +17,14 @@ import {
 } from 'nest-session-security';
 import { DataSource } from 'typeorm';
 import { testDatabaseUrl } from './support/database-url';
-import { ADAPTERS, startApp, typeOrmRoot } from './support/test-app';
+import { ADAPTERS, startApp, storageOptions, typeOrmRoot } from './support/test-app';
 import { Browser, sessionCookies } from './support/http-client';
 
 @Injectable()
 class SessionSettings {
   readonly idleTimeout = '5m';
   create(): SessionModuleOptions {
-    return { idleTimeout: this.idleTimeout, csrf: { enabled: false } };
+    return { idleTimeout: this.idleTimeout, csrf: { enabled: false }, ...storageOptions() };
   }
 }
 
@@ -75,6 +75,7 @@ describe.each(ADAPTERS)('module configuration (%s)', (adapter) => {
           useFactory: (settings: SessionSettings) => ({
             idleTimeout: settings.idleTimeout,
             csrf: { enabled: false },
+            ...storageOptions(),
           }),
         }),
     ],
@@ -103,7 +104,7 @@ describe.each(ADAPTERS)('module configuration (%s)', (adapter) => {
 
   it('isGlobal makes SessionService injectable in modules that do not import SessionModule', async () => {
     const t = await startApp(adapter, {
-      sessionModule: SessionModule.forRoot({ isGlobal: true }),
+      sessionModule: SessionModule.forRoot({ isGlobal: true, ...storageOptions() }),
       imports: [{ module: FeatureModule }],
     });
     try {
@@ -172,7 +173,11 @@ describe.each(ADAPTERS)('module configuration (%s)', (adapter) => {
   it('a named TypeORM data source holds the sessions when named in dataSource', async () => {
     const t = await startApp(adapter, {
       imports: [typeOrmRoot('sessions')],
-      sessionModule: SessionModule.forRoot({ dataSource: 'sessions', csrf: { enabled: false } }),
+      sessionModule: SessionModule.forRoot({
+        dataSource: 'sessions',
+        csrf: { enabled: false },
+        ...storageOptions(),
+      }),
     });
     try {
       const browser = new Browser(t.url);

@@ -46,7 +46,7 @@ export const SessionDenialCode = {
 
 export type SessionDenialCode = (typeof SessionDenialCode)[keyof typeof SessionDenialCode];
 
-/** 401 from the session guard or interceptor; the body carries `code`. */
+/** 401 from the session guard or the save after the handler; the body carries `code`. */
 export class SessionUnauthorizedException extends UnauthorizedException {
   constructor(
     readonly code: SessionDenialCode,

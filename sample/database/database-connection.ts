@@ -4,6 +4,11 @@ export interface DatabaseConnection {
   url: string;
   /** For the start-up log line. */
   description: string;
+  /**
+   * Whether the package may use named prepared statements: not on the embedded server, which
+   * serves every connection from one backend, where their names would collide.
+   */
+  preparedStatements: boolean;
   /** Stops what the sample started; nothing for an external server. */
   close(): Promise<void>;
 }
@@ -15,6 +20,7 @@ export function externalDatabase(url: string): DatabaseConnection {
     url,
     // Host and database name only: the URL may carry a password.
     description: `PostgreSQL at ${host}${pathname}`,
+    preparedStatements: true,
     close: async () => undefined,
   };
 }

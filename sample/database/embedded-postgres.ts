@@ -36,6 +36,7 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<DatabaseCo
     return {
       url: `postgres://postgres@${server.getServerConn()}/postgres`,
       description: `embedded PostgreSQL (PGlite) in ${shown}/, ready in ${ready} ms`,
+      preparedStatements: false,
       close: async () => {
         await server.stop();
         await running.close();

@@ -15,7 +15,7 @@ import {
 } from 'nest-session-security';
 import { DataSource, Logger as TypeOrmLogger } from 'typeorm';
 import { testDatabaseUrl } from './database-url';
-import { Adapter, T0 } from './test-app';
+import { Adapter, storageOptions, T0 } from './test-app';
 import { TestController, TestGate } from './test.controller';
 
 /**
@@ -99,7 +99,7 @@ export async function startReliabilityApp(
       }),
       // Like the other suites, requests are sent as an API client sends them, without CSRF
       // tokens (csrf-and-freshness.e2e-spec.ts covers CSRF).
-      SessionModule.forRoot({ csrf: { enabled: false }, ...setup.options }),
+      SessionModule.forRoot({ csrf: { enabled: false }, ...storageOptions(), ...setup.options }),
     ],
     controllers: [TestController],
     providers: [TestGate, { provide: APP_GUARD, useClass: SessionGuard }],

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../sample/app.module';
 import { configureSampleApp, createHttpAdapter } from '../../sample/http/create-sample-app';
-import { createTestDatabase, dropTestDatabase } from './database-url';
+import { createTestDatabase, dropTestDatabase, usesEmbeddedPostgres } from './database-url';
 
 export type SampleAdapter = 'express' | 'fastify';
 export const SAMPLE_ADAPTERS: SampleAdapter[] = ['express', 'fastify'];
@@ -64,7 +64,9 @@ export async function startSample(
   adapter: SampleAdapter,
   setup: SampleAppSetup,
 ): Promise<SampleApp> {
-  let builder = Test.createTestingModule({ imports: [AppModule.register(setup.databaseUrl)] });
+  let builder = Test.createTestingModule({
+    imports: [AppModule.register(setup.databaseUrl, !usesEmbeddedPostgres())],
+  });
   if (setup.clock) builder = builder.overrideProvider(Clock).useValue(setup.clock);
   const moduleRef = await builder.compile();
   const app = configureSampleApp(

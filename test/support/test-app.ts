@@ -15,7 +15,7 @@ import {
 } from 'nest-session-security';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
-import { testDatabaseUrl } from './database-url';
+import { testDatabaseUrl, usesEmbeddedPostgres } from './database-url';
 import { TestController, TestGate } from './test.controller';
 
 export type Adapter = 'express' | 'fastify';
@@ -104,11 +104,19 @@ export function typeOrmRoot(name?: string): DynamicModule {
 }
 
 /**
+ * Options every test app needs on the database it runs on: the embedded PostgreSQL (PGlite)
+ * serves every connection from one backend, where prepared statement names would collide.
+ */
+export function storageOptions(): SessionModuleOptions {
+  return usesEmbeddedPostgres() ? { preparedStatements: false } : {};
+}
+
+/**
  * The suites other than the CSRF one send unsafe requests without tokens, as API clients do:
  * CSRF is off for them unless a suite configures it (csrf.e2e-spec.ts covers it on its own).
  */
 function withDefaults(options: SessionModuleOptions = {}): SessionModuleOptions {
-  return { csrf: { enabled: false }, ...options };
+  return { csrf: { enabled: false }, ...storageOptions(), ...options };
 }
 
 /** Builds and starts a Nest app on a random port with the session module on the test database. */
