@@ -22,6 +22,7 @@ export { Clock, SystemClock, ManualClock } from './core/clock';
 export type { Duration } from './core/duration';
 export type { JsonValue } from './core/json-value';
 export type { SessionRecord } from './core/session-record';
+export type { RegenerationPurpose } from './core/obsolete-id-policy';
 export {
   SessionModuleError,
   SessionOptionsError,
@@ -47,6 +48,7 @@ export {
   SessionBusyException,
   SessionIdGuessingException,
   SessionDataTooLargeException,
+  SessionContextUnsupportedException,
 } from './http/session.exceptions';
 
 export { Public, Authenticated, SESSION_ACCESS_KEY } from './decorators/route-access.decorators';
@@ -69,6 +71,7 @@ export {
   SESSION_MIGRATIONS,
   CreateSessionTable1764000000000,
   CreateRememberMeTable1764000000001,
+  SessionRegenerationColumns1764000000002,
 } from './storage/migrations';
 export {
   SessionRepository,

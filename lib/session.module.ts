@@ -1,10 +1,13 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module, OnModuleInit } from '@nestjs/common';
 import { Clock, SystemClock } from './core/clock';
 import { SessionGuard } from './http/session.guard';
 import { SessionCommitHook } from './http/session-commit-hook';
 import { SessionCommitter } from './http/session-committer';
 import { SessionResponder } from './http/session-responder';
+import { cookieTossingWarning } from './options/cookie-tossing';
+import type { ResolvedSessionOptions } from './options/resolve-session-options';
 import {
+  InjectSessionOptions,
   RESOLVED_SESSION_OPTIONS,
   resolvedSessionOptionsProvider,
 } from './options/session-options.provider';
@@ -15,6 +18,7 @@ import { RememberMeService } from './remember-me/remember-me.service';
 import { SessionEvents } from './events/session-events';
 import { ObsoleteAccessResponder } from './session/obsolete-access.responder';
 import { SessionLoader } from './session/session-loader';
+import { SessionRevoker } from './session/session-revoker';
 import { SessionWriter } from './session/session-writer';
 import { ConfigurableSessionModule } from './session.module-definition';
 import { SessionGarbageCollector } from './storage/session-garbage-collector';
@@ -42,6 +46,7 @@ import { SessionRepository } from './storage/session.repository';
     ObsoleteAccessResponder,
     SessionLoader,
     SessionWriter,
+    SessionRevoker,
     SessionResponder,
     SessionService,
     SessionGuard,
@@ -66,4 +71,16 @@ import { SessionRepository } from './storage/session.repository';
     RememberMeRepository,
   ],
 })
-export class SessionModule extends ConfigurableSessionModule {}
+export class SessionModule extends ConfigurableSessionModule implements OnModuleInit {
+  private readonly logger = new Logger(SessionModule.name);
+
+  constructor(@InjectSessionOptions() private readonly options: ResolvedSessionOptions) {
+    super();
+  }
+
+  /** Start-up advice that is not an error: once per module instance, through Nest's logger. */
+  onModuleInit(): void {
+    const warning = cookieTossingWarning(this.options);
+    if (warning) this.logger.warn(warning);
+  }
+}

@@ -47,7 +47,7 @@ describe.each(ADAPTERS)('R18 race safety (%s)', (adapter) => {
     expect(count[0].n).toBe(0);
   });
 
-  it('R18 a write that races a login lands on the new session', async () => {
+  it('R21 a write with the pre-login ID that races a login is refused with 409 and writes nothing into the signed-in session', async () => {
     const browser = new Browser(t.url);
     await browser.post('/public/data', { cart: ['a'] });
     const anonymous = browser.token!;
@@ -60,9 +60,18 @@ describe.each(ADAPTERS)('R18 race safety (%s)', (adapter) => {
     await browser.post('/login', { userId: 'u1' });
     t.gate.open();
     const response = await late;
-    expect(response.status).toBe(200);
+    expect(response.status).toBe(409);
+    expect(response.body.code).toBe('session_busy');
+    // The browser's new cookie is left alone: this may be the same browser.
+    expect(response.headers['set-cookie']).toBeUndefined();
     const row = await rowFor(t.dataSource, browser.token!);
     expect(row?.user_id).toBe('u1');
-    expect(row?.data).toEqual({ cart: ['a'], note: 'late' });
+    expect(row?.data).toEqual({ cart: ['a'] });
+    // The retry carries the new cookie and lands.
+    expect((await browser.post('/public/data', { note: 'late' })).status).toBe(200);
+    expect((await rowFor(t.dataSource, browser.token!))?.data).toEqual({
+      cart: ['a'],
+      note: 'late',
+    });
   });
 });

@@ -22,6 +22,7 @@ const timings: SessionTimings = {
   absoluteTimeout: 12 * HOUR,
   touchInterval: 60 * SECOND,
   obsoleteGracePeriod: 60 * SECOND,
+  obsoleteInFlightLeeway: 5 * SECOND,
   obsoleteRetention: DAY,
   rotationInterval: 15 * MINUTE,
 };

@@ -6,8 +6,10 @@ export interface SessionTimings {
   absoluteTimeout: number;
   /** How long after its last recorded activity a session's `last_seen_at` is written again. */
   touchInterval: number;
-  /** How long an obsolete (regenerated) ID is still served as its successor. */
+  /** How long an obsolete (regenerated) ID is still taken for a real client's. */
   obsoleteGracePeriod: number;
+  /** How long after its successor came into use an ID of a same-user regeneration is still served. */
+  obsoleteInFlightLeeway: number;
   /** How long an obsolete row is kept so that late access is recognised. */
   obsoleteRetention: number;
   /** Periodic regeneration of an active session; 0 turns it off. */

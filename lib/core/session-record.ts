@@ -1,10 +1,11 @@
 import { JsonValue } from './json-value';
+import { RegenerationPurpose } from './obsolete-id-policy';
 
 /** One row of the `session` table, as the core sees it. */
 export interface SessionRecord {
   /** SHA-256 of the token. */
   idHash: Buffer;
-  /** Public identifier of one login, stable across regenerations. */
+  /** Public identifier of one login, stable across same-user regenerations. */
   handle: string;
   userId: string | null;
   data: Record<string, JsonValue>;
@@ -14,12 +15,21 @@ export interface SessionRecord {
   rotatedAt: Date;
   expiresAt: Date;
   obsoletedAt: Date | null;
+  /** Why the row was made obsolete; `null` while it is not (or for rows retired before it was recorded). */
+  obsoletedBy: RegenerationPurpose | null;
+  /**
+   * When a client first presented this row's own token. A new session is presented when it is
+   * created; a successor is not until its client comes back with it.
+   */
+  presentedAt: Date | null;
   /** Set when the session was revoked (device list, sign out everywhere, attack response). */
   revokedAt: Date | null;
   /** The successor's token sealed with a key only the holder of this row's token can derive. */
   successor: Buffer | null;
   /** Per-session secret of the CSRF tokens; renewed at login, kept by other regenerations. */
   csrfSecret: Buffer | null;
+  /** For a session started from a remember-me token: the handle of that remembered device. */
+  rememberMeHandle: string | null;
   ip: string | null;
   userAgent: string | null;
   version: number;

@@ -65,7 +65,8 @@ export interface SessionLoggedOutEvent extends EventBase {
 
 /**
  * Sessions were revoked: one login from the device list (`device`), all but the current one
- * (`others`), or the least recently used ones to stay under `maxSessionsPerUser` (`limit`).
+ * (`others`, also after a password change), or the least recently used ones to stay under
+ * `maxSessionsPerUser` (`limit`).
  */
 export interface SessionRevokedEvent extends EventBase {
   type: 'session.revoked';
@@ -103,6 +104,56 @@ export interface SessionObsoleteAccessEvent extends EventBase {
   /** What was done: every session of the user revoked, or the request only denied. */
   response: 'revoke-all' | 'deny';
   revoked: number;
+}
+
+/**
+ * An ID retired by a same-user regeneration (rotation, privilege change) was used within its
+ * grace period, before its successor was in use (or within the in-flight leeway after): the
+ * request was served as the successor and got its cookie. A real client does this after a lost
+ * Set-Cookie; a copy of the cookie does it too, so both clients are in the event.
+ */
+export interface SessionObsoleteForwardedEvent extends EventBase {
+  type: 'session.obsolete_forwarded';
+  obsolete: EventSessionInfo;
+  /** The session the request was served as (with the client that holds it). */
+  successor: EventSessionInfo;
+  regeneration: 'privilege' | 'rotation';
+}
+
+/**
+ * An ID retired by a sign-in, a user switch, a re-authentication, a password change or a
+ * remember-me restore was used within its grace period: answered as anonymous (cookie
+ * cleared), nothing of the new session reached. A planted pre-login ID looks like this, and
+ * so does a browser that lost the sign-in response.
+ */
+export interface SessionObsoleteRefusedEvent extends EventBase {
+  type: 'session.obsolete_refused';
+  /** The user of the session that replaced it. */
+  userId: string | null;
+  obsolete: EventSessionInfo;
+  regeneration: 'login' | 'restore';
+}
+
+/**
+ * A request carried the session cookie's name more than once (cookie tossing from a sibling
+ * subdomain or a plain-http page, or a stale cookie with another Path).
+ */
+export interface SessionDuplicateCookieEvent extends EventBase {
+  type: 'session.duplicate_cookie';
+  count: number;
+}
+
+/**
+ * A remember-me cookie started a session while a session of the same remembered device was
+ * still live: the browser may have closed and come back, or a copy of the cookie is in use.
+ */
+export interface RememberMeRestoredWhileLiveEvent extends EventBase {
+  type: 'remember_me.restored_while_live';
+  userId: string;
+  /** The handle of the remembered device. */
+  handle: string;
+  /** The device's sessions that were live at the restore. */
+  sessions: EventSessionInfo[];
 }
 
 /** A Cookie header carried the session cookie's name with a value that is not a token. */
@@ -173,10 +224,14 @@ export type SessionEvent =
   | SessionLoggedOutAllEvent
   | SessionExpiredEvent
   | SessionObsoleteAccessEvent
+  | SessionObsoleteForwardedEvent
+  | SessionObsoleteRefusedEvent
+  | SessionDuplicateCookieEvent
   | SessionMalformedCookieEvent
   | SessionUnknownIdEvent
   | CsrfRejectedEvent
   | RememberMeTheftEvent
+  | RememberMeRestoredWhileLiveEvent
   | SessionIdGuessingEvent;
 
 export type SessionEventType = SessionEvent['type'];

@@ -7,6 +7,8 @@ export interface SessionCookieRead {
   present: boolean;
   /** Distinct well-formed tokens, in header order (at most {@link MAX_CANDIDATES}). */
   tokens: string[];
+  /** How many pairs carried the name (more than one: duplicate cookies, maybe cookie tossing). */
+  count: number;
 }
 
 /** Duplicate session cookies (cookie tossing) are looked up together, up to this many. */
@@ -35,13 +37,14 @@ export function readCookie(
   accept: (value: string) => boolean,
   max: number,
 ): SessionCookieRead {
-  const result: SessionCookieRead = { present: false, tokens: [] };
+  const result: SessionCookieRead = { present: false, tokens: [], count: 0 };
   if (header === undefined) return result;
   const text = Array.isArray(header) ? header.join(';') : header;
   for (const pair of text.split(';')) {
     const eq = pair.indexOf('=');
     if (eq < 0 || trimSpaces(pair.slice(0, eq)) !== name) continue;
     result.present = true;
+    result.count++;
     const value = trimSpaces(pair.slice(eq + 1));
     if (result.tokens.length < max && accept(value) && !result.tokens.includes(value)) {
       result.tokens.push(value);

@@ -42,6 +42,11 @@ export const SessionDenialCode = {
   StoreUnavailable: 'session_store_unavailable',
   /** Session data would exceed `maxDataSize`. */
   DataTooLarge: 'session_data_too_large',
+  /**
+   * The `SessionGuard` met a GraphQL, WebSocket or microservice handler that is not `@Public()`:
+   * sessions are not supported outside HTTP yet, so the guard fails closed.
+   */
+  ContextUnsupported: 'session_context_unsupported',
 } as const;
 
 export type SessionDenialCode = (typeof SessionDenialCode)[keyof typeof SessionDenialCode];
@@ -63,6 +68,31 @@ export class SessionForbiddenException extends ForbiddenException {
     message: string,
   ) {
     super({ statusCode: 403, error: 'Forbidden', code, message });
+  }
+}
+
+/**
+ * 403 from the `SessionGuard` for a handler outside HTTP (`graphql`, `ws`, `rpc`, ...) that is
+ * not public: sessions are not supported there yet, and the guard never lets such a handler run
+ * unauthenticated by accident. `contextType` is `ExecutionContext.getType()`.
+ *
+ * @example
+ * // a GraphQL resolver method that needs no session runs under the global guard:
+ * @Public()
+ * @Query(() => [Product])
+ * products() { ... }
+ */
+export class SessionContextUnsupportedException extends SessionForbiddenException {
+  constructor(
+    readonly contextType: string,
+    handler?: string,
+  ) {
+    super(
+      SessionDenialCode.ContextUnsupported,
+      `Sessions are not supported yet in the "${contextType}" context, so the SessionGuard ` +
+        `refuses ${handler ?? 'this handler'}. Mark a handler that needs no session ` +
+        `@Public(), or apply the SessionGuard to HTTP controllers only.`,
+    );
   }
 }
 

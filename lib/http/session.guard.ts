@@ -14,6 +14,7 @@ import { RememberMeService } from '../remember-me/remember-me.service';
 import { SessionContext, SessionDenial } from '../session/session-context';
 import { SessionLoader } from '../session/session-loader';
 import {
+  SessionContextUnsupportedException,
   SessionDenialCode,
   SessionForbiddenException,
   SessionUnauthorizedException,
@@ -42,6 +43,9 @@ interface RouteRules {
  * `@Authenticated()`, or the module's `defaultAccess`), CSRF on unsafe methods (unless
  * `@SkipCsrf()`), and `@RequireFreshAuth()`.
  *
+ * Outside HTTP (GraphQL, WebSocket, microservices) sessions are not supported yet: only public
+ * handlers run there, the others are refused with 403 `session_context_unsupported`.
+ *
  * @example
  * // every route, globally:
  * providers: [{ provide: APP_GUARD, useClass: SessionGuard }]
@@ -63,7 +67,7 @@ export class SessionGuard implements CanActivate {
   ) {}
 
   async canActivate(execution: ExecutionContext): Promise<boolean> {
-    if (execution.getType() !== 'http') return true;
+    if (execution.getType() !== 'http') return this.canActivateOutsideHttp(execution);
     const http = execution.switchToHttp();
     const request = http.getRequest<SessionRequest>();
     const response = http.getResponse<unknown>();
@@ -74,6 +78,19 @@ export class SessionGuard implements CanActivate {
     if (!rules.skipCsrf) this.verifyCsrf(request, response, context);
     if (authenticated) this.requireFreshness(rules.freshAuthMaxAge, response, context);
     return true;
+  }
+
+  /**
+   * GraphQL resolvers, WebSocket message handlers and microservice handlers: sessions are not
+   * supported there yet, so only a public handler runs (`@Public()` on the handler or its class,
+   * or no decorator with `defaultAccess: 'public'`), with no session loaded and no CSRF check.
+   * Any other is refused with 403 `session_context_unsupported`: the guard never fails open.
+   * A subclass may override this to support a context of its own.
+   */
+  protected canActivateOutsideHttp(execution: ExecutionContext): boolean {
+    if (this.rulesOf(execution).access === 'public') return true;
+    const handler = `${execution.getClass().name}.${execution.getHandler().name}`;
+    throw new SessionContextUnsupportedException(execution.getType(), handler);
   }
 
   /**

@@ -36,6 +36,7 @@ const DEFAULT_RESOLVED = {
     absoluteTimeout: 12 * HOUR,
     touchInterval: 60 * SECOND,
     obsoleteGracePeriod: 60 * SECOND,
+    obsoleteInFlightLeeway: 5 * SECOND,
     obsoleteRetention: DAY,
     rotationInterval: 15 * MINUTE,
   },
@@ -85,6 +86,7 @@ describe('resolveSessionOptions: defaults (DESIGN section 5)', () => {
       absoluteTimeout: '12h',
       touchInterval: '60s',
       obsoleteGracePeriod: '60s',
+      obsoleteInFlightLeeway: '5s',
       obsoleteRetention: '1d',
       onObsoleteAccess: 'revoke-all',
       rotationInterval: '15m',
@@ -141,6 +143,7 @@ describe('resolveSessionOptions: accepted values', () => {
       absoluteTimeout: 8 * HOUR,
       touchInterval: '30s',
       obsoleteGracePeriod: '5m',
+      obsoleteInFlightLeeway: '2s',
       obsoleteRetention: '2d',
       rotationInterval: '10m',
     });
@@ -149,6 +152,7 @@ describe('resolveSessionOptions: accepted values', () => {
       absoluteTimeout: 8 * HOUR,
       touchInterval: 30 * SECOND,
       obsoleteGracePeriod: 5 * MINUTE,
+      obsoleteInFlightLeeway: 2 * SECOND,
       obsoleteRetention: 2 * DAY,
       rotationInterval: 10 * MINUTE,
     });
@@ -245,14 +249,33 @@ describe('resolveSessionOptions: rejected options name the option and the allowe
     ]);
   });
 
-  it.each(['touchInterval', 'obsoleteGracePeriod', 'obsoleteRetention'])(
-    'a negative %s',
-    (option) => {
-      expect(problems({ [option]: '-5m' })).toEqual([
-        `${option}: ${option} must be a non-negative integer of milliseconds or a string such as "90s", "30m", "12h", "1d"`,
-      ]);
-    },
-  );
+  it.each(['touchInterval', 'obsoleteRetention'])('a negative %s', (option) => {
+    expect(problems({ [option]: '-5m' })).toEqual([
+      `${option}: ${option} must be a non-negative integer of milliseconds or a string such as "90s", "30m", "12h", "1d"`,
+    ]);
+  });
+
+  it.each([
+    ['obsoleteGracePeriod', '-5m', '15m'],
+    ['obsoleteGracePeriod', '16m', '15m'],
+    ['obsoleteInFlightLeeway', '-1s', '30s'],
+    ['obsoleteInFlightLeeway', '31s', '30s'],
+  ])('R21 %s %s is out of bounds', (option, value, max) => {
+    expect(problems({ [option]: value })).toEqual([
+      `${option}: ${option} must be a non-negative integer of milliseconds or a string such as "90s", "30m", "12h", "1d", at most '${max}'`,
+    ]);
+  });
+
+  it('R21 a chosen obsoleteInFlightLeeway longer than obsoleteGracePeriod is refused', () => {
+    expect(problems({ obsoleteGracePeriod: '10s', obsoleteInFlightLeeway: '20s' })).toEqual([
+      'obsoleteInFlightLeeway: must not be longer than obsoleteGracePeriod (an ID past its grace period is never served)',
+    ]);
+  });
+
+  it('R21 the default leeway is capped at a shorter grace period', () => {
+    const { timings } = resolveSessionOptions({ obsoleteGracePeriod: '2s' });
+    expect(timings.obsoleteInFlightLeeway).toBe(2 * SECOND);
+  });
 
   it('a negative rotationInterval, naming false as allowed', () => {
     expect(problems({ rotationInterval: -1 })).toEqual([

@@ -70,6 +70,7 @@ const OPTION_KEYS = {
   absoluteTimeout: true,
   touchInterval: true,
   obsoleteGracePeriod: true,
+  obsoleteInFlightLeeway: true,
   obsoleteRetention: true,
   onObsoleteAccess: true,
   rotationInterval: true,
@@ -173,6 +174,20 @@ function cookieRuleViolations(cookie: ResolvedCookieOptions): string[] {
 }
 
 /**
+ * Rules between durations, once each is known to be valid. The default leeway is capped at a
+ * shorter grace period silently; a leeway the application chose must fit in it.
+ */
+function timingRuleViolations(options: SessionModuleOptions): string[] {
+  if (options.obsoleteInFlightLeeway === undefined) return [];
+  const grace = options.obsoleteGracePeriod ?? SESSION_OPTION_DEFAULTS.obsoleteGracePeriod;
+  const leeway = parseDuration(options.obsoleteInFlightLeeway, 'obsoleteInFlightLeeway');
+  if (leeway <= parseDuration(grace, 'obsoleteGracePeriod')) return [];
+  return [
+    'obsoleteInFlightLeeway: must not be longer than obsoleteGracePeriod (an ID past its grace period is never served)',
+  ];
+}
+
+/**
  * Validates the options given to the module and applies the defaults, once, at start-up.
  * Throws a {@link SessionOptionsError} listing every problem, each naming its option.
  */
@@ -206,6 +221,7 @@ export function resolveSessionOptions(
         .map((problem) => problem.replace('cookie.name', 'rememberMe.cookieName')),
     );
   }
+  if (errors.length === 0) problems.push(...timingRuleViolations(raw as SessionModuleOptions));
   if (problems.length > 0) {
     throw new SessionOptionsError(`Invalid SessionModule options:\n - ${problems.join('\n - ')}`);
   }
@@ -237,6 +253,10 @@ function applyDefaults(options: SessionModuleOptions): ResolvedSessionOptions {
   const idleTimeout = parseDuration(options.idleTimeout ?? defaults.idleTimeout, 'idleTimeout');
   const rotation = options.rotationInterval ?? defaults.rotationInterval;
   const gcInterval = options.gcInterval ?? defaults.gcInterval;
+  const obsoleteGracePeriod = parseDuration(
+    options.obsoleteGracePeriod ?? defaults.obsoleteGracePeriod,
+    'obsoleteGracePeriod',
+  );
   return {
     cookie: resolveCookie(options),
     timings: {
@@ -249,9 +269,13 @@ function applyDefaults(options: SessionModuleOptions): ResolvedSessionOptions {
         parseDuration(options.touchInterval ?? defaults.touchInterval, 'touchInterval'),
         idleTimeout,
       ),
-      obsoleteGracePeriod: parseDuration(
-        options.obsoleteGracePeriod ?? defaults.obsoleteGracePeriod,
-        'obsoleteGracePeriod',
+      obsoleteGracePeriod,
+      obsoleteInFlightLeeway: Math.min(
+        parseDuration(
+          options.obsoleteInFlightLeeway ?? defaults.obsoleteInFlightLeeway,
+          'obsoleteInFlightLeeway',
+        ),
+        obsoleteGracePeriod,
       ),
       obsoleteRetention: parseDuration(
         options.obsoleteRetention ?? defaults.obsoleteRetention,

@@ -18,10 +18,16 @@ import { tryParseDuration } from '../core/duration';
 const DURATION_HINT =
   'a non-negative integer of milliseconds or a string such as "90s", "30m", "12h", "1d"';
 
-function IsDuration(options?: { allowFalse?: boolean; positive?: boolean }): PropertyDecorator {
+function IsDuration(options?: {
+  allowFalse?: boolean;
+  positive?: boolean;
+  /** The largest value allowed, as written in the message (for example `'15m'`). */
+  max?: string;
+}): PropertyDecorator {
+  const max = options?.max === undefined ? undefined : tryParseDuration(options.max);
   const validation: ValidationOptions = {
     message: ({ property }) =>
-      `${property} must be ${options?.positive ? 'a positive duration: ' : ''}${DURATION_HINT}${options?.allowFalse ? ', or false' : ''}`,
+      `${property} must be ${options?.positive ? 'a positive duration: ' : ''}${DURATION_HINT}${options?.allowFalse ? ', or false' : ''}${options?.max ? `, at most '${options.max}'` : ''}`,
   };
   return ValidateBy(
     {
@@ -30,13 +36,23 @@ function IsDuration(options?: { allowFalse?: boolean; positive?: boolean }): Pro
         validate: (value: unknown) => {
           if (options?.allowFalse && value === false) return true;
           const ms = tryParseDuration(value);
-          return ms !== undefined && (!options?.positive || ms > 0);
+          return (
+            ms !== undefined && (!options?.positive || ms > 0) && (max === undefined || ms <= max)
+          );
         },
       },
     },
     validation,
   );
 }
+
+/**
+ * The longest grace period: long enough for a mobile client on a slow network, short enough
+ * that an old ID is not a long-lived credential (the PHP manual's example uses 300 s).
+ */
+export const MAX_OBSOLETE_GRACE_PERIOD = '15m';
+/** The longest leeway for requests already in flight when a successor came into use. */
+export const MAX_OBSOLETE_IN_FLIGHT_LEEWAY = '30s';
 
 /** RFC 6265 cookie-name characters (an HTTP token). */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -144,8 +160,12 @@ export class SessionOptionsSchema {
   touchInterval?: unknown;
 
   @ValidateIf((_, value) => value !== undefined)
-  @IsDuration()
+  @IsDuration({ max: MAX_OBSOLETE_GRACE_PERIOD })
   obsoleteGracePeriod?: unknown;
+
+  @ValidateIf((_, value) => value !== undefined)
+  @IsDuration({ max: MAX_OBSOLETE_IN_FLIGHT_LEEWAY })
+  obsoleteInFlightLeeway?: unknown;
 
   @ValidateIf((_, value) => value !== undefined)
   @IsDuration()

@@ -86,8 +86,20 @@ export interface SessionModuleOptions {
    * Default `'60s'`; capped at a tenth of `idleTimeout`.
    */
   touchInterval?: Duration;
-  /** How long a regenerated (obsolete) ID is still served as its successor. Default `'60s'`. */
+  /**
+   * How long a regenerated (obsolete) ID is still recognised as a real client's rather than an
+   * attacker's: after a same-user regeneration it is served as its successor (see
+   * `obsoleteInFlightLeeway`), after a sign-in it is answered as anonymous. Default `'60s'`,
+   * at most `'15m'`.
+   */
   obsoleteGracePeriod?: Duration;
+  /**
+   * Once a client has presented the successor of a same-user regeneration (rotation,
+   * privilege change), how long requests still carrying the old ID (already in flight) are
+   * served; later ones get the attack response. Default `'5s'`, at most `'30s'` and at most
+   * `obsoleteGracePeriod`.
+   */
+  obsoleteInFlightLeeway?: Duration;
   /** How long obsolete rows are kept so late access is recognised. Default `'1d'`. */
   obsoleteRetention?: Duration;
   /**
@@ -152,6 +164,7 @@ export const SESSION_OPTION_DEFAULTS = {
   absoluteTimeout: '12h',
   touchInterval: '60s',
   obsoleteGracePeriod: '60s',
+  obsoleteInFlightLeeway: '5s',
   obsoleteRetention: '1d',
   onObsoleteAccess: 'revoke-all',
   rotationInterval: '15m',

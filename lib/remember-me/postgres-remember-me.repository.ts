@@ -122,12 +122,12 @@ export class PostgresRememberMeRepository extends RememberMeRepository {
 
   async deleteOfUser(
     userId: string,
-    scope: { handle?: string; exceptHandle?: string },
+    scope: { handles?: string[]; exceptSelector?: string },
   ): Promise<number> {
     const { affected } = await this.run(
       `DELETE FROM "remember_me_token" WHERE user_id = $1
-         AND ($2::text IS NULL OR handle = $2) AND ($3::text IS NULL OR handle <> $3)`,
-      [userId, scope.handle ?? null, scope.exceptHandle ?? null],
+         AND ($2::text[] IS NULL OR handle = ANY($2)) AND ($3::text IS NULL OR selector <> $3)`,
+      [userId, scope.handles ?? null, scope.exceptSelector ?? null],
     );
     return affected;
   }

@@ -45,12 +45,12 @@ export abstract class RememberMeRepository {
   /** The user's unexpired tokens, most recently used first. */
   abstract findActiveOfUser(userId: string, now: Date): Promise<RememberMeRecord[]>;
   /**
-   * Deletes tokens of a user: all, those of one device `handle`, or all but `exceptHandle`.
-   * Returns how many.
+   * Deletes tokens of a user: all, those of the devices `handles`, and in either case all but
+   * the token `exceptSelector`. Returns how many.
    */
   abstract deleteOfUser(
     userId: string,
-    scope: { handle?: string; exceptHandle?: string },
+    scope: { handles?: string[]; exceptSelector?: string },
   ): Promise<number>;
   /** Deletes up to `limit` expired tokens, skipping locked rows; how many. */
   abstract deleteExpired(now: Date, limit: number): Promise<number>;

@@ -2,9 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../core/clock';
 import { describeDevice } from '../core/device-summary';
 import { SessionUsageError } from '../core/errors';
-import { obsoleteExpiry } from '../core/session-policy';
 import { openSuccessor, sealSuccessor } from '../core/successor-seal';
-import { SessionEvents } from '../events/session-events';
+import { describeSession, SessionEvents } from '../events/session-events';
 import { readCookie } from '../http/session-cookie';
 import { SessionDenialCode } from '../http/session.exceptions';
 import { SessionRequest } from '../http/session-request';
@@ -12,6 +11,7 @@ import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionContext } from '../session/session-context';
 import { contextOf, Session } from '../session/session';
+import { SessionRevoker } from '../session/session-revoker';
 import { SessionWriter } from '../session/session-writer';
 import { SessionRepository } from '../storage/session.repository';
 import { RememberMeRecord, RememberMeRepository } from './remember-me.repository';
@@ -56,6 +56,7 @@ export class RememberMeService {
     @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
     private readonly tokens: RememberMeRepository,
     private readonly sessions: SessionRepository,
+    private readonly revoker: SessionRevoker,
     private readonly writer: SessionWriter,
     private readonly events: SessionEvents,
     private readonly clock: Clock,
@@ -64,7 +65,8 @@ export class RememberMeService {
   /**
    * Remembers this device for the session's user: stores a token and sets the remember-me
    * cookie. Call it after `SessionService.authenticate`. Replaces the token the request
-   * carried, if any.
+   * carried when the request holds it (its current validator) or it is the same user's; a
+   * cookie with someone else's selector deletes nothing.
    */
   async issue(session: Session<object>): Promise<void> {
     const context = contextOf(session);
@@ -74,7 +76,7 @@ export class RememberMeService {
         'RememberMeService.issue needs an authenticated session: call SessionService.authenticate first.',
       );
     }
-    if (context.rememberMeSelector) await this.tokens.delete(context.rememberMeSelector);
+    if (context.rememberMe) await this.revoker.forgetHeldDevice(context.rememberMe, record.userId);
     const now = this.clock.now();
     const credentials = { selector: generateSelector(), validator: generateValidator() };
     await this.tokens.insert({
@@ -88,7 +90,7 @@ export class RememberMeService {
       ip: context.client.ip,
       userAgent: context.client.userAgent,
     });
-    context.rememberMeSelector = credentials.selector;
+    context.rememberMe = credentials;
     context.rememberMeCookie = { set: formatRememberMeCookie(credentials) };
   }
 
@@ -108,7 +110,7 @@ export class RememberMeService {
 
   /** Forgets one remembered device of the user; `false` when the user has no such device. */
   async revokeDevice(userId: string | number, handle: string): Promise<boolean> {
-    return (await this.tokens.deleteOfUser(String(userId), { handle })) > 0;
+    return (await this.tokens.deleteOfUser(String(userId), { handles: [handle] })) > 0;
   }
 
   /**
@@ -130,7 +132,7 @@ export class RememberMeService {
     if (!record || record.expiresAt <= context.loadedAt) {
       if (record) await this.tokens.delete(record.selector);
       context.rememberMeCookie = 'clear';
-      context.rememberMeSelector = null;
+      context.rememberMe = null;
       return;
     }
     const current = await this.currentValidator(credentials, record, context);
@@ -138,15 +140,39 @@ export class RememberMeService {
       await this.respondToTheft(context, record);
       return;
     }
-    context.rememberMeCookie = {
-      set: formatRememberMeCookie({ selector: record.selector, validator: current }),
-    };
+    const held = { selector: record.selector, validator: current };
+    context.rememberMe = held;
+    context.rememberMeCookie = { set: formatRememberMeCookie(held) };
+    await this.reportLiveSessionsOf(record, context);
+    // Every restore is its own entry in the device list, linked to the remembered device.
     await this.writer.regenerate(context, {
       purpose: 'restore',
       userId: record.userId,
-      handle: record.handle,
+      rememberMeHandle: record.handle,
     });
     context.denial = null;
+  }
+
+  /**
+   * A restore while a session of the same remembered device is live: the browser came back
+   * (its session cookie was gone), or a copy of the remember-me cookie is used elsewhere.
+   */
+  private async reportLiveSessionsOf(
+    record: RememberMeRecord,
+    context: SessionContext,
+  ): Promise<void> {
+    const live = (await this.sessions.findActiveOfUser(record.userId, context.loadedAt)).filter(
+      (session) => session.handle === record.handle || session.rememberMeHandle === record.handle,
+    );
+    if (live.length === 0) return;
+    this.events.emit({
+      type: 'remember_me.restored_while_live',
+      at: context.loadedAt,
+      request: context.client,
+      userId: record.userId,
+      handle: record.handle,
+      sessions: live.map(describeSession),
+    });
   }
 
   /**
@@ -166,7 +192,7 @@ export class RememberMeService {
       return null;
     }
     const credentials = parseRememberMeCookie(read.tokens[0]);
-    context.rememberMeSelector = credentials?.selector ?? null;
+    context.rememberMe = credentials;
     return credentials;
   }
 
@@ -222,18 +248,17 @@ export class RememberMeService {
     return openSuccessor(presented.validator, record.previousSuccessor);
   }
 
-  /** A stolen remember-me cookie: end the device's token and every session of the user. */
+  /** A stolen remember-me cookie: end every remember-me token and every session of the user. */
   private async respondToTheft(context: SessionContext, record: RememberMeRecord): Promise<void> {
-    await this.tokens.delete(record.selector);
-    const revoked = await this.sessions.revoke(
+    const { sessions: revoked } = await this.revoker.revoke(
       record.userId,
       {},
-      context.loadedAt,
-      obsoleteExpiry(context.loadedAt, this.options.timings),
+      'all',
+      context.client,
     );
     context.reset();
     context.rememberMeCookie = 'clear';
-    context.rememberMeSelector = null;
+    context.rememberMe = null;
     if (context.cookieSent) context.cookie = 'clear';
     context.denial = {
       code: SessionDenialCode.RememberMeTheft,

@@ -2,14 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../core/clock';
 import { describeDevice } from '../core/device-summary';
 import { SessionRecord } from '../core/session-record';
-import { obsoleteExpiry } from '../core/session-policy';
 import { describeSession, SessionEvents } from '../events/session-events';
-import { InjectSessionOptions } from '../options/session-options.provider';
-import type { ResolvedSessionOptions } from '../options/resolve-session-options';
-import { RememberMeRepository } from '../remember-me/remember-me.repository';
 import { SessionRepository } from '../storage/session.repository';
-import { ClientInfo, SessionContext } from '../session/session-context';
+import { ClientInfo } from '../session/session-context';
 import { contextOf, Session } from '../session/session';
+import { SessionRevoker } from '../session/session-revoker';
 import { SessionWriter } from '../session/session-writer';
 
 /** One login of a user, as a "your devices" list shows it: never a token or a hash. */
@@ -45,9 +42,8 @@ const NO_CLIENT: ClientInfo = { ip: null, userAgent: null };
 @Injectable()
 export class SessionService {
   constructor(
-    @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
     private readonly repository: SessionRepository,
-    private readonly rememberMe: RememberMeRepository,
+    private readonly revoker: SessionRevoker,
     private readonly writer: SessionWriter,
     private readonly events: SessionEvents,
     private readonly clock: Clock,
@@ -77,32 +73,42 @@ export class SessionService {
    * After the user changed their password: gives the session a new ID (and counts as a fresh
    * authentication, since the user just proved the old password), and ends every other session
    * and every remember-me token of the user, this device's included (ASVS: terminate other
-   * sessions after a password change). Returns how many other sessions were ended.
+   * sessions after a password change). Within its grace period the old ID reaches nothing.
+   * Returns how many other sessions were ended.
    */
   async passwordChanged(session: Session<object>): Promise<number> {
     const context = contextOf(session);
     const userId = context.record?.userId;
     if (!userId) return 0;
     await this.writer.regenerate(context, { purpose: 'login', userId });
-    await this.rememberMe.deleteOfUser(userId, {});
-    if (context.rememberMeSelector) context.rememberMeCookie = 'clear';
-    return this.revokeOthers(session);
+    if (context.rememberMe) context.rememberMeCookie = 'clear';
+    context.rememberMe = null;
+    const { sessions } = await this.revoker.revoke(
+      userId,
+      { exceptHandle: context.record!.handle },
+      'all',
+      context.client,
+      'others',
+    );
+    return countActive(sessions);
   }
 
   /**
-   * Ends the session on the server (its row is deleted) and clears the cookie with the same
-   * attributes it was set with; forgets this device's remember-me token. A replay of the old
+   * Ends the session on the server (its row is deleted, and so is any successor a concurrent
+   * regeneration gave it) and clears the cookie with the same attributes it was set with;
+   * forgets this device's remember-me token when the request holds it. A replay of the old
    * cookie is refused.
    */
   async logout(session: Session<object>): Promise<void> {
     const context = contextOf(session);
-    if (context.rememberMeSelector) {
-      await this.rememberMe.delete(context.rememberMeSelector);
-      context.rememberMeCookie = 'clear';
-    }
     const record = context.record;
-    if (record) {
-      await this.repository.delete(record.idHash);
+    if (context.rememberMe) {
+      await this.revoker.forgetHeldDevice(context.rememberMe, record?.userId ?? null);
+      context.rememberMeCookie = 'clear';
+      context.rememberMe = null;
+    }
+    if (record && context.token) {
+      await this.revoker.endChain(context.token);
       this.events.emit({
         type: 'session.logged_out',
         at: this.clock.now(),
@@ -110,7 +116,7 @@ export class SessionService {
         session: describeSession(record),
       });
     }
-    this.end(context);
+    context.end();
   }
 
   /**
@@ -137,41 +143,44 @@ export class SessionService {
 
   /**
    * Signs out one login of `userId` (by its `handle`, from `listSessions`) and forgets the
-   * device if it was remembered. Returns `false` when the user has no such session or device
-   * (another user's handle changes nothing). Its next request gets 401 `session_revoked` and a
-   * clearing cookie.
+   * remembered device it issued or was restored from. Returns `false` when the user has no
+   * such session or device (another user's handle changes nothing). Its next request gets 401
+   * `session_revoked` and a clearing cookie.
    */
   async revoke(
     userId: string | number,
     handle: string,
     current?: Session<object>,
   ): Promise<boolean> {
-    const user = String(userId);
-    const forgotten = await this.rememberMe.deleteOfUser(user, { handle });
-    const revoked = await this.revokeWhere(user, { handle }, 'device', current);
-    if (revoked.length === 0) return forgotten > 0;
-    if (current && contextOf(current).record?.handle === handle && revoked.length > 0) {
-      this.end(contextOf(current));
-    }
-    return revoked.length > 0;
+    const context = current ? contextOf(current) : null;
+    const { sessions, forgotten } = await this.revoker.revoke(
+      String(userId),
+      { handle },
+      'revoked',
+      context?.client ?? NO_CLIENT,
+      'device',
+    );
+    if (context?.record?.handle === handle && sessions.length > 0) context.end();
+    return sessions.length > 0 || forgotten > 0;
   }
 
   /**
-   * Signs out every other login of the session's user and forgets their remembered devices;
-   * returns how many sessions were ended.
+   * Signs out every other login of the session's user and forgets every remembered device
+   * but the one this request holds (with its current validator); returns how many sessions
+   * were ended.
    */
   async revokeOthers(session: Session<object>): Promise<number> {
     const context = contextOf(session);
     const userId = context.record?.userId;
     if (!userId || !context.record) return 0;
-    await this.rememberMe.deleteOfUser(userId, { exceptHandle: context.record.handle });
-    const revoked = await this.revokeWhere(
+    const { sessions } = await this.revoker.revoke(
       userId,
       { exceptHandle: context.record.handle },
+      { allBut: context.rememberMe },
+      context.client,
       'others',
-      session,
     );
-    return revoked.filter((record) => record.obsoletedAt === null).length;
+    return countActive(sessions);
   }
 
   /**
@@ -181,58 +190,24 @@ export class SessionService {
    */
   async logoutAll(userId: string | number, current?: Session<object>): Promise<number> {
     const user = String(userId);
-    const now = this.clock.now();
-    await this.rememberMe.deleteOfUser(user, {});
-    const count = await this.repository.revokeAll(
-      user,
-      now,
-      obsoleteExpiry(now, this.options.timings),
-    );
+    const count = await this.revoker.revokeAll(user);
     const context = current ? contextOf(current) : null;
     if (context?.record?.userId === user) {
-      this.end(context);
-      if (context.rememberMeSelector) context.rememberMeCookie = 'clear';
+      context.end();
+      if (context.rememberMe) context.rememberMeCookie = 'clear';
     }
     this.events.emit({
       type: 'session.logged_out_all',
-      at: now,
+      at: this.clock.now(),
       request: context?.client ?? NO_CLIENT,
       userId: user,
       count,
     });
     return count;
   }
+}
 
-  private async revokeWhere(
-    userId: string,
-    scope: { handle?: string; exceptHandle?: string },
-    reason: 'device' | 'others',
-    current?: Session<object>,
-  ): Promise<SessionRecord[]> {
-    const now = this.clock.now();
-    const revoked = await this.repository.revoke(
-      userId,
-      scope,
-      now,
-      obsoleteExpiry(now, this.options.timings),
-    );
-    if (revoked.length > 0) {
-      this.events.emit({
-        type: 'session.revoked',
-        at: now,
-        request: current ? contextOf(current).client : NO_CLIENT,
-        userId,
-        reason,
-        sessions: revoked.map(describeSession),
-      });
-    }
-    return revoked;
-  }
-
-  /** The request's session is gone: nothing more is written and its cookie is cleared. */
-  private end(context: SessionContext): void {
-    context.reset();
-    context.ended = true;
-    context.cookie = 'clear';
-  }
+/** Sessions that were active (not obsolete) among revoked rows. */
+function countActive(records: SessionRecord[]): number {
+  return records.filter((record) => record.obsoletedAt === null).length;
 }

@@ -1,24 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import { SessionRecord } from '../core/session-record';
-import { obsoleteExpiry } from '../core/session-policy';
 import { describeSession, SessionEvents } from '../events/session-events';
 import { SessionDenialCode } from '../http/session.exceptions';
 import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionRepository } from '../storage/session.repository';
 import { SessionContext } from './session-context';
+import { SessionRevoker } from './session-revoker';
 
 /**
  * What happens when an ID replaced by regeneration is used after its grace period. A
  * legitimate client has had the new cookie for that long, so this is most likely a stolen or
- * fixated ID: refuse it, clear the cookie, end every session of the user (unless configured
- * to deny only) so the thief loses whatever the ID led to, and report it with the evidence.
+ * fixated ID: refuse it, clear the cookie, end every session and remember-me token of the user
+ * (unless configured to deny only) so the thief loses whatever the ID led to, and report it
+ * with the evidence.
  */
 @Injectable()
 export class ObsoleteAccessResponder {
   constructor(
     @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
     private readonly repository: SessionRepository,
+    private readonly revoker: SessionRevoker,
     private readonly events: SessionEvents,
   ) {}
 
@@ -36,13 +38,7 @@ export class ObsoleteAccessResponder {
     let revoked = 0;
     if (userId !== null) {
       if (response === 'revoke-all') {
-        const at = context.loadedAt;
-        userSessions = await this.repository.revoke(
-          userId,
-          {},
-          at,
-          obsoleteExpiry(at, this.options.timings),
-        );
+        ({ sessions: userSessions } = await this.revoker.revoke(userId, {}, 'all', context.client));
         revoked = userSessions.filter((session) => session.obsoletedAt === null).length;
       } else {
         userSessions = await this.repository.findActiveOfUser(userId, context.loadedAt);

@@ -50,8 +50,11 @@ export class SessionContext {
   pendingCsrfSecret: Buffer | null = null;
   /** The remember-me cookie to set or clear on the response. */
   rememberMeCookie: RememberMeCookieAction = null;
-  /** The selector of the well-formed remember-me cookie the request carried, if any. */
-  rememberMeSelector: string | null = null;
+  /**
+   * The remember-me credentials the client holds: those of the well-formed cookie the request
+   * carried, or those this response sets. Only a holder of the validator may forget the device.
+   */
+  rememberMe: { selector: string; validator: string } | null = null;
   /** A CSRF token was handed out: the response varies by cookie and must not be cached. */
   csrfIssued = false;
   /** The request's provenance headers were checked: the response varies by them. */
@@ -59,6 +62,8 @@ export class SessionContext {
   /** Whether the rules asked for a touch or a rotation when the session was loaded. */
   touchDue = false;
   rotationDue = false;
+  /** The request presented a successor's own token for the first time: record it. */
+  presentationDue = false;
 
   private clientInfo: ClientInfo | null = null;
 
@@ -91,6 +96,7 @@ export class SessionContext {
     this.token = token;
     this.record = record;
     this.ended = false;
+    this.presentationDue = false;
     this.changes.clear();
     this.replaced = replaced;
     if (!pending) return;
@@ -110,7 +116,15 @@ export class SessionContext {
     this.replaced = false;
     this.touchDue = false;
     this.rotationDue = false;
+    this.presentationDue = false;
     this.pendingCsrfSecret = null;
+  }
+
+  /** The request's session was ended (logout, revocation): nothing more is written, the cookie goes. */
+  end(): void {
+    this.reset();
+    this.ended = true;
+    this.cookie = 'clear';
   }
 
   get hasChanges(): boolean {
@@ -140,6 +154,7 @@ export class SessionContext {
   /** After a write: the stored row now matches what the handler sees. */
   markPersisted(record: SessionRecord): void {
     this.record = record;
+    this.presentationDue = false;
     this.changes.clear();
     this.replaced = false;
     this.pendingCsrfSecret = null;

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../core/clock';
-import { SessionRecord } from '../core/session-record';
-import { assessSession } from '../core/session-policy';
+import { judgeObsoleteUse } from '../core/obsolete-id-policy';
+import { assessSession, SessionVerdict } from '../core/session-policy';
 import { hashToken } from '../core/session-token';
-import { openSuccessor } from '../core/successor-seal';
 import { describeSession, SessionEvents } from '../events/session-events';
 import { readSessionCookie } from '../http/session-cookie';
 import { FailureWindow } from '../core/failure-window';
@@ -13,24 +12,23 @@ import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionRepository } from '../storage/session.repository';
 import { ObsoleteAccessResponder } from './obsolete-access.responder';
+import { findSessions, MAX_SUCCESSOR_HOPS, ReachedSession, successorOf } from './session-chain';
 import { SessionContext } from './session-context';
 
-/** A stored session and the token that reaches it. */
-export interface ReachedSession {
-  token: string;
-  record: SessionRecord;
+/**
+ * How much a presented session says about the request when a Cookie header carries several
+ * (duplicate cookies): evidence of an attack first, then a live session, then one being
+ * replaced, then dead ones. The choice depends on the set of cookies, never on their order.
+ */
+function weight(verdict: SessionVerdict): number {
+  if (verdict.state === 'obsolete') return verdict.withinGrace ? 1 : 3;
+  return verdict.state === 'active' ? 2 : 0;
 }
 
 /**
- * Successors are followed at most this deep: each hop is a regeneration inside the previous
- * one's grace period, which busy tabs racing rotations can chain a few times.
- */
-const MAX_SUCCESSOR_HOPS = 10;
-
-/**
  * Turns a request's cookie into its session context: strict mode (only stored IDs count),
- * expiry from stored time-stamps, and obsolete IDs (served as their successor within the
- * grace period, handed to the {@link ObsoleteAccessResponder} after it).
+ * expiry from stored time-stamps, and obsolete IDs (forwarded, answered as anonymous, or handed
+ * to the {@link ObsoleteAccessResponder}, as `judgeObsoleteUse` decides).
  */
 @Injectable()
 export class SessionLoader {
@@ -56,6 +54,14 @@ export class SessionLoader {
         throw new SessionIdGuessingException();
       }
     }
+    if (cookie.count > 1) {
+      this.events.emit({
+        type: 'session.duplicate_cookie',
+        at: context.loadedAt,
+        request: context.client,
+        count: cookie.count,
+      });
+    }
     if (cookie.tokens.length === 0) {
       if (cookie.present) {
         context.cookie = 'clear';
@@ -68,8 +74,8 @@ export class SessionLoader {
       }
       return context;
     }
-    const reached = await this.findFirst(cookie.tokens);
-    if (!reached) {
+    const found = await findSessions(this.repository, cookie.tokens);
+    if (found.length === 0) {
       context.cookie = 'clear';
       this.events.emit({
         type: 'session.unknown_id',
@@ -80,7 +86,7 @@ export class SessionLoader {
       this.noteFailedId(context);
       return context;
     }
-    await this.admit(context, reached);
+    await this.admit(context, this.weightiest(found, context.loadedAt));
     return context;
   }
 
@@ -102,35 +108,17 @@ export class SessionLoader {
     });
   }
 
-  /**
-   * The active session that `token` stands for now: itself, or the successor of an obsolete
-   * session within its grace period; `null` when there is none.
-   */
-  async resolveActive(token: string, now: Date): Promise<ReachedSession | null> {
-    let reached = await this.findFirst([token]);
-    for (let hop = 0; reached && hop <= MAX_SUCCESSOR_HOPS; hop++) {
-      const verdict = assessSession(reached.record, now, this.options.timings);
-      if (verdict.state === 'active') return reached;
-      if (verdict.state !== 'obsolete' || !verdict.withinGrace) return null;
-      reached = await this.successorOf(reached);
-    }
-    return null;
-  }
-
-  private async findFirst(tokens: string[]): Promise<ReachedSession | null> {
-    const hashes = tokens.map(hashToken);
-    const records = await this.repository.findByHashes(hashes);
-    for (const [index, token] of tokens.entries()) {
-      const record = records.find((candidate) => candidate.idHash.equals(hashes[index]));
-      if (record) return { token, record };
-    }
-    return null;
-  }
-
-  private async successorOf(reached: ReachedSession): Promise<ReachedSession | null> {
-    if (!reached.record.successor) return null;
-    const token = openSuccessor(reached.token, reached.record.successor);
-    return token ? this.findFirst([token]) : null;
+  /** The session among duplicates that decides the request (ties: by hashed ID, not by order). */
+  private weightiest(found: ReachedSession[], now: Date): ReachedSession {
+    const weighed = found.map((reached) => ({
+      reached,
+      weight: weight(assessSession(reached.record, now, this.options.timings)),
+    }));
+    weighed.sort(
+      (a, b) =>
+        b.weight - a.weight || Buffer.compare(a.reached.record.idHash, b.reached.record.idHash),
+    );
+    return weighed[0].reached;
   }
 
   /**
@@ -141,7 +129,7 @@ export class SessionLoader {
     let current: ReachedSession | null = reached;
     for (let hop = 0; current && hop <= MAX_SUCCESSOR_HOPS; hop++) {
       if (current.record.userId !== null) return current.record.userId;
-      current = await this.successorOf(current);
+      current = await successorOf(this.repository, current);
     }
     return null;
   }
@@ -153,6 +141,8 @@ export class SessionLoader {
       context.adopt(reached.token, record);
       context.touchDue = verdict.touchDue;
       context.rotationDue = verdict.rotationDue;
+      // A successor's own token came back: from now on its old ID is served only in flight.
+      context.presentationDue = hop === 0 && record.presentedAt === null;
       return;
     }
     context.cookie = 'clear';
@@ -184,19 +174,57 @@ export class SessionLoader {
       });
       return;
     }
-    if (verdict.withinGrace) {
-      const successor = hop < MAX_SUCCESSOR_HOPS ? await this.successorOf(reached) : null;
-      if (successor) {
-        await this.admit(context, successor, hop + 1);
-        if (context.record) context.cookie = 'set';
+    await this.admitObsolete(context, reached, hop);
+  }
+
+  /** An obsolete ID: forwarded, answered as anonymous, or the attack response. */
+  private async admitObsolete(
+    context: SessionContext,
+    reached: ReachedSession,
+    hop: number,
+  ): Promise<void> {
+    const { record } = reached;
+    const obsolete = { obsoletedAt: record.obsoletedAt!, obsoletedBy: record.obsoletedBy };
+    const { timings } = this.options;
+    let use = judgeObsoleteUse(obsolete, null, context.loadedAt, timings);
+    let successor: ReachedSession | null = null;
+    if (use === 'forward') {
+      successor = hop < MAX_SUCCESSOR_HOPS ? await successorOf(this.repository, reached) : null;
+      if (!successor) {
+        context.denial = {
+          code: SessionDenialCode.Ended,
+          message: 'The session this ID was replaced by has ended.',
+        };
         return;
       }
-      context.denial = {
-        code: SessionDenialCode.Ended,
-        message: 'The session this ID was replaced by has ended.',
-      };
+      use = judgeObsoleteUse(obsolete, successor.record.presentedAt, context.loadedAt, timings);
+    }
+    if (use === 'attack') {
+      await this.obsoleteAccess.respond(context, record, await this.userBehind(reached));
       return;
     }
-    await this.obsoleteAccess.respond(context, record, await this.userBehind(reached));
+    if (use === 'anonymous') {
+      const signedIn = await successorOf(this.repository, reached);
+      this.events.emit({
+        type: 'session.obsolete_refused',
+        at: context.loadedAt,
+        request: context.client,
+        userId: signedIn?.record.userId ?? null,
+        obsolete: describeSession(record),
+        regeneration: record.obsoletedBy === 'restore' ? 'restore' : 'login',
+      });
+      return;
+    }
+    await this.admit(context, successor!, hop + 1);
+    if (!context.record) return;
+    context.cookie = 'set';
+    this.events.emit({
+      type: 'session.obsolete_forwarded',
+      at: context.loadedAt,
+      request: context.client,
+      obsolete: describeSession(record),
+      successor: describeSession(context.record),
+      regeneration: record.obsoletedBy === 'privilege' ? 'privilege' : 'rotation',
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../core/clock';
 import { generateCsrfSecret } from '../csrf/csrf-token';
+import { crossesAuthentication, RegenerationPurpose } from '../core/obsolete-id-policy';
 import { SessionRecord } from '../core/session-record';
 import { activeExpiry, obsoleteExpiry } from '../core/session-policy';
 import { generateHandle, generateToken, hashToken } from '../core/session-token';
@@ -15,8 +16,9 @@ import {
 import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { DataChange, SessionRepository } from '../storage/session.repository';
+import { continuationOf } from './session-chain';
 import { SessionContext } from './session-context';
-import { SessionLoader } from './session-loader';
+import { SessionRevoker } from './session-revoker';
 
 /** What a regeneration changes besides the ID. */
 export interface RegenerationPlan {
@@ -24,9 +26,9 @@ export interface RegenerationPlan {
    * `login` starts a new authentication; `restore` starts a remember-me session (a user, but no
    * fresh authentication); `privilege` and `rotation` keep the user and times.
    */
-  purpose: 'login' | 'restore' | 'privilege' | 'rotation';
-  /** For `restore`: the handle of the remembered device, kept by its sessions. */
-  handle?: string;
+  purpose: RegenerationPurpose;
+  /** For `restore`: the handle of the remembered device the new session comes from. */
+  rememberMeHandle?: string;
   /** Why a rotation happens: the interval passed, or data changed under `regenerateOnWrite`. */
   reason?: 'interval' | 'write';
   /** The user of the successor (for `login`). */
@@ -38,8 +40,8 @@ const EMPTY_DATA: DataChange = { replace: true, set: {}, remove: [] };
 /** Who a newly created session belongs to. */
 interface SessionIdentity {
   userId: string | null;
-  /** A handle to keep (a remembered device); a new one otherwise. */
-  handle?: string;
+  /** The remembered device a restored session comes from. */
+  rememberMeHandle?: string;
   /** Whether the user just proved their identity (sets `authenticated_at`). */
   interactive: boolean;
 }
@@ -62,7 +64,7 @@ export class SessionWriter {
   constructor(
     @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
     private readonly repository: SessionRepository,
-    private readonly loader: SessionLoader,
+    private readonly revoker: SessionRevoker,
     private readonly clock: Clock,
     private readonly events: SessionEvents,
   ) {}
@@ -75,14 +77,20 @@ export class SessionWriter {
     if (context.ended) return false;
     const newSecret = context.pendingCsrfSecret !== null;
     if (!context.record) return context.data.size > 0 || newSecret;
-    return context.hasChanges || context.touchDue || context.rotationDue || newSecret;
+    return (
+      context.hasChanges ||
+      context.touchDue ||
+      context.rotationDue ||
+      context.presentationDue ||
+      newSecret
+    );
   }
 
   /** Writes what the request changed, after the handler. */
   async commit(context: SessionContext): Promise<void> {
     if (!this.needsCommit(context)) return;
     if (!context.record) {
-      await this.create(context, ANONYMOUS);
+      await this.create(this.repository, context, ANONYMOUS);
       return;
     }
     if (context.rotationDue || (this.options.regenerateOnWrite && context.hasChanges)) {
@@ -97,31 +105,50 @@ export class SessionWriter {
 
   /**
    * Gives the session a new ID: the old row becomes obsolete (its successor sealed for the old
-   * token's holder), the data is carried over. A regeneration that loses a race to another one
-   * continues from the winner's successor, so one session never ends with two live successors.
+   * token's holder, the purpose recorded), the data is carried over. A regeneration that loses
+   * a race to a same-user one continues from the winner's successor, so one session never ends
+   * with two live successors. A sign-in under `maxSessionsPerUser` runs serialised per user, so
+   * the limit holds under concurrent logins.
    */
   async regenerate(context: SessionContext, plan: RegenerationPlan): Promise<void> {
-    const startsLogin = plan.purpose === 'login' || plan.purpose === 'restore';
-    if (startsLogin && plan.userId && context.record?.userId !== plan.userId) {
-      await this.enforceSessionLimit(plan.userId, context.record?.handle);
+    const userId = startsLogin(plan) ? plan.userId : undefined;
+    if (!userId || this.options.maxSessionsPerUser === null || context.record?.userId === userId) {
+      return this.regenerateOn(this.repository, context, plan);
     }
+    const evicted = await this.repository.serializeUser(userId, async (repository) => {
+      const evicted = await this.enforceSessionLimit(repository, userId, context.record?.handle);
+      await this.regenerateOn(repository, context, plan);
+      return evicted;
+    });
+    // After the transaction: it holds a connection, and this needs another.
+    if (evicted.length > 0) await this.revoker.forgetEvicted(userId, evicted, context.client);
+  }
+
+  private async regenerateOn(
+    repository: SessionRepository,
+    context: SessionContext,
+    plan: RegenerationPlan,
+  ): Promise<void> {
+    const login = startsLogin(plan);
     for (let attempt = 0; attempt < MAX_REGENERATION_ATTEMPTS; attempt++) {
       const old = context.record;
       const oldToken = context.token;
       if (!old || !oldToken) {
-        await this.create(context, startsLogin ? this.identity(plan) : ANONYMOUS);
+        await this.create(repository, context, login ? this.identity(plan) : ANONYMOUS);
         return;
       }
-      const successor = await this.tryRegenerate(context, old, oldToken, plan);
+      const successor = await this.tryRegenerate(repository, context, old, oldToken, plan);
       if (successor) return;
-      const winner = await this.loader.resolveActive(oldToken, this.clock.now());
-      if (!winner) {
+      const winner = await continuationOf(
+        repository,
+        oldToken,
+        this.clock.now(),
+        this.options.timings,
+      );
+      if (winner === null || winner === 'signed-in') {
+        // A sign-in starts afresh; anything else has lost its session.
+        if (!login) return winner ? this.yieldToSignIn(context) : this.lose(context);
         context.reset();
-        if (!startsLogin) {
-          context.ended = true;
-          context.cookie = 'clear';
-          return;
-        }
         continue;
       }
       context.adopt(winner.token, winner.record, true);
@@ -133,39 +160,34 @@ export class SessionWriter {
 
   /**
    * Makes room for one more login of `userId` under `maxSessionsPerUser`: refuses it, or
-   * revokes the least recently used sessions, as configured. `currentHandle` is the login the
-   * request already holds, which the new one replaces and so does not count.
+   * revokes the least recently used sessions, as configured; returns those it revoked.
+   * `currentHandle` is the login the request already holds, which the new one replaces and so
+   * does not count. Runs on the repository of the user's serialised transaction.
    */
-  private async enforceSessionLimit(userId: string, currentHandle?: string): Promise<void> {
+  private async enforceSessionLimit(
+    repository: SessionRepository,
+    userId: string,
+    currentHandle?: string,
+  ): Promise<SessionRecord[]> {
     const max = this.options.maxSessionsPerUser;
-    if (max === null) return;
+    if (max === null) return [];
     const now = this.clock.now();
     if (this.options.sessionLimitPolicy === 'refuse') {
-      const active = await this.repository.findActiveOfUser(userId, now);
+      const active = await repository.findActiveOfUser(userId, now);
       if (active.filter((session) => session.handle !== currentHandle).length >= max) {
         throw new SessionForbiddenException(
           SessionDenialCode.LimitReached,
           `This account already has ${max} active sessions; sign out of one to sign in here.`,
         );
       }
-      return;
+      return [];
     }
-    const evicted = await this.repository.revokeLeastRecentlyUsed(
+    return repository.revokeLeastRecentlyUsed(
       userId,
       max - 1,
       now,
       obsoleteExpiry(now, this.options.timings),
     );
-    if (evicted.length > 0) {
-      this.events.emit({
-        type: 'session.revoked',
-        at: now,
-        request: { ip: null, userAgent: null },
-        userId,
-        reason: 'limit',
-        sessions: evicted.map(describeSession),
-      });
-    }
   }
 
   /**
@@ -184,6 +206,7 @@ export class SessionWriter {
   }
 
   private async tryRegenerate(
+    repository: SessionRepository,
     context: SessionContext,
     old: SessionRecord,
     oldToken: string,
@@ -191,20 +214,22 @@ export class SessionWriter {
   ): Promise<SessionRecord | null> {
     const now = this.clock.now();
     const token = generateToken();
-    const login = plan.purpose === 'login' || plan.purpose === 'restore';
+    const login = startsLogin(plan);
     const userId = login ? (plan.userId ?? null) : old.userId;
     const switchesUser = login && old.userId !== null && old.userId !== userId;
     const authenticatedAt =
       plan.purpose === 'login' ? now : plan.purpose === 'restore' ? null : old.authenticatedAt;
-    const handle = plan.handle ?? (login && old.userId !== userId ? generateHandle() : old.handle);
-    const successor = await this.repository.regenerate({
+    // A new login, and every restore, is its own entry in the device list.
+    const newEntry = plan.purpose === 'restore' || (login && old.userId !== userId);
+    const successor = await repository.regenerate({
+      purpose: plan.purpose,
       oldHash: old.idHash,
       obsoletedAt: now,
       obsoleteExpiresAt: obsoleteExpiry(now, this.options.timings),
       successorSeal: sealSuccessor(oldToken, token),
       successor: {
         idHash: hashToken(token),
-        handle,
+        handle: newEntry ? generateHandle() : old.handle,
         userId,
         data: switchesUser ? EMPTY_DATA : context.pendingChange(),
         authenticatedAt,
@@ -219,6 +244,8 @@ export class SessionWriter {
         userAgent: context.client.userAgent,
         // A login starts a new CSRF secret (tokens of the pre-login session stop working).
         csrfSecret: login ? generateCsrfSecret() : null,
+        rememberMeHandle:
+          plan.purpose === 'restore' ? (plan.rememberMeHandle ?? null) : old.rememberMeHandle,
       },
     });
     if (!successor) return null;
@@ -243,7 +270,7 @@ export class SessionWriter {
       session: describeSession(successor),
       previous: describeSession(old),
     };
-    if (plan.purpose === 'login' || plan.purpose === 'restore') {
+    if (crossesAuthentication(plan.purpose)) {
       this.events.emit({
         type: 'session.authenticated',
         userId: successor.userId ?? '',
@@ -260,19 +287,23 @@ export class SessionWriter {
   private identity(plan: RegenerationPlan): SessionIdentity {
     return {
       userId: plan.userId ?? null,
-      handle: plan.handle,
+      rememberMeHandle: plan.rememberMeHandle,
       interactive: plan.purpose === 'login',
     };
   }
 
-  private async create(context: SessionContext, identity: SessionIdentity): Promise<void> {
+  private async create(
+    repository: SessionRepository,
+    context: SessionContext,
+    identity: SessionIdentity,
+  ): Promise<void> {
     const now = this.clock.now();
     const token = generateToken();
     const { userId } = identity;
     const authenticatedAt = identity.interactive ? now : null;
-    const record = await this.repository.insert({
+    const record = await repository.insert({
       idHash: hashToken(token),
-      handle: identity.handle ?? generateHandle(),
+      handle: generateHandle(),
       userId,
       data: context.snapshot(),
       createdAt: now,
@@ -283,6 +314,9 @@ export class SessionWriter {
       ip: context.client.ip,
       userAgent: context.client.userAgent,
       csrfSecret: context.pendingCsrfSecret ?? generateCsrfSecret(),
+      // The client gets this token now: nothing older stands for this session.
+      presentedAt: now,
+      rememberMeHandle: identity.rememberMeHandle ?? null,
     });
     context.adopt(token, record);
     context.cookie = 'set';
@@ -312,21 +346,25 @@ export class SessionWriter {
         data: context.hasChanges ? context.pendingChange() : undefined,
         csrfSecret: context.pendingCsrfSecret ?? undefined,
         touch,
+        presentedAt: context.presentationDue ? context.loadedAt : undefined,
       });
       if (version !== null) {
         const csrfSecret = record.csrfSecret ?? context.pendingCsrfSecret;
+        const presentedAt = record.presentedAt ?? context.loadedAt;
         context.markPersisted({
           ...record,
           ...touch,
           data: context.snapshot(),
           version,
           csrfSecret,
+          presentedAt,
         });
         return;
       }
-      const successor = await this.loader.resolveActive(token, now);
-      if (!successor) return this.lose(context);
-      context.adopt(successor.token, successor.record, true);
+      const next = await continuationOf(this.repository, token, now, this.options.timings);
+      if (next === 'signed-in') return this.yieldToSignIn(context);
+      if (!next) return this.lose(context);
+      context.adopt(next.token, next.record, true);
       context.cookie = 'set';
       if (!context.hasChanges) return;
     }
@@ -334,12 +372,24 @@ export class SessionWriter {
     throw new SessionBusyException();
   }
 
-  /** The session ended under a running request: nothing is written, the cookie is cleared. */
-  private lose(context: SessionContext): void {
+  /**
+   * The request's session became a sign-in while the request ran: it must reach nothing of the
+   * new session, and its response must not clear the cookie the sign-in just set (it may be
+   * the same browser). Changes are refused with 409 `session_busy`, so nothing is lost
+   * silently; a retry carries the browser's new cookie.
+   */
+  private yieldToSignIn(context: SessionContext): void {
     const lostChanges = context.hasChanges;
     context.reset();
     context.ended = true;
-    context.cookie = 'clear';
+    context.cookie = null;
+    if (lostChanges) throw new SessionBusyException();
+  }
+
+  /** The session ended under a running request: nothing is written, the cookie is cleared. */
+  private lose(context: SessionContext): void {
+    const lostChanges = context.hasChanges;
+    context.end();
     if (lostChanges) {
       throw new SessionUnauthorizedException(
         SessionDenialCode.Ended,
@@ -347,4 +397,9 @@ export class SessionWriter {
       );
     }
   }
+}
+
+/** Whether a plan starts a user's session (a sign-in or a restore), as opposed to renewing one. */
+function startsLogin(plan: RegenerationPlan): boolean {
+  return plan.purpose === 'login' || plan.purpose === 'restore';
 }

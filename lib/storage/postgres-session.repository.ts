@@ -1,5 +1,7 @@
 import { DataSource } from 'typeorm';
-import { runStatement, StatementOptions, StatementResult } from './run-statement';
+import type { PoolClient } from 'pg';
+import { runLocked, runStatement, StatementOptions, StatementResult } from './run-statement';
+import { RegenerationPurpose } from '../core/obsolete-id-policy';
 import { SessionRecord } from '../core/session-record';
 import {
   DataChange,
@@ -20,16 +22,20 @@ interface SessionRow {
   rotated_at: Date;
   expires_at: Date;
   obsoleted_at: Date | null;
+  obsoleted_by: RegenerationPurpose | null;
+  presented_at: Date | null;
   successor: Buffer | null;
   revoked_at: Date | null;
   csrf_secret: Buffer | null;
+  remember_me_handle: string | null;
   ip: string | null;
   user_agent: string | null;
   version: number;
 }
 
 const COLUMNS = `id_hash, handle, user_id, data, created_at, authenticated_at, last_seen_at,
-  rotated_at, expires_at, obsoleted_at, successor, revoked_at, csrf_secret, ip, user_agent, version`;
+  rotated_at, expires_at, obsoleted_at, obsoleted_by, presented_at, successor, revoked_at,
+  csrf_secret, remember_me_handle, ip, user_agent, version`;
 
 /** The column list qualified by a table alias (for RETURNING from a CTE). */
 function prefixed(alias: string): string {
@@ -55,8 +61,16 @@ function mergedData(source: string, first: number): string {
 const SELECT_BY_HASH = `SELECT ${COLUMNS} FROM "session" WHERE id_hash = $1`;
 const SELECT_BY_HASHES = `SELECT ${COLUMNS} FROM "session" WHERE id_hash = ANY($1)`;
 
-/** The UPDATE of a request: parameters `$1` = id_hash, then touch, data change, CSRF secret. */
-function updateStatement(touch: boolean, data: boolean, secret: boolean): string {
+/**
+ * The UPDATE of a request: parameters `$1` = id_hash, then touch, data change, CSRF secret and
+ * the moment the session's own token was first presented.
+ */
+function updateStatement(
+  touch: boolean,
+  data: boolean,
+  secret: boolean,
+  presented: boolean,
+): string {
   const assignments = ['version = version + 1'];
   let last = 1;
   if (touch) assignments.push(`last_seen_at = $${++last}`, `expires_at = $${++last}`);
@@ -64,16 +78,33 @@ function updateStatement(touch: boolean, data: boolean, secret: boolean): string
     assignments.push(`data = ${mergedData('data', last + 1)}`);
     last += 3;
   }
-  if (secret) assignments.push(`csrf_secret = COALESCE(csrf_secret, $${last + 1})`);
+  if (secret) assignments.push(`csrf_secret = COALESCE(csrf_secret, $${++last})`);
+  if (presented) assignments.push(`presented_at = COALESCE(presented_at, $${last + 1})`);
   return `UPDATE "session" SET ${assignments.join(', ')}
        WHERE id_hash = $1 AND ${LIVE}
        RETURNING version`;
 }
 
-/** Every UPDATE variant, by the bits touch (4), data (2), secret (1). */
-const UPDATE_STATEMENTS = Array.from({ length: 8 }, (_, bits) =>
-  updateStatement((bits & 4) !== 0, (bits & 2) !== 0, (bits & 1) !== 0),
+/** Every UPDATE variant, by the bits touch (8), data (4), secret (2), presented (1). */
+const UPDATE_STATEMENTS = Array.from({ length: 16 }, (_, bits) =>
+  updateStatement((bits & 8) !== 0, (bits & 4) !== 0, (bits & 2) !== 0, (bits & 1) !== 0),
 );
+
+/**
+ * The assignments that revoke a row: its data emptied, its successor forgotten, kept until
+ * `$3` so that its next use is answered as revoked. `$2` is the moment.
+ */
+const REVOKED = `revoked_at = $2, expires_at = $3, data = '{}'::jsonb, successor = NULL,
+  version = s.version + 1`;
+
+/**
+ * A revocation repeats until a pass finds nothing: a pass cannot see a successor that a
+ * concurrent regeneration inserted after the pass began (it waits for that regeneration's lock
+ * on the old row, then revokes the old row only), and the next pass, with a newer snapshot,
+ * does. A regeneration can never start from a revoked row, so the passes end; this bounds them
+ * anyway against a user who keeps signing in during a "sign out everywhere".
+ */
+const MAX_REVOCATION_PASSES = 20;
 
 function changeParams(change: DataChange): unknown[] {
   return [change.replace, JSON.stringify(change.set), change.remove];
@@ -91,9 +122,12 @@ function toRecord(row: SessionRow): SessionRecord {
     rotatedAt: row.rotated_at,
     expiresAt: row.expires_at,
     obsoletedAt: row.obsoleted_at,
+    obsoletedBy: row.obsoleted_by,
+    presentedAt: row.presented_at,
     successor: row.successor,
     revokedAt: row.revoked_at,
     csrfSecret: row.csrf_secret,
+    rememberMeHandle: row.remember_me_handle,
     ip: row.ip,
     userAgent: row.user_agent,
     version: row.version,
@@ -105,13 +139,41 @@ export class PostgresSessionRepository extends SessionRepository {
   constructor(
     private readonly dataSource: DataSource,
     private readonly statementOptions: StatementOptions = {},
+    /** Inside {@link serializeUser}: the client of its transaction. */
+    private readonly client?: PoolClient,
   ) {
     super();
   }
 
   /** One statement on the application's data source (an extension point for subclasses). */
   protected run<T>(sql: string, params: unknown[]): Promise<StatementResult<T>> {
-    return runStatement<T>(this.dataSource, sql, params, this.statementOptions);
+    return runStatement<T>(this.client ?? this.dataSource, sql, params, this.statementOptions);
+  }
+
+  /**
+   * One transaction per call, behind a transaction-level advisory lock on the user: logins of
+   * one user (with a session limit) run one after the other, each counting what the previous
+   * committed.
+   */
+  override serializeUser<T>(
+    userId: string,
+    work: (repository: SessionRepository) => Promise<T>,
+  ): Promise<T> {
+    if (this.client) return work(this);
+    return runLocked(this.dataSource, `nest-session-security:user:${userId}`, (client) =>
+      work(new PostgresSessionRepository(this.dataSource, this.statementOptions, client)),
+    );
+  }
+
+  /** Runs a revoking statement until a pass revokes nothing; all rows it revoked. */
+  private async untilNoneLeft(pass: () => Promise<SessionRow[]>): Promise<SessionRecord[]> {
+    const revoked: SessionRecord[] = [];
+    for (let passes = 0; passes < MAX_REVOCATION_PASSES; passes++) {
+      const rows = await pass();
+      if (rows.length === 0) break;
+      revoked.push(...rows.map(toRecord));
+    }
+    return revoked;
   }
 
   async findByHashes(idHashes: Buffer[]): Promise<SessionRecord[]> {
@@ -125,8 +187,9 @@ export class PostgresSessionRepository extends SessionRepository {
   async insert(session: NewSession): Promise<SessionRecord> {
     const { rows } = await this.run<SessionRow>(
       `INSERT INTO "session" (id_hash, handle, user_id, data, created_at, authenticated_at,
-         last_seen_at, rotated_at, expires_at, ip, user_agent, csrf_secret)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12)
+         last_seen_at, rotated_at, expires_at, ip, user_agent, csrf_secret, presented_at,
+         remember_me_handle)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
        RETURNING ${COLUMNS}`,
       [
         session.idHash,
@@ -141,6 +204,8 @@ export class PostgresSessionRepository extends SessionRepository {
         session.ip,
         session.userAgent,
         session.csrfSecret,
+        session.presentedAt,
+        session.rememberMeHandle,
       ],
     );
     return toRecord(rows[0]);
@@ -151,23 +216,35 @@ export class PostgresSessionRepository extends SessionRepository {
     if (update.touch) params.push(update.touch.lastSeenAt, update.touch.expiresAt);
     if (update.data) params.push(...changeParams(update.data));
     if (update.csrfSecret) params.push(update.csrfSecret);
-    const bits = (update.touch ? 4 : 0) | (update.data ? 2 : 0) | (update.csrfSecret ? 1 : 0);
+    if (update.presentedAt) params.push(update.presentedAt);
+    const bits =
+      (update.touch ? 8 : 0) |
+      (update.data ? 4 : 0) |
+      (update.csrfSecret ? 2 : 0) |
+      (update.presentedAt ? 1 : 0);
     const { rows } = await this.run<{ version: number }>(UPDATE_STATEMENTS[bits], params);
     return rows[0]?.version ?? null;
   }
 
   async regenerate(regeneration: Regeneration): Promise<SessionRecord | null> {
     const next = regeneration.successor;
+    // `prior` locks the old row and keeps its values: the obsolete row keeps only what the
+    // obsolete-ID rules need (its data is emptied), the successor starts from the data it had.
     const { rows } = await this.run<SessionRow>(
-      `WITH old AS (
-         UPDATE "session" SET obsoleted_at = $2, expires_at = $3, successor = $4, version = version + 1
+      `WITH prior AS (
+         SELECT id_hash, data, created_at, csrf_secret FROM "session"
          WHERE id_hash = $1 AND ${LIVE}
-         RETURNING data, created_at, csrf_secret
+         FOR UPDATE
+       ), old AS (
+         UPDATE "session" s SET obsoleted_at = $2, expires_at = $3, successor = $4,
+           obsoleted_by = $18, data = '{}'::jsonb, version = s.version + 1
+         FROM prior WHERE s.id_hash = prior.id_hash
+         RETURNING prior.data, prior.created_at, prior.csrf_secret
        )
        INSERT INTO "session" (id_hash, handle, user_id, data, created_at, authenticated_at,
-         last_seen_at, rotated_at, expires_at, ip, user_agent, csrf_secret)
+         last_seen_at, rotated_at, expires_at, ip, user_agent, csrf_secret, remember_me_handle)
        SELECT $5, $6, $7, ${mergedData('old.data', 15)}, old.created_at, $8, $9, $10, $11, $12, $13,
-         COALESCE($14::bytea, old.csrf_secret)
+         COALESCE($14::bytea, old.csrf_secret), $19
        FROM old
        RETURNING ${COLUMNS}`,
       [
@@ -186,14 +263,19 @@ export class PostgresSessionRepository extends SessionRepository {
         next.userAgent,
         next.csrfSecret,
         ...changeParams(next.data),
+        regeneration.purpose,
+        next.rememberMeHandle,
       ],
     );
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
-  async delete(idHash: Buffer): Promise<boolean> {
-    const { affected } = await this.run(`DELETE FROM "session" WHERE id_hash = $1`, [idHash]);
-    return affected > 0;
+  async delete(idHash: Buffer): Promise<SessionRecord | null> {
+    const { rows } = await this.run<SessionRow>(
+      `DELETE FROM "session" WHERE id_hash = $1 RETURNING ${COLUMNS}`,
+      [idHash],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
   }
 
   async findActiveOfUser(userId: string, now: Date): Promise<SessionRecord[]> {
@@ -211,35 +293,42 @@ export class PostgresSessionRepository extends SessionRepository {
     revokedAt: Date,
     expiresAt: Date,
   ): Promise<SessionRecord[]> {
-    const { rows } = await this.run<SessionRow>(
-      `WITH target AS (
-         SELECT ${COLUMNS} FROM "session"
-         WHERE user_id = $1 AND revoked_at IS NULL
-           AND ($4::text IS NULL OR handle = $4) AND ($5::text IS NULL OR handle <> $5)
-         FOR UPDATE
-       )
-       UPDATE "session" s SET revoked_at = $2, expires_at = $3, data = '{}'::jsonb,
-         successor = NULL, version = s.version + 1
-       FROM target WHERE s.id_hash = target.id_hash
-       RETURNING ${prefixed('target')}`,
-      [userId, revokedAt, expiresAt, scope.handle ?? null, scope.exceptHandle ?? null],
-    );
-    return rows.map(toRecord);
+    return this.untilNoneLeft(async () => {
+      const { rows } = await this.run<SessionRow>(
+        `WITH target AS (
+           SELECT ${COLUMNS} FROM "session"
+           WHERE user_id = $1 AND revoked_at IS NULL
+             AND ($4::text IS NULL OR handle = $4) AND ($5::text IS NULL OR handle <> $5)
+           FOR UPDATE
+         )
+         UPDATE "session" s SET ${REVOKED}
+         FROM target WHERE s.id_hash = target.id_hash
+         RETURNING ${prefixed('target')}`,
+        [userId, revokedAt, expiresAt, scope.handle ?? null, scope.exceptHandle ?? null],
+      );
+      return rows;
+    });
   }
 
   /** Counts in the statement: "sign out everywhere" for a user with many sessions reads nothing back. */
   override async revokeAll(userId: string, revokedAt: Date, expiresAt: Date): Promise<number> {
-    const { rows } = await this.run<{ active: number }>(
-      `WITH revoked AS (
-         UPDATE "session" SET revoked_at = $2, expires_at = $3, data = '{}'::jsonb,
-           successor = NULL, version = version + 1
-         WHERE user_id = $1 AND revoked_at IS NULL
-         RETURNING obsoleted_at
-       )
-       SELECT count(*) FILTER (WHERE obsoleted_at IS NULL)::int AS active FROM revoked`,
-      [userId, revokedAt, expiresAt],
-    );
-    return rows[0]?.active ?? 0;
+    let active = 0;
+    for (let passes = 0; passes < MAX_REVOCATION_PASSES; passes++) {
+      const { rows } = await this.run<{ revoked: number; active: number }>(
+        `WITH revoked AS (
+           UPDATE "session" s SET ${REVOKED}
+           WHERE user_id = $1 AND revoked_at IS NULL
+           RETURNING obsoleted_at
+         )
+         SELECT count(*)::int AS revoked,
+           count(*) FILTER (WHERE obsoleted_at IS NULL)::int AS active
+         FROM revoked`,
+        [userId, revokedAt, expiresAt],
+      );
+      if (!rows[0] || rows[0].revoked === 0) break;
+      active += rows[0].active;
+    }
+    return active;
   }
 
   async revokeLeastRecentlyUsed(
@@ -248,21 +337,22 @@ export class PostgresSessionRepository extends SessionRepository {
     now: Date,
     expiresAt: Date,
   ): Promise<SessionRecord[]> {
-    const { rows } = await this.run<SessionRow>(
-      `WITH target AS (
-         SELECT ${COLUMNS} FROM "session"
-         WHERE user_id = $1 AND ${LIVE} AND expires_at > $2
-         ORDER BY last_seen_at DESC
-         OFFSET $4
-         FOR UPDATE
-       )
-       UPDATE "session" s SET revoked_at = $2, expires_at = $3, data = '{}'::jsonb,
-         version = s.version + 1
-       FROM target WHERE s.id_hash = target.id_hash
-       RETURNING ${prefixed('target')}`,
-      [userId, now, expiresAt, keep],
-    );
-    return rows.map(toRecord);
+    return this.untilNoneLeft(async () => {
+      const { rows } = await this.run<SessionRow>(
+        `WITH target AS (
+           SELECT ${COLUMNS} FROM "session"
+           WHERE user_id = $1 AND ${LIVE} AND expires_at > $2
+           ORDER BY last_seen_at DESC
+           OFFSET $4
+           FOR UPDATE
+         )
+         UPDATE "session" s SET ${REVOKED}
+         FROM target WHERE s.id_hash = target.id_hash
+         RETURNING ${prefixed('target')}`,
+        [userId, now, expiresAt, keep],
+      );
+      return rows;
+    });
   }
 
   async deleteExpired(now: Date, limit: number): Promise<number> {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import type { Pool, QueryConfig } from 'pg';
+import type { Pool, PoolClient, QueryConfig } from 'pg';
 import { DataSource } from 'typeorm';
 import { SessionStoreError } from '../http/session.exceptions';
 
@@ -48,26 +48,71 @@ function timestampText(value: unknown): unknown {
   return value instanceof Date ? value.toISOString() : value;
 }
 
+/** The pg pool of a data source (its writer pool under replication). */
+export function poolOf(dataSource: DataSource): Pool {
+  const pool = (dataSource.driver as { master?: Pool }).master;
+  if (!pool?.query) {
+    throw new Error('the data source has no PostgreSQL pool: is it a connected "postgres" one?');
+  }
+  return pool;
+}
+
+/** Where a statement runs: the data source's pool, or one client inside a transaction. */
+export type StatementTarget = DataSource | PoolClient;
+
+function failure(error: unknown): SessionStoreError {
+  const wrapped = new SessionStoreError(String(error), { cause: error });
+  logger.error(wrapped.message);
+  return wrapped;
+}
+
 export async function runStatement<T>(
-  dataSource: DataSource,
+  target: StatementTarget,
   sql: string,
   params: unknown[],
   options: StatementOptions = {},
 ): Promise<StatementResult<T>> {
   try {
-    const pool = (dataSource.driver as { master?: Pool }).master;
-    if (!pool?.query) {
-      throw new Error('the data source has no PostgreSQL pool: is it a connected "postgres" one?');
-    }
+    const queryable = 'driver' in target ? poolOf(target) : target;
     const values = params.map(timestampText);
     const result =
       options.preparedStatements === false
-        ? await pool.query(sql, values)
-        : await pool.query(preparedStatement(sql), values);
+        ? await queryable.query(sql, values)
+        : await queryable.query(preparedStatement(sql), values);
     return { rows: result.rows as T[], affected: result.rowCount ?? 0 };
   } catch (error) {
-    const failure = new SessionStoreError(String(error), { cause: error });
-    logger.error(failure.message);
-    throw failure;
+    throw failure(error);
+  }
+}
+
+/**
+ * Runs `work` in one transaction on one client of the data source's pool, after taking the
+ * transaction-level advisory lock `key`: the work of every caller with the same key runs one
+ * after the other, each seeing what the previous committed. Store failures become a
+ * {@link SessionStoreError}; a failure of `work` rolls back and is rethrown as it is.
+ */
+export async function runLocked<T>(
+  dataSource: DataSource,
+  key: string,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  let client: PoolClient;
+  try {
+    client = await poolOf(dataSource).connect();
+  } catch (error) {
+    throw failure(error);
+  }
+  let broken: unknown = undefined;
+  try {
+    await runStatement(client, 'BEGIN', [], { preparedStatements: false });
+    await runStatement(client, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [key]);
+    const result = await work(client);
+    await runStatement(client, 'COMMIT', [], { preparedStatements: false });
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollback: unknown) => (broken = rollback));
+    throw error;
+  } finally {
+    client.release(broken instanceof Error ? broken : undefined);
   }
 }

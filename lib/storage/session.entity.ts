@@ -43,6 +43,14 @@ export class SessionEntity {
   @Column({ name: 'obsoleted_at', type: 'timestamptz', nullable: true })
   obsoletedAt!: Date | null;
 
+  /** Why the row was made obsolete: `login`, `restore`, `privilege` or `rotation`. */
+  @Column({ name: 'obsoleted_by', type: 'text', nullable: true })
+  obsoletedBy!: string | null;
+
+  /** When a client first presented this row's own token (null on a successor until then). */
+  @Column({ name: 'presented_at', type: 'timestamptz', nullable: true })
+  presentedAt!: Date | null;
+
   @Column({ type: 'bytea', nullable: true })
   successor!: Buffer | null;
 
@@ -51,6 +59,10 @@ export class SessionEntity {
 
   @Column({ name: 'csrf_secret', type: 'bytea', nullable: true })
   csrfSecret!: Buffer | null;
+
+  /** For a session started from a remember-me token: the remembered device's handle. */
+  @Column({ name: 'remember_me_handle', type: 'text', nullable: true })
+  rememberMeHandle!: string | null;
 
   @Column({ type: 'text', nullable: true })
   ip!: string | null;

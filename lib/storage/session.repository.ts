@@ -1,4 +1,5 @@
 import { JsonValue } from '../core/json-value';
+import { RegenerationPurpose } from '../core/obsolete-id-policy';
 import { SessionRecord } from '../core/session-record';
 
 /** A change to session data: a key-level merge, or a replacement of the whole object. */
@@ -12,7 +13,10 @@ export interface DataChange {
 }
 
 /** A row to insert for a new session. */
-export type NewSession = Omit<SessionRecord, 'obsoletedAt' | 'successor' | 'revokedAt' | 'version'>;
+export type NewSession = Omit<
+  SessionRecord,
+  'obsoletedAt' | 'obsoletedBy' | 'successor' | 'revokedAt' | 'version'
+>;
 
 /** A write to an active session: optional data change plus the activity time-stamps. */
 export interface SessionUpdate {
@@ -24,11 +28,15 @@ export interface SessionUpdate {
    * leaves them (and so every indexed column) alone, as a read there does.
    */
   touch?: { lastSeenAt: Date; expiresAt: Date };
+  /** The first request that presented this session's own token (a successor coming into use). */
+  presentedAt?: Date;
 }
 
 /** Retires one session and creates its successor, atomically. */
 export interface Regeneration {
   oldHash: Buffer;
+  /** Why: stored on the old row, it decides what the old ID gets within its grace period. */
+  purpose: RegenerationPurpose;
   obsoletedAt: Date;
   /** `expires_at` of the old row: end of its retention. */
   obsoleteExpiresAt: Date;
@@ -36,9 +44,9 @@ export interface Regeneration {
   successorSeal: Buffer;
   /**
    * The successor row; its `data` is the change applied to the old row's current data, and a
-   * `csrfSecret` of `null` keeps the old row's secret.
+   * `csrfSecret` of `null` keeps the old row's secret. It is not presented yet.
    */
-  successor: Omit<NewSession, 'data' | 'createdAt'> & { data: DataChange };
+  successor: Omit<NewSession, 'data' | 'createdAt' | 'presentedAt'> & { data: DataChange };
 }
 
 /**
@@ -59,14 +67,18 @@ export abstract class SessionRepository {
   abstract update(idHash: Buffer, update: SessionUpdate): Promise<number | null>;
 
   /**
-   * Marks the old session obsolete and inserts its successor, in one statement. Returns the
-   * successor, or `null` when the old session was already obsolete or gone (a concurrent
-   * regeneration or logout won), in which case nothing is written.
+   * Marks the old session obsolete (its data emptied, the purpose recorded) and inserts its
+   * successor, in one statement. Returns the successor, or `null` when the old session was
+   * already obsolete or gone (a concurrent regeneration or logout won), in which case nothing
+   * is written.
    */
   abstract regenerate(regeneration: Regeneration): Promise<SessionRecord | null>;
 
-  /** Deletes one session; whether it existed. */
-  abstract delete(idHash: Buffer): Promise<boolean>;
+  /**
+   * Deletes one session; the row as it was when deleted (its `successor`, if a concurrent
+   * regeneration just retired it), or `null` when there was none.
+   */
+  abstract delete(idHash: Buffer): Promise<SessionRecord | null>;
 
   /** The user's sessions that are neither obsolete, revoked nor past `expires_at`. */
   abstract findActiveOfUser(userId: string, now: Date): Promise<SessionRecord[]>;
@@ -75,7 +87,9 @@ export abstract class SessionRepository {
    * Revokes sessions of a user (all of them, or those of one login `handle`, or all but the login
    * `exceptHandle`): their data is emptied and `revoked_at` set, and they are kept until
    * `expiresAt` so that their next use is answered as revoked. Returns the revoked rows as they
-   * were before.
+   * were before. Whole chains end: a successor that a regeneration running at the same moment
+   * inserts is revoked too (the PostgreSQL implementation repeats the statement until a pass
+   * finds nothing left).
    */
   abstract revoke(
     userId: string,
@@ -103,6 +117,21 @@ export abstract class SessionRepository {
     now: Date,
     expiresAt: Date,
   ): Promise<SessionRecord[]>;
+
+  /**
+   * Runs `work` with every other `serializeUser` of the same user waiting for it, on a
+   * repository whose statements see what the previous one committed: the session limit holds
+   * under concurrent logins. The default runs `work` at once on this repository (enough for a
+   * store that serialises every call itself); the PostgreSQL implementation takes a
+   * transaction-level advisory lock on the user.
+   */
+  serializeUser<T>(
+    userId: string,
+    work: (repository: SessionRepository) => Promise<T>,
+  ): Promise<T> {
+    void userId;
+    return work(this);
+  }
 
   /**
    * Deletes up to `limit` rows whose `expires_at` has passed, skipping rows other transactions

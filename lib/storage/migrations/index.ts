@@ -1,5 +1,6 @@
 import { CreateSessionTable1764000000000 } from './1764000000000-create-session-table';
 import { CreateRememberMeTable1764000000001 } from './1764000000001-create-remember-me-table';
+import { SessionRegenerationColumns1764000000002 } from './1764000000002-session-regeneration-columns';
 
 /**
  * The package's migrations, in order, to add to a data source's `migrations` list.
@@ -10,6 +11,11 @@ import { CreateRememberMeTable1764000000001 } from './1764000000001-create-remem
 export const SESSION_MIGRATIONS = [
   CreateSessionTable1764000000000,
   CreateRememberMeTable1764000000001,
+  SessionRegenerationColumns1764000000002,
 ];
 
-export { CreateSessionTable1764000000000, CreateRememberMeTable1764000000001 };
+export {
+  CreateSessionTable1764000000000,
+  CreateRememberMeTable1764000000001,
+  SessionRegenerationColumns1764000000002,
+};

@@ -1,0 +1,65 @@
+import { crossesAuthentication } from '../core/obsolete-id-policy';
+import { SessionRecord } from '../core/session-record';
+import { assessSession, SessionTimings } from '../core/session-policy';
+import { hashToken } from '../core/session-token';
+import { openSuccessor } from '../core/successor-seal';
+import { SessionRepository } from '../storage/session.repository';
+
+/** A stored session and the token that reaches it. */
+export interface ReachedSession {
+  token: string;
+  record: SessionRecord;
+}
+
+/**
+ * Successors are followed at most this deep: each hop is a regeneration inside the previous
+ * one's grace period, which busy tabs racing rotations can chain a few times.
+ */
+export const MAX_SUCCESSOR_HOPS = 10;
+
+/** The stored sessions among `tokens`, each with its token, in the order of `tokens`. */
+export async function findSessions(
+  repository: SessionRepository,
+  tokens: string[],
+): Promise<ReachedSession[]> {
+  const hashes = tokens.map(hashToken);
+  const records = await repository.findByHashes(hashes);
+  return tokens.flatMap((token, index) => {
+    const record = records.find((candidate) => candidate.idHash.equals(hashes[index]));
+    return record ? [{ token, record }] : [];
+  });
+}
+
+/** The successor of an obsolete session; only the holder of its token can open the seal. */
+export async function successorOf(
+  repository: SessionRepository,
+  reached: ReachedSession,
+): Promise<ReachedSession | null> {
+  if (!reached.record.successor) return null;
+  const token = openSuccessor(reached.token, reached.record.successor);
+  return token ? ((await findSessions(repository, [token]))[0] ?? null) : null;
+}
+
+/**
+ * Where a request that loaded `token` goes on after a concurrent regeneration retired it: the
+ * live session at the end of same-user regenerations within grace (the request was in flight,
+ * so the successor's being in use does not matter here); `'signed-in'` when the chain crossed
+ * an authentication boundary (the request's session became someone's sign-in: it must reach
+ * nothing of it); `null` when the session ended.
+ */
+export async function continuationOf(
+  repository: SessionRepository,
+  token: string,
+  now: Date,
+  timings: SessionTimings,
+): Promise<ReachedSession | 'signed-in' | null> {
+  let reached: ReachedSession | null = (await findSessions(repository, [token]))[0] ?? null;
+  for (let hop = 0; reached && hop <= MAX_SUCCESSOR_HOPS; hop++) {
+    const verdict = assessSession(reached.record, now, timings);
+    if (verdict.state === 'active') return reached;
+    if (verdict.state !== 'obsolete' || !verdict.withinGrace) return null;
+    if (crossesAuthentication(reached.record.obsoletedBy)) return 'signed-in';
+    reached = await successorOf(repository, reached);
+  }
+  return null;
+}
