@@ -78,6 +78,11 @@ function signInSection(): string {
 </section>`;
 }
 
+/**
+ * One session of the list. Every row but the current one has a "sign out" button: the current
+ * session signs out with the button at the top (a second "this device" row would be a session
+ * someone else started, which is why a restore from remember-me is its own entry).
+ */
 function sessionRow(session: SessionView): string {
   const device = escapeHtml(session.device);
   const action = session.current
@@ -109,6 +114,14 @@ function signedInSections({ user, sessions }: SignedInView): string {
     ${apiForm(
       { id: 'sign-out', api: '/api/auth/logout', done: 'You signed out.' },
       '<button type="submit">Sign out</button>',
+    )}
+    ${apiForm(
+      {
+        id: 'sign-out-everywhere',
+        api: '/api/auth/logout-all',
+        done: 'You signed out on every device, and no device remembers you any more.',
+      },
+      '<button type="submit">Sign out everywhere</button>',
     )}
   </div>
 </section>

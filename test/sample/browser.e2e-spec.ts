@@ -187,6 +187,129 @@ suite.each(SAMPLE_ADAPTERS)(title, (adapter) => {
       expect(problems).toEqual([]);
     }));
 
+  /** How many remember-me tokens `username` has in the sample's database. */
+  async function rememberedDevicesOf(username: string): Promise<number> {
+    const rows: { n: number }[] = await sample.dataSource.query(
+      `SELECT count(*)::int AS n FROM "remember_me_token" t
+       JOIN "users" u ON u.id::text = t.user_id WHERE u.username = $1`,
+      [username],
+    );
+    return rows[0].n;
+  }
+
+  it('a "sign out" button on every row but the current one; "sign out everywhere" ends every session and remembered device', () =>
+    withScreenshots('sign-out-everywhere', async () => {
+      const laptop = await openPage('laptop', USER_AGENTS.chromeLinux);
+      const phone = await openPage('phone', USER_AGENTS.safariIphone);
+      const desktop = await openPage('desktop', USER_AGENTS.firefoxWindows);
+      await signIn(phone);
+      await signIn(desktop);
+      await signIn(laptop);
+      expect(await rememberedDevicesOf('alice')).toBeGreaterThanOrEqual(3);
+
+      const rows = laptop.locator('tbody tr');
+      expect(await rows.count()).toBe(3);
+      const current = laptop.locator('tbody tr[aria-current="true"]');
+      expect(await current.count()).toBe(1);
+      expect(await current.innerText()).toContain('Chrome on Linux');
+      expect(await current.getByRole('button').count()).toBe(0);
+      // One button per other session: rows - 1 in all, each naming its device.
+      expect(await laptop.locator('tbody tr button').count()).toBe(2);
+      const others = laptop.locator('tbody tr:not([aria-current])');
+      for (let i = 0; i < (await others.count()); i++) {
+        const buttons = others.nth(i).getByRole('button');
+        expect(await buttons.count()).toBe(1);
+        expect(await buttons.first().getAttribute('aria-label')).toMatch(
+          /^Sign out (Safari on iOS|Firefox on Windows)$/,
+        );
+      }
+
+      const everywhere = laptop.getByRole('button', { name: 'Sign out everywhere', exact: true });
+      const sent = laptop.waitForRequest((r) => r.url().endsWith('/api/auth/logout-all'));
+      const answered = laptop.waitForResponse((r) => r.url().endsWith('/api/auth/logout-all'));
+      await everywhere.click();
+      const call = await sent;
+      expect(call.method()).toBe('POST');
+      expect(await call.headerValue('x-csrf-token')).toMatch(/^\S{16,}$/);
+      expect((await answered).status()).toBe(204);
+      await laptop.getByRole('heading', { name: 'Sign in' }).waitFor();
+      expect(await laptop.getByRole('status').innerText()).toBe(
+        'You signed out on every device, and no device remembers you any more.',
+      );
+      const laptopCookies = await laptop.context().cookies();
+      expect(laptopCookies.map((cookie) => cookie.name)).not.toContain(REMEMBER_ME_COOKIE);
+      expect(await rememberedDevicesOf('alice')).toBe(0);
+
+      // The other devices are signed out, and their remember-me cookies start nothing.
+      for (const page of [phone, desktop]) {
+        await page.reload();
+        await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+        await page.reload();
+        await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      }
+      expect(problems).toEqual([]);
+    }));
+
+  it('R23 a browser restored from a copied remember-me cookie is another row with a "sign out" button, never a second "this device"', () =>
+    withScreenshots('copied-remember-me', async () => {
+      const laptop = await openPage('laptop', USER_AGENTS.chromeLinux);
+      await signIn(laptop);
+      const copied = (await laptop.context().cookies()).find(
+        (cookie) => cookie.name === REMEMBER_ME_COOKIE,
+      )!;
+      const thief = await openPage('thief', USER_AGENTS.firefoxWindows);
+      await thief.context().addCookies([
+        {
+          name: copied.name,
+          value: copied.value,
+          domain: 'localhost',
+          path: '/',
+          secure: true,
+          httpOnly: true,
+          sameSite: 'Lax',
+        },
+      ]);
+      await thief.goto(`${base}/`);
+      await thief.getByRole('heading', { name: 'Signed in as alice' }).waitFor();
+      // What the thief's browser holds now: the validator its restore rotated in.
+      const held = (await thief.context().cookies()).find(
+        (cookie) => cookie.name === REMEMBER_ME_COOKIE,
+      )!;
+      expect(held.value).not.toBe(copied.value);
+      const thiefCurrent = thief.locator('tbody tr[aria-current="true"]');
+      expect(await thiefCurrent.count()).toBe(1);
+      expect(await thiefCurrent.innerText()).toContain('Firefox on Windows');
+
+      await laptop.reload();
+      expect(await laptop.locator('tbody tr').count()).toBe(2);
+      const current = laptop.locator('tbody tr[aria-current="true"]');
+      expect(await current.count()).toBe(1);
+      expect(await current.innerText()).toContain('Chrome on Linux');
+      expect(await laptop.locator('tbody tr button').count()).toBe(1);
+
+      await laptop.getByRole('button', { name: 'Sign out Firefox on Windows' }).click();
+      await laptop.getByText('Firefox on Windows was signed out.').waitFor();
+      expect(await laptop.locator('tbody tr').count()).toBe(1);
+
+      // The thief is signed out, and the remember-me cookie it holds restores nothing any more.
+      await thief.reload();
+      await thief.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await thief.context().addCookies([
+        {
+          name: held.name,
+          value: held.value,
+          domain: 'localhost',
+          path: '/',
+          secure: true,
+          httpOnly: true,
+          sameSite: 'Lax',
+        },
+      ]);
+      await thief.reload();
+      await thief.getByRole('heading', { name: 'Sign in' }).waitFor();
+      expect(problems).toEqual([]);
+    }));
+
   it('errors in words; a password change after 10 minutes signs in again first, then signs the other device out', () =>
     withScreenshots('password', async () => {
       const carol = { username: `carol-${adapter}`, password: 'carol-first-password' };

@@ -106,16 +106,24 @@ describe.each(SAMPLE_ADAPTERS)('sample JSON API (%s)', (adapter) => {
       }
     });
 
-    it('remember me: once the session has expired, the device is signed in again as the same entry', async () => {
+    it('remember me: once the session has expired, the device is signed in again as one entry of its own (R23)', async () => {
       const browser = await signedIn(ALICE, USER_AGENTS.firefoxWindows, true);
       const { handle } = (await browser.get('/api/me')).body.session;
       sessionExpired(browser);
       const response = await browser.get('/api/me');
       expect(response.status).toBe(200);
       expect(response.body.user.username).toBe('alice');
-      expect(response.body.session).toMatchObject({ handle, authenticatedAt: null });
+      // Every session has its own handle: a restore is a new entry, not the issuing session's.
+      expect(response.body.session).toMatchObject({ authenticatedAt: null });
+      expect(response.body.session.handle).not.toBe(handle);
       expect(browser.token).not.toBeNull();
-      expect((await browser.get('/api/sessions')).body).toHaveLength(1);
+      const list = (await browser.get('/api/sessions')).body as {
+        handle: string;
+        current: boolean;
+      }[];
+      expect(list).toEqual([
+        expect.objectContaining({ handle: response.body.session.handle, current: true }),
+      ]);
     });
 
     it('regenerates: the anonymous cookie is replaced and the cart survives sign-in', async () => {
@@ -562,6 +570,7 @@ describe.each(SAMPLE_ADAPTERS)('sample JSON API (%s)', (adapter) => {
       );
       expect(response.text).not.toContain(`data-api="/api/sessions/${own.handle}"`);
       expect(response.text).toContain('id="revoke-others"');
+      expect(response.text).toContain('id="sign-out-everywhere" data-api="/api/auth/logout-all"');
       expect(response.text).toContain('id="change-password"');
       expect(response.text).not.toContain(laptop.token!);
     });
