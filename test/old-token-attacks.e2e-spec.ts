@@ -11,7 +11,6 @@ import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import {
-  hashToken,
   SessionGuard,
   SessionModule,
   SessionModuleOptions,
@@ -19,7 +18,15 @@ import {
 } from 'nest-session-security';
 import { DataSource } from 'typeorm';
 import { ADAPTERS, T0, TestApp, useTestApp } from './support/test-app';
-import { COOKIE, countRows, rowFor, sessionCookies } from './support/http-client';
+import {
+  COOKIE,
+  countRows,
+  idHash,
+  issuedCookies,
+  liveSessions,
+  rowFor,
+  sessionCookies,
+} from './support/http-client';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
@@ -36,11 +43,6 @@ type LooseEvent = { type: string; [key: string]: unknown };
 
 function eventsOf(t: TestApp, type: string): LooseEvent[] {
   return (t.events as unknown as LooseEvent[]).filter((event) => event.type === type);
-}
-
-/** Hex SHA-256 of a token, as `EventSessionInfo.idHash` carries it. */
-function idHash(token: string): string {
-  return hashToken(token).toString('hex');
 }
 
 /** Moves the injected clock to `ms` after T0. */
@@ -91,11 +93,33 @@ class Client {
   }
 }
 
+/** A client with its own user agent that signed in (`POST /login`) with `body`. */
+async function signedIn(t: TestApp, userAgent: string, body: object): Promise<Client> {
+  const client = new Client(t.url, userAgent);
+  await client.post('/login', body);
+  return client;
+}
+
+/**
+ * Sends a request that regenerates `client`'s session (a sign-in, a password change): it
+ * succeeds and the client holds a token other than `old`, returned as `successor`.
+ */
+async function regenerate(
+  client: Client,
+  old: string,
+  path: string,
+  body: object = {},
+): Promise<{ response: request.Response; successor: string }> {
+  const response = await client.post(path, body);
+  expect(response.status).toBe(200);
+  const successor = client.token!;
+  expect(successor).not.toBe(old);
+  return { response, successor };
+}
+
 /** Session tokens a response hands out (every session Set-Cookie but a clearing one). */
 function issuedTokens(response: request.Response): string[] {
-  return sessionCookies(response)
-    .filter((cookie) => cookie.attributes['max-age'] !== '0')
-    .map((cookie) => cookie.value);
+  return issuedCookies(response);
 }
 
 /**
@@ -111,6 +135,55 @@ function expectNothingHandedOver(response: request.Response, successor: string):
   expect(response.text ?? '').not.toContain(successor);
 }
 
+/** An old ID replayed on a route that needs a session: 401 session_required, nothing handed over. */
+function expectSessionRequired(response: request.Response, successor: string): void {
+  expect(response.status).toBe(401);
+  expect(response.body.code).toBe('session_required');
+  expectNothingHandedOver(response, successor);
+}
+
+/**
+ * `old` replayed within grace on a route that needs a session (401 session_required) and on a
+ * public one (200 as an anonymous visitor with no data): neither hands anything of the
+ * successor over. Returns both responses.
+ */
+async function expectReplaysReachNothing(
+  client: Client,
+  old: string,
+  successor: string,
+): Promise<{ replay: request.Response; publicReplay: request.Response }> {
+  const replay = await client.replayGet('/private', old);
+  expectSessionRequired(replay, successor);
+  const publicReplay = await client.replayGet('/public', old);
+  expect(publicReplay.status).toBe(200);
+  expect(publicReplay.body.userId).toBeNull();
+  expect(publicReplay.body.data).toEqual({});
+  expectNothingHandedOver(publicReplay, successor);
+  return { replay, publicReplay };
+}
+
+/**
+ * The replay of `old` within grace was reported as refused (a login replaced it; the thief's
+ * user agent, the old session's user and the new one's) and nothing was forwarded. Returns the
+ * first `session.obsolete_refused` event.
+ */
+function expectRefusedWithinGrace(
+  t: TestApp,
+  old: string,
+  users: { obsolete: string | null; current: string },
+): LooseEvent {
+  const refused = eventsOf(t, 'session.obsolete_refused');
+  expect(refused.length).toBeGreaterThanOrEqual(1);
+  expect(refused[0]).toMatchObject({
+    request: { userAgent: THIEF_UA },
+    obsolete: { idHash: idHash(old), userId: users.obsolete },
+    userId: users.current,
+    regeneration: 'login',
+  });
+  expect(eventsOf(t, 'session.obsolete_forwarded')).toHaveLength(0);
+  return refused[0];
+}
+
 /** No event carries any of the raw tokens (R17). */
 function expectNoRawTokens(t: TestApp, tokens: (string | null | undefined)[]): void {
   const serialized = JSON.stringify(t.events);
@@ -118,12 +191,7 @@ function expectNoRawTokens(t: TestApp, tokens: (string | null | undefined)[]): v
 }
 
 async function activeRows(t: TestApp, userId: string): Promise<number> {
-  const rows = await t.dataSource.query(
-    `SELECT count(*)::int AS n FROM "session"
-      WHERE obsoleted_at IS NULL AND revoked_at IS NULL AND user_id = $1`,
-    [userId],
-  );
-  return rows[0].n;
+  return (await liveSessions(t.dataSource, userId)).length;
 }
 
 /** The stored row of a token with every column, the new ones of issue 11 included. */
@@ -131,6 +199,13 @@ async function storedRow(t: TestApp, token: string): Promise<Record<string, unkn
   const row = await rowFor(t.dataSource, token);
   expect(row).toBeDefined();
   return row as unknown as Record<string, unknown>;
+}
+
+/** The row of an ID a login replaced: marked so, and its data moved on to the successor. */
+async function expectReplacedAtLogin(t: TestApp, token: string): Promise<void> {
+  const old = await storedRow(t, token);
+  expect(old.obsoleted_by).toBe('login');
+  expect(old.data).toEqual({});
 }
 
 describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
@@ -148,42 +223,20 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
       victim.token = planted;
       expect((await victim.post('/public/data', { cart: ['book'] })).status).toBe(200);
       expect(victim.token).toBe(planted);
-      const login = await victim.post('/login', { userId: 'victim' });
-      expect(login.status).toBe(200);
-      const successor = victim.token!;
-      expect(successor).not.toBe(planted);
+      const { successor } = await regenerate(victim, planted, '/login', { userId: 'victim' });
 
       t.clock.advance(10 * SECOND);
-      const replay = await attacker.replayGet('/private', planted);
-      expect(replay.status).toBe(401);
-      expect(replay.body.code).toBe('session_required');
-      expectNothingHandedOver(replay, successor);
+      await expectReplaysReachNothing(attacker, planted, successor);
 
-      const publicReplay = await attacker.replayGet('/public', planted);
-      expect(publicReplay.status).toBe(200);
-      expect(publicReplay.body.userId).toBeNull();
-      expect(publicReplay.body.data).toEqual({});
-      expectNothingHandedOver(publicReplay, successor);
-
-      const refused = eventsOf(t, 'session.obsolete_refused');
-      expect(refused.length).toBeGreaterThanOrEqual(1);
-      expect(refused[0]).toMatchObject({
-        at: t.clock.now(),
-        request: { userAgent: THIEF_UA },
-        obsolete: { idHash: idHash(planted), userId: null },
-        userId: 'victim',
-        regeneration: 'login',
-      });
-      expect((refused[0].request as { ip: string | null }).ip).toMatch(/127\.0\.0\.1/);
-      expect(eventsOf(t, 'session.obsolete_forwarded')).toHaveLength(0);
+      const refused = expectRefusedWithinGrace(t, planted, { obsolete: null, current: 'victim' });
+      expect(refused).toMatchObject({ at: t.clock.now() });
+      expect((refused.request as { ip: string | null }).ip).toMatch(/127\.0\.0\.1/);
 
       // The refusal within grace costs the victim nothing; the old row keeps nothing.
       const own = await victim.get('/private');
       expect(own.status).toBe(200);
       expect(own.body).toMatchObject({ userId: 'victim', data: { cart: ['book'] } });
-      const old = await storedRow(t, planted);
-      expect(old.obsoleted_by).toBe('login');
-      expect(old.data).toEqual({});
+      await expectReplacedAtLogin(t, planted);
 
       // After grace: the existing attack response.
       at(t, 61 * SECOND);
@@ -205,110 +258,57 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
       const alice = shared.token!;
       const aliceCopy = new Client(t.url, THIEF_UA);
 
-      const switched = await shared.post('/login', { userId: 'bob', set: { note: 'bob-secret' } });
-      expect(switched.status).toBe(200);
+      const { response: switched, successor: bob } = await regenerate(shared, alice, '/login', {
+        userId: 'bob',
+        set: { note: 'bob-secret' },
+      });
       expect(switched.body.userId).toBe('bob');
-      const bob = shared.token!;
-      expect(bob).not.toBe(alice);
 
       t.clock.advance(10 * SECOND);
-      const replay = await aliceCopy.replayGet('/private', alice);
-      expect(replay.status).toBe(401);
-      expect(replay.body.code).toBe('session_required');
-      expectNothingHandedOver(replay, bob);
+      const { replay, publicReplay } = await expectReplaysReachNothing(aliceCopy, alice, bob);
       expect(replay.text).not.toContain('bob-secret');
-
-      const publicReplay = await aliceCopy.replayGet('/public', alice);
-      expect(publicReplay.status).toBe(200);
-      expect(publicReplay.body).toMatchObject({ userId: null, data: {} });
-      expectNothingHandedOver(publicReplay, bob);
       expect(publicReplay.text).not.toContain('bob-secret');
       expect(publicReplay.text).not.toContain('alice-secret');
 
-      expect(eventsOf(t, 'session.obsolete_refused')[0]).toMatchObject({
-        request: { userAgent: THIEF_UA },
-        obsolete: { idHash: idHash(alice), userId: 'alice' },
-        userId: 'bob',
-        regeneration: 'login',
-      });
-      expect(eventsOf(t, 'session.obsolete_forwarded')).toHaveLength(0);
+      expectRefusedWithinGrace(t, alice, { obsolete: 'alice', current: 'bob' });
 
       const own = await shared.get('/private');
       expect(own.status).toBe(200);
       expect(own.body).toMatchObject({ userId: 'bob', data: { note: 'bob-secret' } });
-      const old = await storedRow(t, alice);
-      expect(old.obsoleted_by).toBe('login');
-      expect(old.data).toEqual({});
+      await expectReplacedAtLogin(t, alice);
       expectNoRawTokens(t, [alice, bob]);
     });
 
     it('R21 (d) re-authentication: the old ID within grace passes neither @RequireFreshAuth nor @Authenticated and gets no fresh session', async () => {
-      const victim = new Client(t.url, VICTIM_UA);
-      await victim.post('/login', { userId: 'u1' });
+      const victim = await signedIn(t, VICTIM_UA, { userId: 'u1' });
       const stolen = victim.token!;
       const thief = new Client(t.url, THIEF_UA);
 
       // The login is stale for /sensitive (5m); the victim re-authenticates on the session.
       t.clock.advance(10 * MINUTE);
       expect((await victim.post('/sensitive')).body.code).toBe('reauth_required');
-      const reauth = await victim.post('/login', { userId: 'u1' });
-      expect(reauth.status).toBe(200);
-      const fresh = victim.token!;
-      expect(fresh).not.toBe(stolen);
+      const { successor: fresh } = await regenerate(victim, stolen, '/login', { userId: 'u1' });
       expect((await victim.post('/sensitive')).status).toBe(200);
 
       t.clock.advance(5 * SECOND);
-      const sensitive = await thief.replayPost('/sensitive', stolen);
-      expect(sensitive.status).toBe(401);
-      expect(sensitive.body.code).toBe('session_required');
-      expectNothingHandedOver(sensitive, fresh);
-
-      const privateReplay = await thief.replayGet('/private', stolen);
-      expect(privateReplay.status).toBe(401);
-      expect(privateReplay.body.code).toBe('session_required');
-      expectNothingHandedOver(privateReplay, fresh);
-
-      expect(eventsOf(t, 'session.obsolete_refused')[0]).toMatchObject({
-        request: { userAgent: THIEF_UA },
-        obsolete: { idHash: idHash(stolen), userId: 'u1' },
-        userId: 'u1',
-        regeneration: 'login',
-      });
-      expect(eventsOf(t, 'session.obsolete_forwarded')).toHaveLength(0);
+      expectSessionRequired(await thief.replayPost('/sensitive', stolen), fresh);
+      expectSessionRequired(await thief.replayGet('/private', stolen), fresh);
+      expectRefusedWithinGrace(t, stolen, { obsolete: 'u1', current: 'u1' });
       expect((await victim.post('/sensitive')).status).toBe(200);
       expectNoRawTokens(t, [stolen, fresh]);
     });
 
     it('R21 (e) password change: the pre-change cookie within grace is anonymous and gets no new token', async () => {
-      const victim = new Client(t.url, VICTIM_UA);
-      await victim.post('/login', { userId: 'u1', set: { theme: 'dark' } });
+      const victim = await signedIn(t, VICTIM_UA, { userId: 'u1', set: { theme: 'dark' } });
       const stolen = victim.token!;
       const thief = new Client(t.url, THIEF_UA);
 
       t.clock.advance(MINUTE);
-      const changed = await victim.post('/password');
-      expect(changed.status).toBe(200);
-      const after = victim.token!;
-      expect(after).not.toBe(stolen);
+      const { successor: after } = await regenerate(victim, stolen, '/password');
 
       t.clock.advance(5 * SECOND);
-      const replay = await thief.replayGet('/private', stolen);
-      expect(replay.status).toBe(401);
-      expect(replay.body.code).toBe('session_required');
-      expectNothingHandedOver(replay, after);
-
-      const publicReplay = await thief.replayGet('/public', stolen);
-      expect(publicReplay.status).toBe(200);
-      expect(publicReplay.body).toMatchObject({ userId: null, data: {} });
-      expectNothingHandedOver(publicReplay, after);
-
-      expect(eventsOf(t, 'session.obsolete_forwarded')).toHaveLength(0);
-      expect(eventsOf(t, 'session.obsolete_refused')[0]).toMatchObject({
-        request: { userAgent: THIEF_UA },
-        obsolete: { idHash: idHash(stolen), userId: 'u1' },
-        userId: 'u1',
-        regeneration: 'login',
-      });
+      await expectReplaysReachNothing(thief, stolen, after);
+      expectRefusedWithinGrace(t, stolen, { obsolete: 'u1', current: 'u1' });
       expect((await victim.get('/private')).status).toBe(200);
       expectNoRawTokens(t, [stolen, after]);
     });
@@ -316,8 +316,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
 
   describe('R21 (c) a thief following rotations with a copied cookie', () => {
     it('R21 (c) the old ID is forwarded only until the successor is presented plus the in-flight leeway, then it is the attack response', async () => {
-      const victim = new Client(t.url, VICTIM_UA);
-      await victim.post('/login', { userId: 'u1' });
+      const victim = await signedIn(t, VICTIM_UA, { userId: 'u1' });
       const copied = victim.token!;
       const thief = new Client(t.url, THIEF_UA);
 
@@ -370,8 +369,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
     });
 
     it('R21 (c) a whole run: a thief browsing beside a busy victim across rotations is reported and ends up denied', async () => {
-      const victim = new Client(t.url, VICTIM_UA);
-      await victim.post('/login', { userId: 'u1' });
+      const victim = await signedIn(t, VICTIM_UA, { userId: 'u1' });
       const thief = new Client(t.url, THIEF_UA);
       thief.token = victim.token;
       const tokens = new Set<string>([victim.token!]);
@@ -426,8 +424,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
 
   describe('R3 forwarding of a same-user regeneration, no false alarm for a real tab', () => {
     it('R3 privilege change with a lost Set-Cookie: the old ID is forwarded (successor re-sent) until grace ends while the successor is never presented', async () => {
-      const tab = new Client(t.url, VICTIM_UA);
-      await tab.post('/login', { userId: 'u1', set: { theme: 'dark' } });
+      const tab = await signedIn(t, VICTIM_UA, { userId: 'u1', set: { theme: 'dark' } });
       const old = tab.token!;
       const elevated = await tab.replayPost('/elevate', old);
       expect(elevated.status).toBe(200);
@@ -464,8 +461,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
     });
 
     it('R3 privilege change: once the successor is presented, the old ID is forwarded within the leeway and refused after it', async () => {
-      const tab = new Client(t.url, VICTIM_UA);
-      await tab.post('/login', { userId: 'u1' });
+      const tab = await signedIn(t, VICTIM_UA, { userId: 'u1' });
       const old = tab.token!;
       await tab.post('/elevate');
       const successor = tab.token!;
@@ -487,8 +483,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
     });
 
     it('R3 a lost Set-Cookie of a periodic rotation keeps working within grace', async () => {
-      const tab = new Client(t.url, VICTIM_UA);
-      await tab.post('/login', { userId: 'u1' });
+      const tab = await signedIn(t, VICTIM_UA, { userId: 'u1' });
       const old = tab.token!;
       at(t, 15 * MINUTE);
       const rotation = await tab.replayGet('/private', old);
@@ -505,8 +500,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
     });
 
     it('R3 ten parallel requests with the old ID racing a rotation: all 200, no 5xx, no third ID, no alarm', async () => {
-      const tab = new Client(t.url, VICTIM_UA);
-      await tab.post('/login', { userId: 'u1' });
+      const tab = await signedIn(t, VICTIM_UA, { userId: 'u1' });
       const old = tab.token!;
       at(t, 16 * MINUTE);
       const pending = Array.from({ length: 10 }, () =>
@@ -530,8 +524,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
     });
 
     it('R3 requests already in flight with the old ID after the successor was presented: forwarded within the leeway, all 200, one successor', async () => {
-      const tab = new Client(t.url, VICTIM_UA);
-      await tab.post('/login', { userId: 'u1' });
+      const tab = await signedIn(t, VICTIM_UA, { userId: 'u1' });
       const old = tab.token!;
       at(t, 15 * MINUTE);
       await tab.get('/private');

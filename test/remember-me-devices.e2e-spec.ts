@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { ADAPTERS, TestApp, useTestApp } from './support/test-app';
-import { COOKIE, parseSetCookies } from './support/http-client';
+import { COOKIE, issuedCookies, parseSetCookies, REMEMBER_COOKIE } from './support/http-client';
 
 /**
  * Issue 11, section 2 (and the remember-me items of section 4), from the attacker's side: a
@@ -10,7 +10,6 @@ import { COOKIE, parseSetCookies } from './support/http-client';
  * alone (a cookie with the victim's selector and a wrong validator) is not a capability.
  */
 
-const REMEMBER = '__Host-remember';
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
 const DAY = 24 * 60 * MINUTE;
@@ -55,6 +54,13 @@ class Device {
     readonly agent: string,
   ) {}
 
+  /** A browser that signed in as `userId` (with "remember me" unless told otherwise). */
+  static async signedIn(t: TestApp, agent: string, userId: string, rememberMe = true) {
+    const device = new Device(t, agent);
+    await device.signIn(userId, rememberMe);
+    return device;
+  }
+
   /** A thief's browser holding a copy of a remember-me cookie and nothing else. */
   static withCopiedRememberMe(t: TestApp, remember: string, agent = THIEF): Device {
     const device = new Device(t, agent);
@@ -65,7 +71,7 @@ class Device {
   private cookieHeader(): string {
     const parts: string[] = [];
     if (this.session) parts.push(`${COOKIE}=${this.session}`);
-    if (this.remember) parts.push(`${REMEMBER}=${this.remember}`);
+    if (this.remember) parts.push(`${REMEMBER_COOKIE}=${this.remember}`);
     return parts.join('; ');
   }
 
@@ -73,7 +79,7 @@ class Device {
     for (const cookie of parseSetCookies(response.headers['set-cookie'])) {
       const value = cookie.attributes['max-age'] === '0' ? null : cookie.value;
       if (cookie.name === COOKIE) this.session = value;
-      if (cookie.name === REMEMBER) this.remember = value;
+      if (cookie.name === REMEMBER_COOKIE) this.remember = value;
     }
     return response;
   }
@@ -117,7 +123,7 @@ function withRemember(t: TestApp, remember: string, agent = THIEF) {
   return request(t.url)
     .get('/private')
     .set('User-Agent', agent)
-    .set('Cookie', `${REMEMBER}=${remember}`);
+    .set('Cookie', `${REMEMBER_COOKIE}=${remember}`);
 }
 
 /** Asserts that a remember-me cookie restores nothing: anonymous, 401, no session cookie. */
@@ -125,10 +131,7 @@ async function expectNoRestore(t: TestApp, remember: string) {
   const response = await withRemember(t, remember);
   expect(response.status).toBe(401);
   expect(response.body.code).toBe('session_required');
-  const issued = parseSetCookies(response.headers['set-cookie']).filter(
-    (cookie) => cookie.name === COOKIE && cookie.attributes['max-age'] !== '0',
-  );
-  expect(issued).toEqual([]);
+  expect(issuedCookies(response)).toEqual([]);
 }
 
 async function selectorsOf(t: TestApp, userId: string): Promise<string[]> {
@@ -167,6 +170,53 @@ describe.each(ADAPTERS)('R23 remember-me: one device entry per session (%s)', (a
     return restored.body.handle;
   }
 
+  /**
+   * The thief's restored session is revoked, no remember-me token of u1 is left, and the copied
+   * cookie (`stolenRemember`, as the thief's restore left it) restores nothing any more.
+   */
+  async function expectThiefEnded(thief: Device, stolenRemember: string) {
+    const ride = await thief.get('/private');
+    expect(ride.status).toBe(401);
+    expect(ride.body.code).toBe('session_revoked');
+    expect(await selectorsOf(t, 'u1')).toEqual([]);
+    await expectNoRestore(t, stolenRemember);
+  }
+
+  /** u1 remembered on a laptop and on a phone, and u2 (Bob) remembered on a laptop of his own. */
+  async function laptopPhoneAndBob() {
+    const laptop = await Device.signedIn(t, LAPTOP, 'u1');
+    const phone = await Device.signedIn(t, PHONE, 'u1');
+    const bob = await Device.signedIn(t, LAPTOP, 'u2');
+    return { laptop, phone, bob };
+  }
+
+  /** The remember-me selectors u1 and u2 hold in the database. */
+  async function selectorsOfBoth() {
+    return { u1: await selectorsOf(t, 'u1'), u2: await selectorsOf(t, 'u2') };
+  }
+
+  /** A day later, with the browser closed in between, the device's remember-me cookie restores u1. */
+  async function expectRestoredNextDay(device: Device) {
+    t.clock.advance(DAY);
+    device.closeBrowser();
+    const restored = await device.get('/private');
+    expect(restored.status).toBe(200);
+    expect(restored.body.userId).toBe('u1');
+  }
+
+  /**
+   * The victim (u1, remembered) and an attacker signed in as u2 without "remember me" whose
+   * remember-me cookie is forged: the victim's selector with a well-formed wrong validator.
+   */
+  async function victimAndForger() {
+    const victim = await Device.signedIn(t, LAPTOP, 'u1');
+    const before = await selectorsOf(t, 'u1');
+    // The attacker is signed in as themselves, so no restore (and no theft check) happens.
+    const attacker = await Device.signedIn(t, THIEF, 'u2', false);
+    attacker.remember = `${selectorOf(victim.remember!)}.${WRONG_VALIDATOR}`;
+    return { victim, before, attacker };
+  }
+
   it('R23 R11 a restore from a copied remember-me cookie is its own entry: its own handle, exactly one current entry for each side', async () => {
     const { victim, victimHandle, thief } = await victimAndThief();
     const thiefHandle = await thiefRestores(thief);
@@ -192,41 +242,32 @@ describe.each(ADAPTERS)('R23 remember-me: one device entry per session (%s)', (a
     ]);
   });
 
-  it("R23 R11 the victim's revoke-others ends the thief's restored session and deletes the token the thief holds", async () => {
+  it.each([
+    {
+      // The victim's cookie holds a validator the thief's restore replaced: no token is spared.
+      name: "R23 R11 the victim's revoke-others ends the thief's restored session and deletes the token the thief holds",
+      path: '/sessions/revoke-others',
+      withPhone: false,
+      ended: 1,
+    },
+    {
+      name: "R23 R14 the victim's password change ends the thief's session and every remember-me token",
+      path: '/password',
+      withPhone: true,
+      ended: 2,
+    },
+  ])('$name', async ({ path, withPhone, ended }) => {
     const { victim, thief } = await victimAndThief();
+    const phone = withPhone ? await Device.signedIn(t, PHONE, 'u1') : null;
     await thiefRestores(thief);
     const stolenRemember = thief.remember!;
 
-    const revoked = await victim.post('/sessions/revoke-others');
-    expect(revoked.status).toBe(200);
-    expect(revoked.body).toEqual({ ended: 1 });
+    const response = await victim.post(path);
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ ended });
 
-    const ride = await thief.get('/private');
-    expect(ride.status).toBe(401);
-    expect(ride.body.code).toBe('session_revoked');
-    // The victim's cookie holds a validator the thief's restore replaced: no token is spared.
-    expect(await selectorsOf(t, 'u1')).toEqual([]);
-    await expectNoRestore(t, stolenRemember);
-    expect((await victim.get('/private')).status).toBe(200);
-  });
-
-  it("R23 R14 the victim's password change ends the thief's session and every remember-me token", async () => {
-    const { victim, thief } = await victimAndThief();
-    const phone = new Device(t, PHONE);
-    await phone.signIn('u1');
-    await thiefRestores(thief);
-    const stolenRemember = thief.remember!;
-
-    const changed = await victim.post('/password');
-    expect(changed.status).toBe(200);
-    expect(changed.body).toEqual({ ended: 2 });
-
-    const ride = await thief.get('/private');
-    expect(ride.status).toBe(401);
-    expect(ride.body.code).toBe('session_revoked');
-    expect(await selectorsOf(t, 'u1')).toEqual([]);
-    await expectNoRestore(t, stolenRemember);
-    await expectNoRestore(t, phone.remember!);
+    await expectThiefEnded(thief, stolenRemember);
+    if (phone) await expectNoRestore(t, phone.remember!);
     expect((await victim.get('/private')).status).toBe(200);
   });
 
@@ -242,11 +283,7 @@ describe.each(ADAPTERS)('R23 remember-me: one device entry per session (%s)', (a
     const revoked = await victim.delete(`/sessions/${others[0].handle}`);
     expect(revoked.status).toBe(204);
 
-    const ride = await thief.get('/private');
-    expect(ride.status).toBe(401);
-    expect(ride.body.code).toBe('session_revoked');
-    await expectNoRestore(t, stolenRemember);
-    expect(await selectorsOf(t, 'u1')).toEqual([]);
+    await expectThiefEnded(thief, stolenRemember);
 
     const mine = await victim.get('/private');
     expect(mine.status).toBe(200);
@@ -258,8 +295,7 @@ describe.each(ADAPTERS)('R23 remember-me: one device entry per session (%s)', (a
 
   it('R23 R14 a restore while a session of the same remembered device is live emits remember_me.restored_while_live', async () => {
     const { victim, victimHandle, thief } = await victimAndThief();
-    const other = new Device(t, PHONE);
-    await other.signIn('u1', false);
+    const other = await Device.signedIn(t, PHONE, 'u1', false);
     const thiefHandle = await thiefRestores(thief);
 
     const events = restoredWhileLive();
@@ -285,12 +321,10 @@ describe.each(ADAPTERS)('R23 remember-me: one device entry per session (%s)', (a
   });
 
   it('R23 R14 a restore when nothing of the remembered device is live emits no restored_while_live', async () => {
-    const laptop = new Device(t, LAPTOP);
-    await laptop.signIn('u1');
+    const laptop = await Device.signedIn(t, LAPTOP, 'u1');
     t.clock.advance(DAY);
     // Another login of the same user is live; the remembered device's session expired long ago.
-    const phone = new Device(t, PHONE);
-    await phone.signIn('u1', false);
+    await Device.signedIn(t, PHONE, 'u1', false);
     laptop.closeBrowser();
 
     const restored = await laptop.get('/private');
@@ -299,38 +333,27 @@ describe.each(ADAPTERS)('R23 remember-me: one device entry per session (%s)', (a
     expect(restoredWhileLive()).toEqual([]);
 
     // The next day the restored session expired too: a second restore emits nothing either.
-    t.clock.advance(DAY);
-    laptop.closeBrowser();
-    expect((await laptop.get('/private')).status).toBe(200);
+    await expectRestoredNextDay(laptop);
     expect(restoredWhileLive()).toEqual([]);
   });
 
   it("R23 R11 revoke-others keeps the caller's own remember-me token (current validator presented) and deletes everyone else's", async () => {
-    const laptop = new Device(t, LAPTOP);
-    await laptop.signIn('u1');
-    const phone = new Device(t, PHONE);
-    await phone.signIn('u1');
-    const bob = new Device(t, LAPTOP);
-    await bob.signIn('u2');
+    const { laptop, phone, bob } = await laptopPhoneAndBob();
 
     const revoked = await laptop.post('/sessions/revoke-others');
     expect(revoked.body).toEqual({ ended: 1 });
-    expect(await selectorsOf(t, 'u1')).toEqual([selectorOf(laptop.remember!)]);
-    expect(await selectorsOf(t, 'u2')).toEqual([selectorOf(bob.remember!)]);
+    expect(await selectorsOfBoth()).toEqual({
+      u1: [selectorOf(laptop.remember!)],
+      u2: [selectorOf(bob.remember!)],
+    });
 
-    t.clock.advance(DAY);
-    laptop.closeBrowser();
-    const restored = await laptop.get('/private');
-    expect(restored.status).toBe(200);
-    expect(restored.body.userId).toBe('u1');
+    await expectRestoredNextDay(laptop);
     await expectNoRestore(t, phone.remember!);
   });
 
   it("R23 R11 revoke-others from a restored session keeps that device's token: the caller presents its current validator", async () => {
-    const laptop = new Device(t, LAPTOP);
-    await laptop.signIn('u1');
-    const phone = new Device(t, PHONE);
-    await phone.signIn('u1');
+    const laptop = await Device.signedIn(t, LAPTOP, 'u1');
+    const phone = await Device.signedIn(t, PHONE, 'u1');
     t.clock.advance(DAY);
     laptop.closeBrowser();
     phone.closeBrowser();
@@ -342,43 +365,24 @@ describe.each(ADAPTERS)('R23 remember-me: one device entry per session (%s)', (a
     expect(await selectorsOf(t, 'u1')).toEqual([selectorOf(laptop.remember!)]);
     expect((await phone.get('/private')).body.code).toBe('session_revoked');
 
-    t.clock.advance(DAY);
-    laptop.closeBrowser();
-    expect((await laptop.get('/private')).status).toBe(200);
+    await expectRestoredNextDay(laptop);
     await expectNoRestore(t, phone.remember!);
   });
 
   it("R14 a selector alone is not a capability: another user's logout carrying the victim's selector with a wrong validator deletes nothing", async () => {
-    const victim = new Device(t, LAPTOP);
-    await victim.signIn('u1');
-    const before = await selectorsOf(t, 'u1');
+    const { victim, before, attacker } = await victimAndForger();
     expect(before).toEqual([selectorOf(victim.remember!)]);
-
-    // The attacker is signed in as themselves, so no restore (and no theft check) happens.
-    const attacker = new Device(t, THIEF);
-    await attacker.signIn('u2', false);
     expect(Buffer.from(WRONG_VALIDATOR, 'base64url').toString('base64url')).toBe(WRONG_VALIDATOR);
-    attacker.remember = `${selectorOf(victim.remember!)}.${WRONG_VALIDATOR}`;
     const logout = await attacker.post('/logout');
     expect(logout.status).toBe(204);
 
     expect(await selectorsOf(t, 'u1')).toEqual(before);
     expect((await victim.get('/private')).status).toBe(200);
-    t.clock.advance(DAY);
-    victim.closeBrowser();
-    const restored = await victim.get('/private');
-    expect(restored.status).toBe(200);
-    expect(restored.body.userId).toBe('u1');
+    await expectRestoredNextDay(victim);
   });
 
   it("R14 a selector alone is not a capability: another user's remember-me login carrying the victim's selector with a wrong validator leaves the victim's token", async () => {
-    const victim = new Device(t, LAPTOP);
-    await victim.signIn('u1');
-    const before = await selectorsOf(t, 'u1');
-
-    const attacker = new Device(t, THIEF);
-    await attacker.signIn('u2', false);
-    attacker.remember = `${selectorOf(victim.remember!)}.${WRONG_VALIDATOR}`;
+    const { victim, before, attacker } = await victimAndForger();
     const login = await attacker.post('/login', { userId: 'u2', rememberMe: true });
     expect(login.status).toBe(200);
 
@@ -388,12 +392,7 @@ describe.each(ADAPTERS)('R23 remember-me: one device entry per session (%s)', (a
   });
 
   it('R14 the theft response deletes every remember-me token of the user, not only the stolen one', async () => {
-    const laptop = new Device(t, LAPTOP);
-    await laptop.signIn('u1');
-    const phone = new Device(t, PHONE);
-    await phone.signIn('u1');
-    const bob = new Device(t, LAPTOP);
-    await bob.signIn('u2');
+    const { laptop, phone, bob } = await laptopPhoneAndBob();
     const thief = Device.withCopiedRememberMe(t, laptop.remember!);
 
     t.clock.advance(DAY);
@@ -405,8 +404,7 @@ describe.each(ADAPTERS)('R23 remember-me: one device entry per session (%s)', (a
     expect(detected.status).toBe(401);
     expect(detected.body.code).toBe('remember_me_theft');
 
-    expect(await selectorsOf(t, 'u1')).toEqual([]);
-    expect(await selectorsOf(t, 'u2')).toEqual([selectorOf(bob.remember!)]);
+    expect(await selectorsOfBoth()).toEqual({ u1: [], u2: [selectorOf(bob.remember!)] });
     phone.closeBrowser();
     expect(phone.remember).not.toBeNull();
     await expectNoRestore(t, phone.remember!);
@@ -415,12 +413,7 @@ describe.each(ADAPTERS)('R23 remember-me: one device entry per session (%s)', (a
   });
 
   it('R14 the obsolete-access response (revoke-all) deletes every remember-me token of the user', async () => {
-    const laptop = new Device(t, LAPTOP);
-    await laptop.signIn('u1');
-    const phone = new Device(t, PHONE);
-    await phone.signIn('u1');
-    const bob = new Device(t, LAPTOP);
-    await bob.signIn('u2');
+    const { laptop, phone, bob } = await laptopPhoneAndBob();
     const copiedSession = laptop.session!;
 
     const elevated = await laptop.post('/elevate');
@@ -435,8 +428,7 @@ describe.each(ADAPTERS)('R23 remember-me: one device entry per session (%s)', (a
     expect(late.status).toBe(401);
     expect(late.body.code).toBe('session_obsolete');
 
-    expect(await selectorsOf(t, 'u1')).toEqual([]);
-    expect(await selectorsOf(t, 'u2')).toEqual([selectorOf(bob.remember!)]);
+    expect(await selectorsOfBoth()).toEqual({ u1: [], u2: [selectorOf(bob.remember!)] });
     await expectNoRestore(t, laptop.remember!);
     await expectNoRestore(t, phone.remember!);
   });

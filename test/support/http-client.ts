@@ -3,6 +3,8 @@ import { hashToken } from 'nest-session-security';
 import { DataSource } from 'typeorm';
 
 export const COOKIE = '__Host-sid';
+/** The remember-me cookie under the package's default name, set at sign-in with `rememberMe: true`. */
+export const REMEMBER_COOKIE = '__Host-remember';
 
 export interface ParsedCookie {
   name: string;
@@ -30,6 +32,18 @@ export function parseSetCookies(header: string | string[] | undefined): ParsedCo
 
 export function sessionCookies(response: request.Response, name = COOKIE): ParsedCookie[] {
   return parseSetCookies(response.headers['set-cookie']).filter((cookie) => cookie.name === name);
+}
+
+/** The values a response hands out in `name` cookies: every such Set-Cookie but a clearing one. */
+export function issuedCookies(response: request.Response, name = COOKIE): string[] {
+  return sessionCookies(response, name)
+    .filter((cookie) => cookie.attributes['max-age'] !== '0')
+    .map((cookie) => cookie.value);
+}
+
+/** Hex SHA-256 of a token, as the stored `id_hash` and `EventSessionInfo.idHash` carry it. */
+export function idHash(token: string): string {
+  return hashToken(token).toString('hex');
 }
 
 /** A client that keeps the session cookie like a browser: sets it on Set-Cookie, drops it when cleared. */
@@ -89,6 +103,19 @@ export async function rowFor(
     hashToken(token),
   ]);
   return rows[0];
+}
+
+/**
+ * The hex id hashes (see `idHash`) of the user's sessions that can still be used: neither
+ * replaced (obsoleted) nor revoked. Sorted.
+ */
+export async function liveSessions(dataSource: DataSource, userId: string): Promise<string[]> {
+  const rows: { hash: string }[] = await dataSource.query(
+    `SELECT encode(id_hash, 'hex') AS hash FROM "session"
+     WHERE user_id = $1 AND obsoleted_at IS NULL AND revoked_at IS NULL ORDER BY 1`,
+    [userId],
+  );
+  return rows.map((row) => row.hash);
 }
 
 export async function countRows(dataSource: DataSource): Promise<number> {
