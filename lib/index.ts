@@ -79,6 +79,7 @@ export {
   type NewSession,
   type SessionUpdate,
   type Regeneration,
+  type RevocationScope,
 } from './storage/session.repository';
 export { PostgresSessionRepository } from './storage/postgres-session.repository';
 export { hashToken } from './core/session-token';

@@ -17,7 +17,15 @@ import {
   SessionOptionsError,
 } from 'nest-session-security';
 import { DataSource } from 'typeorm';
-import { ADAPTERS, T0, TestApp, useTestApp } from './support/test-app';
+import {
+  ADAPTERS,
+  clockAt,
+  eventsOf,
+  LooseEvent,
+  T0,
+  TestApp,
+  useTestApp,
+} from './support/test-app';
 import {
   COOKIE,
   countRows,
@@ -33,22 +41,6 @@ const MINUTE = 60 * SECOND;
 
 const VICTIM_UA = 'victim-browser/1.0';
 const THIEF_UA = 'thief-tool/6.6';
-
-/**
- * An event as the suites see it. The events of issue 11 (`session.obsolete_refused`,
- * `session.obsolete_forwarded`) are matched by their `type` string, so this suite compiles
- * whatever the event union of lib/ holds at the moment.
- */
-type LooseEvent = { type: string; [key: string]: unknown };
-
-function eventsOf(t: TestApp, type: string): LooseEvent[] {
-  return (t.events as unknown as LooseEvent[]).filter((event) => event.type === type);
-}
-
-/** Moves the injected clock to `ms` after T0. */
-function at(t: TestApp, ms: number): void {
-  t.clock.set(new Date(T0.getTime() + ms));
-}
 
 /**
  * A client with its own user agent. `get`/`post` keep the session cookie as a browser does;
@@ -239,7 +231,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
       await expectReplacedAtLogin(t, planted);
 
       // After grace: the existing attack response.
-      at(t, 61 * SECOND);
+      clockAt(t, 61 * SECOND);
       const late = await attacker.replayGet('/private', planted);
       expect(late.status).toBe(401);
       expect(late.body.code).toBe('session_obsolete');
@@ -321,7 +313,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
       const thief = new Client(t.url, THIEF_UA);
 
       // Rotation is due (default 15m): the victim's request rotates, the next one presents it.
-      at(t, 15 * MINUTE);
+      clockAt(t, 15 * MINUTE);
       const rotation = await victim.get('/private');
       expect(rotation.status).toBe(200);
       const successor = victim.token!;
@@ -329,7 +321,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
       expect((await victim.get('/private')).status).toBe(200);
 
       // +1s: inside the in-flight leeway (5s) the old ID may still be forwarded, visibly.
-      at(t, 15 * MINUTE + SECOND);
+      clockAt(t, 15 * MINUTE + SECOND);
       const forwarded = await thief.replayGet('/private', copied);
       expect(forwarded.status).toBe(200);
       expect(forwarded.body.userId).toBe('u1');
@@ -344,7 +336,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
       });
 
       // +6s after the successor was presented: the attack response.
-      at(t, 15 * MINUTE + 6 * SECOND);
+      clockAt(t, 15 * MINUTE + 6 * SECOND);
       const attack = await thief.replayGet('/private', copied);
       expect(attack.status).toBe(401);
       expect(attack.body.code).toBe('session_obsolete');
@@ -375,7 +367,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
       const tokens = new Set<string>([victim.token!]);
       const statuses: number[] = [];
       const browse = async (client: Client, ms: number) => {
-        at(t, ms);
+        clockAt(t, ms);
         const response = await client.get('/private');
         statuses.push(response.status);
         if (client.token) tokens.add(client.token);
@@ -433,7 +425,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
       expect(successor).not.toBe(old);
 
       for (const second of [10, 30, 59]) {
-        at(t, second * SECOND);
+        clockAt(t, second * SECOND);
         const lost = await tab.replayGet('/private', old);
         expect(lost.status).toBe(200);
         expect(lost.body).toMatchObject({ userId: 'u1', data: { theme: 'dark' } });
@@ -453,7 +445,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
       expect(row.presented_at).toBeNull();
       expect((await storedRow(t, old)).obsoleted_by).toBe('privilege');
 
-      at(t, 61 * SECOND);
+      clockAt(t, 61 * SECOND);
       const late = await tab.replayGet('/private', old);
       expect(late.status).toBe(401);
       expect(late.body.code).toBe('session_obsolete');
@@ -465,15 +457,15 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
       const old = tab.token!;
       await tab.post('/elevate');
       const successor = tab.token!;
-      at(t, SECOND);
+      clockAt(t, SECOND);
       expect((await tab.get('/private')).status).toBe(200);
 
-      at(t, 4 * SECOND);
+      clockAt(t, 4 * SECOND);
       const inFlight = await tab.replayGet('/private', old);
       expect(inFlight.status).toBe(200);
       expect(issuedTokens(inFlight)).toEqual([successor]);
 
-      at(t, 7 * SECOND);
+      clockAt(t, 7 * SECOND);
       const late = await tab.replayGet('/private', old);
       expect(late.status).toBe(401);
       expect(late.body.code).toBe('session_obsolete');
@@ -485,11 +477,11 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
     it('R3 a lost Set-Cookie of a periodic rotation keeps working within grace', async () => {
       const tab = await signedIn(t, VICTIM_UA, { userId: 'u1' });
       const old = tab.token!;
-      at(t, 15 * MINUTE);
+      clockAt(t, 15 * MINUTE);
       const rotation = await tab.replayGet('/private', old);
       const [successor] = issuedTokens(rotation);
       expect(successor).toBeTruthy();
-      at(t, 15 * MINUTE + 45 * SECOND);
+      clockAt(t, 15 * MINUTE + 45 * SECOND);
       const lost = await tab.replayGet('/private', old);
       expect(lost.status).toBe(200);
       expect(issuedTokens(lost)).toEqual([successor]);
@@ -502,7 +494,7 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
     it('R3 ten parallel requests with the old ID racing a rotation: all 200, no 5xx, no third ID, no alarm', async () => {
       const tab = await signedIn(t, VICTIM_UA, { userId: 'u1' });
       const old = tab.token!;
-      at(t, 16 * MINUTE);
+      clockAt(t, 16 * MINUTE);
       const pending = Array.from({ length: 10 }, () =>
         request(t.url)
           .get('/private/gated')
@@ -526,13 +518,13 @@ describe.each(ADAPTERS)('old-token attacks (%s)', (adapter) => {
     it('R3 requests already in flight with the old ID after the successor was presented: forwarded within the leeway, all 200, one successor', async () => {
       const tab = await signedIn(t, VICTIM_UA, { userId: 'u1' });
       const old = tab.token!;
-      at(t, 15 * MINUTE);
+      clockAt(t, 15 * MINUTE);
       await tab.get('/private');
       const successor = tab.token!;
       expect(successor).not.toBe(old);
       expect((await tab.get('/private')).status).toBe(200);
 
-      at(t, 15 * MINUTE + 2 * SECOND);
+      clockAt(t, 15 * MINUTE + 2 * SECOND);
       const responses = await Promise.all(
         Array.from({ length: 10 }, () => tab.replayGet('/private', old)),
       );

@@ -140,17 +140,35 @@ export class RememberMeService {
       await this.respondToTheft(context, record);
       return;
     }
-    const held = { selector: record.selector, validator: current };
+    const held = { selector: record.selector, validator: current.validator };
     context.rememberMe = held;
     context.rememberMeCookie = { set: formatRememberMeCookie(held) };
-    await this.reportLiveSessionsOf(record, context);
+    // A parallel request of the same browser (the previous validator) is no news.
+    if (current.rotatedHere) await this.reportLiveSessionsOf(record, context);
     // Every restore is its own entry in the device list, linked to the remembered device.
     await this.writer.regenerate(context, {
       purpose: 'restore',
       userId: record.userId,
       rememberMeHandle: record.handle,
     });
-    context.denial = null;
+    await this.undoIfForgotten(record, context);
+  }
+
+  /**
+   * A revocation that forgot the device while this restore ran (after the token was checked)
+   * may have missed the new session: its passes ran before it existed. The device is gone, so
+   * the session is ended here and the request goes on anonymous. A revocation that comes later
+   * sees the session, so either way nothing survives it.
+   */
+  private async undoIfForgotten(record: RememberMeRecord, context: SessionContext): Promise<void> {
+    if (await this.tokens.find(record.selector)) {
+      context.denial = null;
+      return;
+    }
+    if (context.token) await this.revoker.endChain(context.token);
+    context.end();
+    context.rememberMeCookie = 'clear';
+    context.rememberMe = null;
   }
 
   /**
@@ -214,7 +232,7 @@ export class RememberMeService {
     presented: RememberMeCredentials,
     record: RememberMeRecord,
     context: SessionContext,
-  ): Promise<string | null> {
+  ): Promise<{ validator: string; rotatedHere: boolean } | null> {
     if (validatorMatches(presented.validator, record.validatorHash)) {
       const next = generateValidator();
       const rotated = await this.tokens.rotate({
@@ -227,7 +245,7 @@ export class RememberMeService {
         ip: context.client.ip,
         userAgent: context.client.userAgent,
       });
-      if (rotated) return next;
+      if (rotated) return { validator: next, rotatedHere: true };
       const latest = await this.tokens.find(record.selector);
       return latest ? this.previousValidatorSuccessor(presented, latest, context) : null;
     }
@@ -238,14 +256,15 @@ export class RememberMeService {
     presented: RememberMeCredentials,
     record: RememberMeRecord,
     context: SessionContext,
-  ): string | null {
+  ): { validator: string; rotatedHere: boolean } | null {
     const withinGrace =
       record.rotatedAt !== null &&
       context.loadedAt.getTime() - record.rotatedAt.getTime() <
         this.options.timings.obsoleteGracePeriod;
     if (!withinGrace || !record.previousSuccessor) return null;
     if (!validatorMatches(presented.validator, record.previousValidatorHash)) return null;
-    return openSuccessor(presented.validator, record.previousSuccessor);
+    const validator = openSuccessor(presented.validator, record.previousSuccessor);
+    return validator ? { validator, rotatedHere: false } : null;
   }
 
   /** A stolen remember-me cookie: end every remember-me token and every session of the user. */

@@ -39,6 +39,9 @@ export class ObsoleteAccessResponder {
     if (userId !== null) {
       if (response === 'revoke-all') {
         ({ sessions: userSessions } = await this.revoker.revoke(userId, {}, 'all', context.client));
+        // A planted pre-login ID belongs to no user, so the revocation leaves it: without this
+        // its every replay would sign the user out again, for the whole retention.
+        if (obsolete.userId === null) await this.repository.delete(obsolete.idHash);
         revoked = userSessions.filter((session) => session.obsoletedAt === null).length;
       } else {
         userSessions = await this.repository.findActiveOfUser(userId, context.loadedAt);

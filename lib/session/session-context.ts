@@ -62,8 +62,6 @@ export class SessionContext {
   /** Whether the rules asked for a touch or a rotation when the session was loaded. */
   touchDue = false;
   rotationDue = false;
-  /** The request presented a successor's own token for the first time: record it. */
-  presentationDue = false;
 
   private clientInfo: ClientInfo | null = null;
 
@@ -96,7 +94,6 @@ export class SessionContext {
     this.token = token;
     this.record = record;
     this.ended = false;
-    this.presentationDue = false;
     this.changes.clear();
     this.replaced = replaced;
     if (!pending) return;
@@ -116,7 +113,6 @@ export class SessionContext {
     this.replaced = false;
     this.touchDue = false;
     this.rotationDue = false;
-    this.presentationDue = false;
     this.pendingCsrfSecret = null;
   }
 
@@ -154,7 +150,6 @@ export class SessionContext {
   /** After a write: the stored row now matches what the handler sees. */
   markPersisted(record: SessionRecord): void {
     this.record = record;
-    this.presentationDue = false;
     this.changes.clear();
     this.replaced = false;
     this.pendingCsrfSecret = null;

@@ -138,11 +138,15 @@ export class SessionLoader {
     const { record } = reached;
     const verdict = assessSession(record, context.loadedAt, this.options.timings);
     if (verdict.state === 'active') {
+      // A successor's own token came back: from now on its old ID is served only in flight.
+      // Recorded at once (once per regeneration), whatever the request does next: a request
+      // refused by the guard, or one that regenerates the session again, still counts.
+      if (hop === 0 && record.presentedAt === null) {
+        await this.repository.markPresented(record.idHash, context.loadedAt);
+      }
       context.adopt(reached.token, record);
       context.touchDue = verdict.touchDue;
       context.rotationDue = verdict.rotationDue;
-      // A successor's own token came back: from now on its old ID is served only in flight.
-      context.presentationDue = hop === 0 && record.presentedAt === null;
       return;
     }
     context.cookie = 'clear';

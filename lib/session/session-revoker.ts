@@ -10,14 +10,8 @@ import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { RememberMeRepository } from '../remember-me/remember-me.repository';
 import { RememberMeCredentials, validatorMatches } from '../remember-me/remember-me-token';
-import { SessionRepository } from '../storage/session.repository';
+import { RevocationScope, SessionRepository } from '../storage/session.repository';
 import { MAX_SUCCESSOR_HOPS } from './session-chain';
-
-/** Which sessions of a user a revocation ends: all, one login, or all but one login. */
-export interface RevocationScope {
-  handle?: string;
-  exceptHandle?: string;
-}
 
 /**
  * Which remember-me tokens go with a revocation: those of the revoked sessions' devices, every
@@ -57,10 +51,26 @@ export class SessionRevoker {
     // Tokens first: a remembered device revoked here cannot restore a session in between.
     let forgotten = devices === 'revoked' ? 0 : await this.forgetAllBut(userId, devices);
     const sessions = await this.repository.revoke(userId, scope, now, this.retention(now));
-    if (devices === 'revoked')
-      forgotten = await this.forgetDevicesOf(userId, sessions, scope.handle);
+    if (devices === 'revoked') {
+      const forgottenDevices = await this.forgetDevicesOf(userId, sessions, scope.handle);
+      forgotten = forgottenDevices.count;
+      sessions.push(...(await this.endRestoredFrom(userId, forgottenDevices.handles, now)));
+    }
     if (reason && sessions.length > 0) this.report(userId, sessions, reason, request, now);
     return { sessions, forgotten };
+  }
+
+  /**
+   * The sessions restored from devices just forgotten: a restore that checked its token before
+   * the token went may have inserted its session after the first revoking pass.
+   */
+  private async endRestoredFrom(
+    userId: string,
+    devices: string[],
+    now: Date,
+  ): Promise<SessionRecord[]> {
+    if (devices.length === 0) return [];
+    return this.repository.revoke(userId, { rememberMeHandles: devices }, now, this.retention(now));
   }
 
   /** Every session and remember-me token of the user; how many active sessions were ended. */
@@ -78,8 +88,10 @@ export class SessionRevoker {
     userId: string,
     evicted: SessionRecord[],
     request: EventRequestInfo,
+    /** The device restoring right now, whose other tabs may be among the evicted. */
+    restoringDevice?: string,
   ): Promise<void> {
-    await this.forgetDevicesOf(userId, evicted);
+    await this.forgetDevicesOf(userId, evicted, undefined, restoringDevice);
     this.report(userId, evicted, 'limit', request, this.clock.now());
   }
 
@@ -126,19 +138,22 @@ export class SessionRevoker {
     return this.rememberMe.deleteOfUser(userId, { exceptSelector });
   }
 
-  /** The tokens the revoked sessions issued or were restored from. */
+  /** The tokens the revoked sessions issued or were restored from: how many, and their devices. */
   private async forgetDevicesOf(
     userId: string,
     revoked: SessionRecord[],
     handle?: string,
-  ): Promise<number> {
+    spare?: string,
+  ): Promise<{ count: number; handles: string[] }> {
     const handles = new Set<string>(handle ? [handle] : []);
     for (const record of revoked) {
       handles.add(record.handle);
       if (record.rememberMeHandle) handles.add(record.rememberMeHandle);
     }
-    if (handles.size === 0) return 0;
-    return this.rememberMe.deleteOfUser(userId, { handles: [...handles] });
+    if (spare !== undefined) handles.delete(spare);
+    if (handles.size === 0) return { count: 0, handles: [] };
+    const count = await this.rememberMe.deleteOfUser(userId, { handles: [...handles] });
+    return { count, handles: count > 0 ? [...handles] : [] };
   }
 
   private report(

@@ -77,13 +77,7 @@ export class SessionWriter {
     if (context.ended) return false;
     const newSecret = context.pendingCsrfSecret !== null;
     if (!context.record) return context.data.size > 0 || newSecret;
-    return (
-      context.hasChanges ||
-      context.touchDue ||
-      context.rotationDue ||
-      context.presentationDue ||
-      newSecret
-    );
+    return context.hasChanges || context.touchDue || context.rotationDue || newSecret;
   }
 
   /** Writes what the request changed, after the handler. */
@@ -121,7 +115,9 @@ export class SessionWriter {
       return evicted;
     });
     // After the transaction: it holds a connection, and this needs another.
-    if (evicted.length > 0) await this.revoker.forgetEvicted(userId, evicted, context.client);
+    if (evicted.length > 0) {
+      await this.revoker.forgetEvicted(userId, evicted, context.client, plan.rememberMeHandle);
+    }
   }
 
   private async regenerateOn(
@@ -346,18 +342,15 @@ export class SessionWriter {
         data: context.hasChanges ? context.pendingChange() : undefined,
         csrfSecret: context.pendingCsrfSecret ?? undefined,
         touch,
-        presentedAt: context.presentationDue ? context.loadedAt : undefined,
       });
       if (version !== null) {
         const csrfSecret = record.csrfSecret ?? context.pendingCsrfSecret;
-        const presentedAt = record.presentedAt ?? context.loadedAt;
         context.markPersisted({
           ...record,
           ...touch,
           data: context.snapshot(),
           version,
           csrfSecret,
-          presentedAt,
         });
         return;
       }

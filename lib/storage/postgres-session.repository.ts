@@ -7,6 +7,7 @@ import {
   DataChange,
   NewSession,
   Regeneration,
+  RevocationScope,
   SessionRepository,
   SessionUpdate,
 } from './session.repository';
@@ -61,16 +62,8 @@ function mergedData(source: string, first: number): string {
 const SELECT_BY_HASH = `SELECT ${COLUMNS} FROM "session" WHERE id_hash = $1`;
 const SELECT_BY_HASHES = `SELECT ${COLUMNS} FROM "session" WHERE id_hash = ANY($1)`;
 
-/**
- * The UPDATE of a request: parameters `$1` = id_hash, then touch, data change, CSRF secret and
- * the moment the session's own token was first presented.
- */
-function updateStatement(
-  touch: boolean,
-  data: boolean,
-  secret: boolean,
-  presented: boolean,
-): string {
+/** The UPDATE of a request: parameters `$1` = id_hash, then touch, data change, CSRF secret. */
+function updateStatement(touch: boolean, data: boolean, secret: boolean): string {
   const assignments = ['version = version + 1'];
   let last = 1;
   if (touch) assignments.push(`last_seen_at = $${++last}`, `expires_at = $${++last}`);
@@ -78,16 +71,15 @@ function updateStatement(
     assignments.push(`data = ${mergedData('data', last + 1)}`);
     last += 3;
   }
-  if (secret) assignments.push(`csrf_secret = COALESCE(csrf_secret, $${++last})`);
-  if (presented) assignments.push(`presented_at = COALESCE(presented_at, $${last + 1})`);
+  if (secret) assignments.push(`csrf_secret = COALESCE(csrf_secret, $${last + 1})`);
   return `UPDATE "session" SET ${assignments.join(', ')}
        WHERE id_hash = $1 AND ${LIVE}
        RETURNING version`;
 }
 
-/** Every UPDATE variant, by the bits touch (8), data (4), secret (2), presented (1). */
-const UPDATE_STATEMENTS = Array.from({ length: 16 }, (_, bits) =>
-  updateStatement((bits & 8) !== 0, (bits & 4) !== 0, (bits & 2) !== 0, (bits & 1) !== 0),
+/** Every UPDATE variant, by the bits touch (4), data (2), secret (1). */
+const UPDATE_STATEMENTS = Array.from({ length: 8 }, (_, bits) =>
+  updateStatement((bits & 4) !== 0, (bits & 2) !== 0, (bits & 1) !== 0),
 );
 
 /**
@@ -160,8 +152,12 @@ export class PostgresSessionRepository extends SessionRepository {
     work: (repository: SessionRepository) => Promise<T>,
   ): Promise<T> {
     if (this.client) return work(this);
-    return runLocked(this.dataSource, `nest-session-security:user:${userId}`, (client) =>
-      work(new PostgresSessionRepository(this.dataSource, this.statementOptions, client)),
+    return runLocked(
+      this.dataSource,
+      `nest-session-security:user:${userId}`,
+      (client) =>
+        work(new PostgresSessionRepository(this.dataSource, this.statementOptions, client)),
+      this.statementOptions,
     );
   }
 
@@ -216,12 +212,7 @@ export class PostgresSessionRepository extends SessionRepository {
     if (update.touch) params.push(update.touch.lastSeenAt, update.touch.expiresAt);
     if (update.data) params.push(...changeParams(update.data));
     if (update.csrfSecret) params.push(update.csrfSecret);
-    if (update.presentedAt) params.push(update.presentedAt);
-    const bits =
-      (update.touch ? 8 : 0) |
-      (update.data ? 4 : 0) |
-      (update.csrfSecret ? 2 : 0) |
-      (update.presentedAt ? 1 : 0);
+    const bits = (update.touch ? 4 : 0) | (update.data ? 2 : 0) | (update.csrfSecret ? 1 : 0);
     const { rows } = await this.run<{ version: number }>(UPDATE_STATEMENTS[bits], params);
     return rows[0]?.version ?? null;
   }
@@ -270,6 +261,13 @@ export class PostgresSessionRepository extends SessionRepository {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
+  async markPresented(idHash: Buffer, at: Date): Promise<void> {
+    await this.run(
+      `UPDATE "session" SET presented_at = $2 WHERE id_hash = $1 AND presented_at IS NULL`,
+      [idHash, at],
+    );
+  }
+
   async delete(idHash: Buffer): Promise<SessionRecord | null> {
     const { rows } = await this.run<SessionRow>(
       `DELETE FROM "session" WHERE id_hash = $1 RETURNING ${COLUMNS}`,
@@ -289,7 +287,7 @@ export class PostgresSessionRepository extends SessionRepository {
 
   async revoke(
     userId: string,
-    scope: { handle?: string; exceptHandle?: string },
+    scope: RevocationScope,
     revokedAt: Date,
     expiresAt: Date,
   ): Promise<SessionRecord[]> {
@@ -299,12 +297,20 @@ export class PostgresSessionRepository extends SessionRepository {
            SELECT ${COLUMNS} FROM "session"
            WHERE user_id = $1 AND revoked_at IS NULL
              AND ($4::text IS NULL OR handle = $4) AND ($5::text IS NULL OR handle <> $5)
+             AND ($6::text[] IS NULL OR remember_me_handle = ANY($6))
            FOR UPDATE
          )
          UPDATE "session" s SET ${REVOKED}
          FROM target WHERE s.id_hash = target.id_hash
          RETURNING ${prefixed('target')}`,
-        [userId, revokedAt, expiresAt, scope.handle ?? null, scope.exceptHandle ?? null],
+        [
+          userId,
+          revokedAt,
+          expiresAt,
+          scope.handle ?? null,
+          scope.exceptHandle ?? null,
+          scope.rememberMeHandles ?? null,
+        ],
       );
       return rows;
     });

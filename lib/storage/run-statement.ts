@@ -95,6 +95,7 @@ export async function runLocked<T>(
   dataSource: DataSource,
   key: string,
   work: (client: PoolClient) => Promise<T>,
+  options: StatementOptions = {},
 ): Promise<T> {
   let client: PoolClient;
   try {
@@ -105,7 +106,12 @@ export async function runLocked<T>(
   let broken: unknown = undefined;
   try {
     await runStatement(client, 'BEGIN', [], { preparedStatements: false });
-    await runStatement(client, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [key]);
+    await runStatement(
+      client,
+      `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+      [key],
+      options,
+    );
     const result = await work(client);
     await runStatement(client, 'COMMIT', [], { preparedStatements: false });
     return result;

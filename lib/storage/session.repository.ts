@@ -28,8 +28,17 @@ export interface SessionUpdate {
    * leaves them (and so every indexed column) alone, as a read there does.
    */
   touch?: { lastSeenAt: Date; expiresAt: Date };
-  /** The first request that presented this session's own token (a successor coming into use). */
-  presentedAt?: Date;
+}
+
+/**
+ * Which sessions of a user a revocation ends: all of them, or those of one login `handle`, or
+ * all but the login `exceptHandle`, or those restored from the remembered devices
+ * `rememberMeHandles` (the conditions combine).
+ */
+export interface RevocationScope {
+  handle?: string;
+  exceptHandle?: string;
+  rememberMeHandles?: string[];
 }
 
 /** Retires one session and creates its successor, atomically. */
@@ -75,6 +84,12 @@ export abstract class SessionRepository {
   abstract regenerate(regeneration: Regeneration): Promise<SessionRecord | null>;
 
   /**
+   * Records that a client presented this session's own token, if none had yet (a successor
+   * coming into use: from now on its old ID is only served to requests in flight).
+   */
+  abstract markPresented(idHash: Buffer, at: Date): Promise<void>;
+
+  /**
    * Deletes one session; the row as it was when deleted (its `successor`, if a concurrent
    * regeneration just retired it), or `null` when there was none.
    */
@@ -84,8 +99,7 @@ export abstract class SessionRepository {
   abstract findActiveOfUser(userId: string, now: Date): Promise<SessionRecord[]>;
 
   /**
-   * Revokes sessions of a user (all of them, or those of one login `handle`, or all but the login
-   * `exceptHandle`): their data is emptied and `revoked_at` set, and they are kept until
+   * Revokes the sessions of a user in `scope`: their data is emptied and `revoked_at` set, and they are kept until
    * `expiresAt` so that their next use is answered as revoked. Returns the revoked rows as they
    * were before. Whole chains end: a successor that a regeneration running at the same moment
    * inserts is revoked too (the PostgreSQL implementation repeats the statement until a pass
@@ -93,7 +107,7 @@ export abstract class SessionRepository {
    */
   abstract revoke(
     userId: string,
-    scope: { handle?: string; exceptHandle?: string },
+    scope: RevocationScope,
     revokedAt: Date,
     expiresAt: Date,
   ): Promise<SessionRecord[]>;

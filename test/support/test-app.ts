@@ -187,3 +187,16 @@ export function useTestApp(adapter: Adapter, setup?: TestAppSetup): TestApp {
   });
   return t;
 }
+
+/** An event as the suites read it: its `type`, and any field by name. */
+export type LooseEvent = { type: string; [key: string]: unknown };
+
+/** The events of one type emitted since the test began. */
+export function eventsOf(t: TestApp, type: string): LooseEvent[] {
+  return (t.events as unknown as LooseEvent[]).filter((event) => event.type === type);
+}
+
+/** Moves the injected clock to `ms` after T0. */
+export function clockAt(t: TestApp, ms: number): void {
+  t.clock.set(new Date(T0.getTime() + ms));
+}
