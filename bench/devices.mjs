@@ -72,12 +72,12 @@ const log = (...args) =>
 function seedSessions(client, { prefix, from, count, user, times }) {
   return client.query(
     `INSERT INTO "session" (id_hash, handle, user_id, data, created_at, authenticated_at,
-       last_seen_at, rotated_at, expires_at, ip, user_agent, csrf_secret)
+       last_seen_at, rotated_at, expires_at, ip, user_agent, csrf_secret, presented_at)
      SELECT sha256(convert_to(t.token, 'UTF8')), md5(t.token), ${user},
        '{"cart":[{"sku":"a-1","qty":1}]}'::jsonb, x.created_at, x.created_at,
        x.last_seen_at, x.created_at, x.expires_at, '127.0.0.1',
        'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0',
-       sha256(convert_to('csrf-' || t.token, 'UTF8'))
+       sha256(convert_to('csrf-' || t.token, 'UTF8')), x.created_at
      FROM generate_series($1::int, $2::int) AS i,
        LATERAL (SELECT ${SQL_TOKEN(prefix)} AS token) AS t,
        LATERAL (SELECT ${times}) AS x`,

@@ -62,11 +62,11 @@ async function seedModuleSessions(url, { prefix, from, count, userId }) {
   await withClient(url, (client) =>
     client.query(
       `INSERT INTO "session" (id_hash, handle, user_id, data, created_at, authenticated_at,
-         last_seen_at, rotated_at, expires_at, ip, user_agent, csrf_secret)
+         last_seen_at, rotated_at, expires_at, ip, user_agent, csrf_secret, presented_at)
        SELECT sha256(convert_to(t.token, 'UTF8')), md5(t.token), $3::text,
          '{"cart":[{"sku":"a-1","qty":1}]}'::jsonb, now(), CASE WHEN $3::text IS NULL THEN NULL ELSE now() END,
          now(), now(), now() + interval '30 minutes', '127.0.0.1', 'autocannon',
-         sha256(convert_to('csrf-' || t.token, 'UTF8'))
+         sha256(convert_to('csrf-' || t.token, 'UTF8')), now()
        FROM generate_series($1::int, $2::int) AS i,
          LATERAL (SELECT ${SQL_TOKEN(prefix)} AS token) AS t`,
       [from, from + count - 1, userId],

@@ -20,7 +20,8 @@ export { InjectSessionOptions } from './options/session-options.provider';
 
 export { Clock, SystemClock, ManualClock } from './core/clock';
 export type { Duration } from './core/duration';
-export type { JsonValue } from './core/json-value';
+export type { JsonValue, UnstorableSessionDataRule } from './core/json-value';
+export { MAX_SESSION_DATA_DEPTH, UnstorableSessionDataError } from './core/json-value';
 export type { SessionRecord } from './core/session-record';
 export type { RegenerationPurpose } from './core/obsolete-id-policy';
 export {
@@ -46,8 +47,10 @@ export {
   SessionStoreUnavailableException,
   SessionStoreError,
   SessionBusyException,
+  SessionConflictException,
   SessionIdGuessingException,
   SessionDataTooLargeException,
+  SessionDataInvalidException,
   SessionContextUnsupportedException,
 } from './http/session.exceptions';
 

@@ -3,6 +3,7 @@ import { SessionOptionsError } from 'nest-session-security';
 import { AppModule } from './app.module';
 import { serverConfigFromEnv } from './config/server.config';
 import { sessionOptionsFromEnv } from './config/session.config';
+import { signInThrottleFromEnv } from './config/sign-in-throttle.config';
 import { DatabaseConnection } from './database/database-connection';
 import { openDatabase } from './database/open-database';
 import { createSampleApp } from './http/create-sample-app';
@@ -35,6 +36,7 @@ async function bootstrap(): Promise<void> {
   // ConfigModule reads these again in the app; reading them here stops a typo before the
   // database starts, with the message alone instead of Nest's stack trace.
   sessionOptionsFromEnv(process.env);
+  signInThrottleFromEnv(process.env);
   const database = await openDatabase(server.databaseUrl);
   let app: INestApplication;
   try {

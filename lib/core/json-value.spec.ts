@@ -1,5 +1,10 @@
 import { SessionDataError, SessionModuleError } from './errors';
-import { assertJsonValue } from './json-value';
+import {
+  assertJsonValue,
+  assertSessionKey,
+  MAX_SESSION_DATA_DEPTH,
+  UnstorableSessionDataError,
+} from './json-value';
 
 const PATH = 'session value "x"';
 
@@ -75,9 +80,18 @@ describe('assertJsonValue accepts plain JSON', () => {
     expect(() => assertJsonValue([shared, { deeper: [shared] }], PATH)).not.toThrow();
   });
 
-  it('a deep but acyclic structure', () => {
+  it('a deep but acyclic structure, up to the depth limit', () => {
     let value: unknown = 'leaf';
-    for (let depth = 0; depth < 500; depth++) value = { next: [value] };
+    for (let depth = 0; depth < MAX_SESSION_DATA_DEPTH / 2; depth++) value = { next: [value] };
+    expect(() => assertJsonValue(value, PATH)).not.toThrow();
+  });
+
+  it('well-formed Unicode: emoji (surrogate pairs), CJK, combining marks, other control characters', () => {
+    const value = {
+      '😀': 'a😀b',
+      日本: ['e\u0301', '\u0001\u001f\u007f\n\t', '\ud83d\ude00', '\uffff', '\ufffd'],
+      '': 'the empty key',
+    };
     expect(() => assertJsonValue(value, PATH)).not.toThrow();
   });
 });
@@ -202,5 +216,197 @@ describe('assertJsonValue rejects arrays JSON would change', () => {
     ['an array with an extra property', Object.assign([1], { extra: 'x' })],
   ])('%s', (_, value) => {
     expect(() => assertJsonValue(value, 'v')).toThrow(SessionDataError);
+  });
+});
+
+/** The UnstorableSessionDataError thrown for `value`, failing when none is thrown. */
+function refusal(run: () => void): UnstorableSessionDataError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(UnstorableSessionDataError);
+    expect(error).toBeInstanceOf(SessionDataError);
+    return error as UnstorableSessionDataError;
+  }
+  throw new Error('expected an UnstorableSessionDataError');
+}
+
+/** A value of `depth` nested arrays and objects around a string. */
+function nested(depth: number): unknown {
+  let value: unknown = 'leaf';
+  for (let level = 0; level < depth; level++) value = level % 2 ? [value] : { a: value };
+  return value;
+}
+
+describe('assertJsonValue refuses JSON that PostgreSQL cannot store (NUL, unpaired surrogates)', () => {
+  it.each([
+    ['NUL alone', '\u0000', 0],
+    ['NUL inside', 'a\u0000b', 1],
+    ['NUL at the end', 'abc\u0000', 3],
+  ])('issue 12 §2: %s in a string: rule nul, path and index named', (_label, text, index) => {
+    const error = refusal(() => assertJsonValue({ q: [text] }, PATH));
+    expect(error.rule).toBe('nul');
+    expect(error.path).toBe(`${PATH}.q[0]`);
+    expect(error.message).toBe(
+      `${PATH}.q[0] contains U+0000 (NUL) at index ${index}; session data cannot contain NUL, which PostgreSQL cannot store`,
+    );
+  });
+
+  it.each([
+    ['a lone high surrogate', 'a\ud800b', 'U+D800', 1],
+    ['a lone high surrogate at the end', 'ab\udbff', 'U+DBFF', 2],
+    ['a lone low surrogate', '\udc00z', 'U+DC00', 0],
+    ['a low surrogate before its high one', '\ude00\ud83d', 'U+DE00', 0],
+    ['two high surrogates', '\ud83d\ud83d\ude00', 'U+D83D', 0],
+    ['half of an emoji cut off', '😀'.slice(0, 1), 'U+D83D', 0],
+  ])(
+    'issue 12 §2: %s: rule unpaired_surrogate, path and code unit named',
+    (_label, text, unit, index) => {
+      const error = refusal(() => assertJsonValue(text, PATH));
+      expect(error.rule).toBe('unpaired_surrogate');
+      expect(error.path).toBe(PATH);
+      expect(error.message).toBe(
+        `${PATH} contains ${unit} at index ${index}, an unpaired UTF-16 surrogate; session data must be well-formed Unicode`,
+      );
+    },
+  );
+
+  it('issue 12 §2: what JSON.parse makes of "\\u0000" and "\\ud800" from a request body is refused', () => {
+    const body: unknown = JSON.parse('{"ok": "fine", "bad": ["x", {"y": "a\\u0000"}]}');
+    expect(refusal(() => assertJsonValue(body, PATH)).path).toBe(`${PATH}.bad[1].y`);
+    const lone: unknown = JSON.parse('["\\ud800"]');
+    expect(refusal(() => assertJsonValue(lone, PATH)).rule).toBe('unpaired_surrogate');
+  });
+
+  it('issue 12 §2: a NUL or a lone surrogate in an object key: the key is named JSON-escaped', () => {
+    const nul = refusal(() => assertJsonValue({ a: { 'k\u0000': 1 } }, PATH));
+    expect(nul.rule).toBe('nul');
+    expect(nul.path).toBe(`${PATH}.a["k\\u0000"]`);
+    expect(nul.message).toBe(
+      `the key "k\\u0000" of ${PATH}.a contains U+0000 (NUL) at index 1; session data cannot contain NUL, which PostgreSQL cannot store`,
+    );
+    const lone = refusal(() => assertJsonValue([{ '\udfff': 1 }], PATH));
+    expect(lone.rule).toBe('unpaired_surrogate');
+    expect(lone.path).toBe(`${PATH}[0]["\\udfff"]`);
+    expect(lone.message).not.toMatch(/[\0\ud800-\udfff]/);
+  });
+
+  it('the message never contains the refused characters or the rest of the value', () => {
+    const error = refusal(() => assertJsonValue({ q: 'secret-part\u0000\n<script>' }, PATH));
+    expect(error.message).not.toContain('secret-part');
+    expect(error.message).not.toContain('\u0000');
+  });
+
+  it('names an odd but valid key in brackets on the way to the problem', () => {
+    const error = refusal(() => assertJsonValue({ 'two words': { 'a.b': '\u0000' } }, PATH));
+    expect(error.path).toBe(`${PATH}["two words"]["a.b"]`);
+  });
+});
+
+describe('assertJsonValue limits nesting to MAX_SESSION_DATA_DEPTH, without recursion', () => {
+  it('issue 12 §2: the documented limit is 32', () => {
+    expect(MAX_SESSION_DATA_DEPTH).toBe(32);
+  });
+
+  it('issue 12 §2: exactly MAX_SESSION_DATA_DEPTH nested arrays and objects are accepted', () => {
+    expect(() => assertJsonValue(nested(MAX_SESSION_DATA_DEPTH), PATH)).not.toThrow();
+  });
+
+  it('issue 12 §2: one level more is refused: rule too_deep, naming the path of the 33rd container', () => {
+    const error = refusal(() => assertJsonValue(nested(MAX_SESSION_DATA_DEPTH + 1), PATH));
+    expect(error.rule).toBe('too_deep');
+    // 32 containers enclose the refused one: 16 objects (".a") and 16 arrays ("[0]").
+    expect(error.path).toBe(PATH + '.a[0]'.repeat(16));
+    expect(error.message).toBe(
+      `${error.path} nests arrays and objects more than 32 deep; session data may nest at most 32 (MAX_SESSION_DATA_DEPTH)`,
+    );
+  });
+
+  it('issue 12 §2: an empty array or object one level too deep counts as a level', () => {
+    let value: unknown = [];
+    for (let level = 1; level <= MAX_SESSION_DATA_DEPTH; level++) value = [value];
+    expect(refusal(() => assertJsonValue(value, PATH)).rule).toBe('too_deep');
+  });
+
+  it.each([3_000, 100_000])(
+    'issue 12 §2: a value %i deep is refused with a SessionDataError, not a stack overflow',
+    (depth) => {
+      expect(refusal(() => assertJsonValue(nested(depth), PATH)).rule).toBe('too_deep');
+      // As a client would send it: JSON text parsed by JSON.parse (which does not recurse).
+      const text = '['.repeat(depth) + ']'.repeat(depth);
+      expect(refusal(() => assertJsonValue(JSON.parse(text), PATH)).rule).toBe('too_deep');
+    },
+  );
+
+  it('a deep cycle is still reported as a cycle, where it closes', () => {
+    const root: Record<string, unknown> = {};
+    let at = root;
+    for (let level = 0; level < 10; level++) at = (at.n = {}) as Record<string, unknown>;
+    at.back = root;
+    expect(rejection(root)).toBe(
+      `${PATH}${'.n'.repeat(10)}.back refers back to itself; session data cannot contain cycles`,
+    );
+  });
+
+  it('a wide value is not limited (only depth is): 50,000 siblings pass', () => {
+    const wide = Array.from({ length: 50_000 }, (_, index) => ({ index, tags: ['a', 'b'] }));
+    expect(() => assertJsonValue(wide, PATH)).not.toThrow();
+  });
+
+  it('reports the first problem depth-first, as the recursive walk did', () => {
+    expect(rejection({ a: [1, { b: undefined }], c: 'x\u0000' })).toMatch(
+      /^session value "x"\.a\[1\]\.b is a undefined/,
+    );
+    expect(rejection({ a: ['x\u0000'], c: undefined })).toMatch(
+      /^session value "x"\.a\[0\] contains/,
+    );
+  });
+});
+
+describe('assertSessionKey', () => {
+  it.each([
+    'cart',
+    '',
+    ' ',
+    'a.b',
+    'two words',
+    '😀',
+    'line\nbreak',
+    '__proto__',
+    'x'.repeat(1000),
+  ])('accepts %j (the store holds any well-formed key, the empty one too)', (key) => {
+    expect(() => assertSessionKey(key)).not.toThrow();
+  });
+
+  it('issue 12 §2: refuses a key with NUL, naming it JSON-escaped', () => {
+    const error = refusal(() => assertSessionKey('a\u0000b'));
+    expect(error.rule).toBe('nul');
+    expect(error.path).toBe('session key "a\\u0000b"');
+    expect(error.message).toBe(
+      'session key "a\\u0000b" contains U+0000 (NUL) at index 1; session data cannot contain NUL, which PostgreSQL cannot store',
+    );
+  });
+
+  it.each(['\ud800', 'a\udc00', '😀'.slice(1)])(
+    'issue 12 §2: refuses the key %j (an unpaired surrogate)',
+    (key) => {
+      const error = refusal(() => assertSessionKey(key));
+      expect(error.rule).toBe('unpaired_surrogate');
+      expect(error.message).not.toMatch(/[\ud800-\udfff]/);
+    },
+  );
+
+  it('a long key is cut to 64 characters in the message and the path', () => {
+    const key = 'k'.repeat(10_000) + '\u0000';
+    const error = refusal(() => assertSessionKey(key));
+    expect(error.path).toBe(`session key "${'k'.repeat(64)}…"`);
+    expect(error.message.length).toBeLessThan(250);
+    const nested = refusal(() => assertJsonValue({ [key]: 1 }, PATH));
+    expect(nested.path).toBe(`${PATH}["${'k'.repeat(64)}…"]`);
+  });
+
+  it('refuses a non-string key from JavaScript callers as a programming mistake', () => {
+    expect(() => assertSessionKey(1 as unknown as string)).toThrow(SessionDataError);
+    expect(() => assertSessionKey(1 as unknown as string)).not.toThrow(UnstorableSessionDataError);
   });
 });

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import {
   generateHandle,
   generateToken,
+  HANDLE_BYTES,
+  HANDLE_LENGTH,
   hashToken,
+  isWellFormedHandle,
   isWellFormedToken,
   TOKEN_BYTES,
   TOKEN_LENGTH,
@@ -188,5 +191,58 @@ describe('generateHandle', () => {
 
   it('R7 a handle is never a well-formed session token (it cannot be replayed as a cookie)', () => {
     expect(handles.some((handle) => isWellFormedToken(handle))).toBe(false);
+  });
+});
+
+describe('issue 12 §2: isWellFormedHandle, a client-chosen handle is shape-checked before any query', () => {
+  const handles = Array.from({ length: 2_000 }, () => generateHandle());
+  const valid = handles[0];
+
+  it('accepts every generated handle (22 base64url characters, 16 bytes)', () => {
+    expect(HANDLE_BYTES).toBe(16);
+    expect(HANDLE_LENGTH).toBe(22);
+    expect(handles.every((handle) => isWellFormedHandle(handle))).toBe(true);
+  });
+
+  it('accepts exactly the 4 canonical last characters out of 64 (128 bits in 132)', () => {
+    const accepted = [...BASE64URL].filter((last) => isWellFormedHandle(valid.slice(0, 21) + last));
+    expect(accepted.join('')).toBe('AQgw');
+  });
+
+  it('rejects one character too short or too long, and the padded base64 spelling', () => {
+    expect(isWellFormedHandle(valid.slice(0, 21))).toBe(false);
+    expect(isWellFormedHandle(valid + 'A')).toBe(false);
+    expect(isWellFormedHandle(Buffer.from(valid, 'base64url').toString('base64'))).toBe(false);
+  });
+
+  it('rejects a session token (43 characters) and the empty string', () => {
+    expect(isWellFormedHandle(generateToken())).toBe(false);
+    expect(isWellFormedHandle('')).toBe(false);
+  });
+
+  it.each(['\0', '\ud800', '\udc00', '+', '/', '=', '%', '.', ' ', '\n', "'", '"', 'é'])(
+    'rejects a 22-character value containing %j',
+    (bad) => {
+      const value = bad + valid.slice(1);
+      expect(value).toHaveLength(22);
+      expect(isWellFormedHandle(value)).toBe(false);
+      expect(isWellFormedHandle(valid.slice(0, 10) + bad + valid.slice(11))).toBe(false);
+    },
+  );
+
+  it('rejects an emoji (a valid surrogate pair) in place of two characters', () => {
+    expect(isWellFormedHandle('😀' + valid.slice(2))).toBe(false);
+  });
+
+  it('rejects what a URL segment may carry: "%00", a UUID, an SQL string, a long value', () => {
+    expect(isWellFormedHandle('%00')).toBe(false);
+    expect(isWellFormedHandle('123e4567-e89b-12d3-a456-426614174000')).toBe(false);
+    expect(isWellFormedHandle("' OR '1'='1")).toBe(false);
+    expect(isWellFormedHandle(valid.repeat(1_000))).toBe(false);
+  });
+
+  it('rejects a non-string from JavaScript callers', () => {
+    expect(isWellFormedHandle(42 as unknown as string)).toBe(false);
+    expect(isWellFormedHandle(null as unknown as string)).toBe(false);
   });
 });

@@ -27,7 +27,28 @@ export function hashToken(token: string): Buffer {
   return createHash('sha256').update(token, 'ascii').digest();
 }
 
+/** Bytes of CSPRNG output in a handle (128 bits). */
+export const HANDLE_BYTES = 16;
+/** Length of a handle in base64url without padding. */
+export const HANDLE_LENGTH = 22;
+
+const HANDLE_SHAPE = /^[A-Za-z0-9_-]{22}$/;
+
 /** A public, non-secret identifier (for handles shown in device lists). */
 export function generateHandle(): string {
-  return randomBytes(16).toString('base64url');
+  return randomBytes(HANDLE_BYTES).toString('base64url');
+}
+
+/**
+ * Whether `value` has exactly the form of a {@link generateHandle} result: 22 base64url
+ * characters that decode to 16 bytes and encode back to the same text. A handle comes from a
+ * client (a URL segment), so it is checked before any query: anything else (NUL, lone
+ * surrogates, a megabyte of text) is simply not found, without a statement.
+ *
+ * @example
+ * if (!isWellFormedHandle(handle)) return false; // no such session
+ */
+export function isWellFormedHandle(value: string): boolean {
+  if (typeof value !== 'string' || !HANDLE_SHAPE.test(value)) return false;
+  return Buffer.from(value, 'base64url').toString('base64url') === value;
 }

@@ -6,9 +6,65 @@ import { SessionContext } from '../session/session-context';
 import { serializeClearingCookie, serializeSessionCookie } from './session-cookie';
 
 /**
+ * Whether a response belongs to one browser's session, so that no cache may keep it or hand it
+ * to anyone else: the request carried a session or remember-me cookie of ours, the response
+ * sets or clears one, it was made with a session (created, restored or signed in here), or it
+ * hands out a CSRF token. A request with none of these (a public page, no cookie) is left as
+ * the application answers it, cacheable.
+ */
+function isPersonal(context: SessionContext): boolean {
+  return (
+    context.cookieSent ||
+    context.record !== null ||
+    context.cookie === 'set' ||
+    context.rememberMe !== null ||
+    context.rememberMeCookie !== null ||
+    context.csrfIssued
+  );
+}
+
+/** Directives a handler may have set that say "keep less": kept beside `no-store`. */
+const RESTRICTIVE_DIRECTIVES = new Set([
+  'private',
+  'no-cache',
+  'no-store',
+  'must-revalidate',
+  'proxy-revalidate',
+  'no-transform',
+]);
+
+/**
+ * The `Cache-Control` of a personal response, given what the handler set (if anything). A
+ * value that already says `no-store` is kept as it is; otherwise the handler's restrictive
+ * directives (`private`, `no-cache`, ...) stay and `no-store` is added, while those that allow
+ * storing (`public`, `max-age`, `s-maxage`, `immutable`, ...) go.
+ * Without a value: `no-store`; `private, max-age=60` becomes `private, no-store`.
+ */
+function noStoreCacheControl(existing: string | undefined): string {
+  const directives = (existing ?? '')
+    .split(',')
+    .map((directive) => directive.trim())
+    .filter(Boolean);
+  const names = directives.map((directive) => directive.split('=')[0].trim().toLowerCase());
+  if (existing !== undefined && names.includes('no-store')) return existing;
+  const kept = names.filter(
+    (name, index) =>
+      RESTRICTIVE_DIRECTIVES.has(name) && names.indexOf(name) === index && name !== 'no-store',
+  );
+  return [...kept, 'no-store'].join(', ');
+}
+
+/** A header as the adapter returns it (string, number or list), as one string. */
+function headerText(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return Array.isArray(value) ? value.join(', ') : String(value);
+}
+
+/**
  * Writes what a request's session asks of the response: the Set-Cookie that stores or clears
- * the session cookie, and `Cache-Control: no-store` when the response carries an authenticated
- * session or a new cookie. Goes through the Nest HTTP adapter, so it works on Express and Fastify.
+ * the session cookie, and for every response that belongs to a session (see `isPersonal`)
+ * `Cache-Control: no-store`, `Vary: Cookie` and no `ETag`. Goes through the Nest HTTP adapter,
+ * so it works on Express and Fastify.
  */
 @Injectable()
 export class SessionResponder {
@@ -37,11 +93,10 @@ export class SessionResponder {
           : serializeSessionCookie(rememberCookie, remember.set, Math.floor(lifetime / 1000)),
       );
     }
-    if (context.record?.userId || context.cookie === 'set' || context.csrfIssued) {
-      adapter.setHeader(response, 'Cache-Control', 'no-store');
-    }
+    const personal = isPersonal(context);
+    if (personal) this.preventCaching(response);
     const vary = [
-      ...(context.csrfIssued ? ['Cookie'] : []),
+      ...(personal ? ['Cookie'] : []),
       ...(context.csrfChecked ? ['Origin', 'Sec-Fetch-Site'] : []),
     ];
     if (vary.length > 0) this.addVary(response, vary);
@@ -51,13 +106,33 @@ export class SessionResponder {
     context.csrfChecked = false;
   }
 
+  /**
+   * `Cache-Control: no-store` (keeping a handler's own stricter directives), and no `ETag` or
+   * `Last-Modified`: Express computes an ETag for every body, and a validator on a response no
+   * one may store only invites conditional requests. The Nest adapter has no `removeHeader`;
+   * Express's response and Fastify's reply both have one of that name.
+   */
+  private preventCaching(response: unknown): void {
+    const adapter = this.adapterHost.httpAdapter;
+    const existing = headerText(adapter.getHeader(response, 'Cache-Control'));
+    const value = noStoreCacheControl(existing);
+    if (value !== existing) adapter.setHeader(response, 'Cache-Control', value);
+    const target = response as { removeHeader?: (name: string) => unknown };
+    if (typeof target.removeHeader === 'function') {
+      target.removeHeader('ETag');
+      target.removeHeader('Last-Modified');
+    }
+  }
+
   /** Adds names to `Vary` without dropping what another part of the app put there. */
   private addVary(response: unknown, names: string[]): void {
     const adapter = this.adapterHost.httpAdapter;
-    const existing = String(adapter.getHeader(response, 'Vary') ?? '')
+    const existing = (headerText(adapter.getHeader(response, 'Vary')) ?? '')
       .split(',')
       .map((name) => name.trim())
       .filter(Boolean);
+    // `Vary: *` already says the response depends on everything.
+    if (existing.includes('*')) return;
     const lower = existing.map((name) => name.toLowerCase());
     const added = names.filter((name) => !lower.includes(name.toLowerCase()));
     if (added.length > 0) adapter.setHeader(response, 'Vary', [...existing, ...added].join(', '));

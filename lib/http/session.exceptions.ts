@@ -1,4 +1,6 @@
+import type { UnstorableSessionDataError } from '../core/json-value';
 import {
+  BadRequestException,
   ConflictException,
   ForbiddenException,
   HttpException,
@@ -38,10 +40,20 @@ export const SessionDenialCode = {
   IdGuessing: 'session_id_guessing',
   /** The session kept changing under concurrent regenerations; retry the request. */
   Busy: 'session_busy',
+  /**
+   * The request read a key and set it, and another request changed that key meanwhile: nothing
+   * of this request was saved (read again and retry, or use `session.update`).
+   */
+  Conflict: 'session_conflict',
   /** The session store (database) cannot be reached. */
   StoreUnavailable: 'session_store_unavailable',
   /** Session data would exceed `maxDataSize`. */
   DataTooLarge: 'session_data_too_large',
+  /**
+   * `session.set` or `update` was given a key or value that is valid JSON but that the session
+   * refuses to store: NUL, an unpaired surrogate, or nesting deeper than `MAX_SESSION_DATA_DEPTH`.
+   */
+  DataInvalid: 'session_data_invalid',
   /**
    * The `SessionGuard` met a GraphQL, WebSocket or microservice handler that is not `@Public()`:
    * sessions are not supported outside HTTP yet, so the guard fails closed.
@@ -93,6 +105,21 @@ export class SessionContextUnsupportedException extends SessionForbiddenExceptio
         `refuses ${handler ?? 'this handler'}. Mark a handler that needs no session ` +
         `@Public(), or apply the SessionGuard to HTTP controllers only.`,
     );
+  }
+}
+
+/** 409 `session_conflict`: a read-then-set lost to a concurrent change of the same key. */
+export class SessionConflictException extends ConflictException {
+  readonly code = SessionDenialCode.Conflict;
+
+  constructor(readonly keys: string[]) {
+    super({
+      statusCode: 409,
+      error: 'Conflict',
+      code: SessionDenialCode.Conflict,
+      message:
+        'Another request changed the session data this request read; nothing was saved. Retry the request.',
+    });
   }
 }
 
@@ -172,5 +199,35 @@ export class SessionDataTooLargeException extends PayloadTooLargeException {
       code: SessionDenialCode.DataTooLarge,
       message: `Session data would be ${size} bytes, over the limit of ${limit} bytes (maxDataSize).`,
     });
+  }
+}
+
+const DATA_INVALID_MESSAGES: Record<UnstorableSessionDataError['rule'], string> = {
+  nul: 'Session data cannot contain NUL characters (U+0000).',
+  unpaired_surrogate: 'Session data must be well-formed Unicode (no unpaired surrogates).',
+  too_deep: 'Session data cannot nest arrays and objects this deep.',
+};
+
+/**
+ * 400 when `session.set` or `update` is given a key or value a client could have sent but the
+ * session refuses to store (see `UnstorableSessionDataError`). The session is unchanged and
+ * nothing reaches the database. The body says which rule was broken, never the value; the
+ * `cause` keeps the path for logs.
+ */
+export class SessionDataInvalidException extends BadRequestException {
+  readonly code = SessionDenialCode.DataInvalid;
+  readonly rule: UnstorableSessionDataError['rule'];
+
+  constructor(cause: UnstorableSessionDataError) {
+    super(
+      {
+        statusCode: 400,
+        error: 'Bad Request',
+        code: SessionDenialCode.DataInvalid,
+        message: DATA_INVALID_MESSAGES[cause.rule],
+      },
+      { cause },
+    );
+    this.rule = cause.rule;
   }
 }

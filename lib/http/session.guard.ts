@@ -25,9 +25,13 @@ import { SessionResponder } from './session-responder';
 /** Methods that must not change state, so they need no CSRF token. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
+/**
+ * A request header as one string. Repeated headers are joined with a comma, as Node does for
+ * most headers, so that a second `Sec-Fetch-Site` or token header is seen rather than dropped.
+ */
 function header(request: SessionRequest, name: string): string | undefined {
   const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /** A route's session requirements, read once per handler from its decorators. */
@@ -135,11 +139,15 @@ export class SessionGuard implements CanActivate {
     const method = (request.method ?? 'GET').toUpperCase();
     if (!this.options.csrf.enabled || SAFE_METHODS.has(method)) return;
     context.csrfChecked = true;
+    // Express's `req.protocol` and Fastify's `request.protocol`: getters that follow
+    // X-Forwarded-Proto only when the app trusts its proxy, read without importing either.
+    const { protocol } = request as { protocol?: unknown };
     const provenance = checkProvenance(
       {
         secFetchSite: header(request, 'sec-fetch-site'),
         origin: header(request, 'origin'),
         host: header(request, 'host'),
+        protocol: typeof protocol === 'string' ? protocol : undefined,
       },
       this.options.csrf.trustedOrigins,
     );

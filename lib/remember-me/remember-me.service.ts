@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../core/clock';
 import { describeDevice } from '../core/device-summary';
 import { SessionUsageError } from '../core/errors';
+import { isWellFormedHandle } from '../core/session-token';
 import { openSuccessor, sealSuccessor } from '../core/successor-seal';
 import { describeSession, SessionEvents } from '../events/session-events';
 import { readCookie } from '../http/session-cookie';
@@ -108,8 +109,12 @@ export class RememberMeService {
     }));
   }
 
-  /** Forgets one remembered device of the user; `false` when the user has no such device. */
+  /**
+   * Forgets one remembered device of the user; `false` when the user has no such device, and
+   * at once, without a query, for a value that is not a handle's shape.
+   */
   async revokeDevice(userId: string | number, handle: string): Promise<boolean> {
+    if (!isWellFormedHandle(handle)) return false;
     return (await this.tokens.deleteOfUser(String(userId), { handles: [handle] })) > 0;
   }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../core/clock';
 import { describeDevice } from '../core/device-summary';
 import { SessionRecord } from '../core/session-record';
+import { isWellFormedHandle } from '../core/session-token';
 import { describeSession, SessionEvents } from '../events/session-events';
 import { SessionRepository } from '../storage/session.repository';
 import { ClientInfo } from '../session/session-context';
@@ -144,14 +145,16 @@ export class SessionService {
   /**
    * Signs out one login of `userId` (by its `handle`, from `listSessions`) and forgets the
    * remembered device it issued or was restored from. Returns `false` when the user has no
-   * such session or device (another user's handle changes nothing). Its next request gets 401
-   * `session_revoked` and a clearing cookie.
+   * such session or device (another user's handle changes nothing), and at once, without a
+   * query, for a value that is not a handle's shape (a handle usually comes from a URL). Its
+   * next request gets 401 `session_revoked` and a clearing cookie.
    */
   async revoke(
     userId: string | number,
     handle: string,
     current?: Session<object>,
   ): Promise<boolean> {
+    if (!isWellFormedHandle(handle)) return false;
     const context = current ? contextOf(current) : null;
     const { sessions, forgotten } = await this.revoker.revoke(
       String(userId),

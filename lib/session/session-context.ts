@@ -15,6 +15,25 @@ export interface ClientInfo {
   userAgent: string | null;
 }
 
+/** A functional update of one key: the new value from the current one (`undefined`: delete). */
+export type KeyUpdate = (current: JsonValue | undefined) => JsonValue | undefined;
+
+/** The stored value of `key` in `record` (`undefined` when absent). */
+function storedValue(record: SessionRecord | null, key: string): JsonValue | undefined {
+  return record && Object.hasOwn(record.data, key) ? record.data[key] : undefined;
+}
+
+/** Whether two JSON values (as PostgreSQL's jsonb returns them) are the same. */
+function sameJson(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The condition of a write: these keys must still hold these values (absent keys: absent). */
+export interface DataGuard {
+  keys: string[];
+  expected: Record<string, JsonValue>;
+}
+
 /** What the response must do with the session cookie. */
 export type CookieAction = 'set' | 'clear' | null;
 
@@ -32,6 +51,10 @@ export class SessionContext {
   private dataMap: Map<string, JsonValue> | null = null;
   /** Keys written (value) or deleted (`undefined`) by this request. */
   readonly changes = new Map<string, JsonValue | undefined>();
+  /** Keys the request read before changing them, with the stored value it saw. */
+  private readonly readValues = new Map<string, JsonValue | undefined>();
+  /** Functional updates per key, in order, to apply to the latest stored value when saving. */
+  private readonly keyUpdates = new Map<string, KeyUpdate[]>();
   /** The handler cleared the data: the stored object is replaced, not merged. */
   replaced = false;
   /** The session was ended by this request (logout, revocation). */
@@ -96,10 +119,86 @@ export class SessionContext {
     this.ended = false;
     this.changes.clear();
     this.replaced = replaced;
-    if (!pending) return;
+    if (!pending) {
+      this.readValues.clear();
+      this.keyUpdates.clear();
+      return;
+    }
     for (const [key, value] of pending) {
       if (value === undefined) this.data.delete(key);
       else this.data.set(key, value);
+      this.changes.set(key, value);
+    }
+  }
+
+  /** The handler read `key`: a later plain `set` of it is saved only if nobody changed it. */
+  noteRead(key: string): void {
+    if (this.changes.has(key) || this.readValues.has(key)) return;
+    this.readValues.set(key, storedValue(this.record, key));
+  }
+
+  /** Whether this request set or deleted `key` plainly (not with `update`). */
+  changedPlainly(key: string): boolean {
+    return this.changes.has(key) && !this.keyUpdates.has(key);
+  }
+
+  /**
+   * The handler changed `key` with `update`, starting from the stored value: `update` is
+   * re-applied to the latest stored value when saving. (An update of a value the request set
+   * plainly builds on its own value and is not recorded.)
+   */
+  noteUpdate(key: string, update: KeyUpdate): void {
+    const chain = this.keyUpdates.get(key) ?? [];
+    chain.push(update);
+    this.keyUpdates.set(key, chain);
+  }
+
+  /** The handler set or deleted `key` plainly: earlier functional updates of it are moot. */
+  notePlainWrite(key: string): void {
+    this.keyUpdates.delete(key);
+  }
+
+  /**
+   * The keys whose stored values this request's write depends on: the base of each functional
+   * update, and each key read and then set. `null` when the write depends on none (a plain
+   * merge, as most writes are) or replaces the whole data.
+   */
+  dataGuard(): DataGuard | null {
+    if (this.replaced) return null;
+    const guarded = new Map<string, JsonValue | undefined>();
+    for (const key of this.keyUpdates.keys()) guarded.set(key, storedValue(this.record, key));
+    for (const [key, seen] of this.readValues) {
+      if (this.changes.has(key) && !this.keyUpdates.has(key)) guarded.set(key, seen);
+    }
+    if (guarded.size === 0) return null;
+    const expected: Record<string, JsonValue> = {};
+    for (const [key, value] of guarded) if (value !== undefined) expected[key] = value;
+    return { keys: [...guarded.keys()], expected };
+  }
+
+  /** The keys read and then set whose stored value in `record` is no longer what was read. */
+  conflictsWith(record: SessionRecord): string[] {
+    return [...this.readValues]
+      .filter(([key]) => this.changes.has(key) && !this.keyUpdates.has(key))
+      .filter(([key, seen]) => !sameJson(storedValue(record, key), seen))
+      .map(([key]) => key);
+  }
+
+  /**
+   * Applies the functional updates again, each chain to the value `record` (just adopted) holds;
+   * `check` validates each new value before it is kept.
+   */
+  reapplyUpdates(check: (key: string, value: JsonValue) => void): void {
+    for (const [key, chain] of this.keyUpdates) {
+      const value = chain.reduce<JsonValue | undefined>(
+        (current, update) => update(current),
+        storedValue(this.record, key),
+      );
+      if (value === undefined) this.data.delete(key);
+      else {
+        check(key, value);
+        this.data.set(key, value);
+      }
       this.changes.set(key, value);
     }
   }
@@ -110,6 +209,8 @@ export class SessionContext {
     this.record = null;
     this.dataMap = null;
     this.changes.clear();
+    this.readValues.clear();
+    this.keyUpdates.clear();
     this.replaced = false;
     this.touchDue = false;
     this.rotationDue = false;
@@ -151,6 +252,8 @@ export class SessionContext {
   markPersisted(record: SessionRecord): void {
     this.record = record;
     this.changes.clear();
+    this.readValues.clear();
+    this.keyUpdates.clear();
     this.replaced = false;
     this.pendingCsrfSecret = null;
   }

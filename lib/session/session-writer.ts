@@ -9,6 +9,8 @@ import { sealSuccessor } from '../core/successor-seal';
 import { describeSession, SessionEvents } from '../events/session-events';
 import {
   SessionBusyException,
+  SessionConflictException,
+  SessionDataTooLargeException,
   SessionDenialCode,
   SessionForbiddenException,
   SessionUnauthorizedException,
@@ -16,8 +18,9 @@ import {
 import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { DataChange, SessionRepository } from '../storage/session.repository';
-import { continuationOf } from './session-chain';
+import { continuationOf, ReachedSession } from './session-chain';
 import { SessionContext } from './session-context';
+import { assertStorable } from './session';
 import { SessionRevoker } from './session-revoker';
 
 /** What a regeneration changes besides the ID. */
@@ -49,10 +52,16 @@ interface SessionIdentity {
 const ANONYMOUS: SessionIdentity = { userId: null, interactive: false };
 
 /**
- * How many times a regeneration or write that lost a race is retried on the winner's
- * successor (busy tabs racing rotations can chain several).
+ * How many times a regeneration that lost a race is retried on the winner's successor (busy
+ * tabs racing rotations can chain several).
  */
 const MAX_REGENERATION_ATTEMPTS = 10;
+
+/**
+ * How many times a write whose keys changed under it (functional updates of a busy key, such
+ * as a cart many tabs add to at once) is computed again before the client is asked to retry.
+ */
+const MAX_WRITE_ATTEMPTS = 25;
 
 /**
  * Persists a request's session: creates it lazily, writes changed keys as a merge, touches
@@ -330,7 +339,7 @@ export class SessionWriter {
   }
 
   private async update(context: SessionContext): Promise<void> {
-    for (let attempt = 0; attempt < MAX_REGENERATION_ATTEMPTS; attempt++) {
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const record = context.record;
       const token = context.token;
       if (!record || !token) return;
@@ -342,6 +351,7 @@ export class SessionWriter {
         data: context.hasChanges ? context.pendingChange() : undefined,
         csrfSecret: context.pendingCsrfSecret ?? undefined,
         touch,
+        guard: context.hasChanges ? (context.dataGuard() ?? undefined) : undefined,
       });
       if (version !== null) {
         const csrfSecret = record.csrfSecret ?? context.pendingCsrfSecret;
@@ -354,15 +364,32 @@ export class SessionWriter {
         });
         return;
       }
+      // Another request changed a key this write depends on, or regenerated the session.
       const next = await continuationOf(this.repository, token, now, this.options.timings);
       if (next === 'signed-in') return this.yieldToSignIn(context);
       if (!next) return this.lose(context);
-      context.adopt(next.token, next.record, true);
-      context.cookie = 'set';
+      this.rebase(context, next);
+      if (next.token !== token) context.cookie = 'set';
       if (!context.hasChanges) return;
     }
     // The session is alive but kept moving: keep the cookie, ask the client to retry.
     throw new SessionBusyException();
+  }
+
+  /**
+   * Puts the request's changes on top of `next`, the session as it is now: a key read and then
+   * set that changed meanwhile refuses the whole write (409 `session_conflict`, nothing saved);
+   * functional updates are computed again from the values stored now.
+   */
+  private rebase(context: SessionContext, next: ReachedSession): void {
+    const conflicts = context.conflictsWith(next.record);
+    if (conflicts.length > 0) throw new SessionConflictException(conflicts);
+    context.adopt(next.token, next.record, true);
+    context.reapplyUpdates(assertStorable);
+    const size = Buffer.byteLength(JSON.stringify(context.snapshot()));
+    if (size > this.options.maxDataSize) {
+      throw new SessionDataTooLargeException(size, this.options.maxDataSize);
+    }
   }
 
   /**

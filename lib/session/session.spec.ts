@@ -517,3 +517,74 @@ describe('Session: keys named like Object.prototype members', () => {
     expect(Object.getPrototypeOf(change.set)).toBe(Object.prototype);
   });
 });
+
+describe('Session: update and read-then-set (R26)', () => {
+  function stored(data: Record<string, JsonValue>) {
+    const { session, context } = newSession();
+    context.adopt(generateToken(), record({ data }));
+    return { session, context };
+  }
+
+  it('update applies the change to the current value and returns it', () => {
+    const { session } = stored({ cart: ['a'] });
+    expect(session.update('cart', (cart) => [...((cart as string[]) ?? []), 'b'])).toEqual([
+      'a',
+      'b',
+    ]);
+    expect(session.get('cart')).toEqual(['a', 'b']);
+  });
+
+  it('an update is guarded by the value it started from and re-applied to a newer one', () => {
+    const { session, context } = stored({ cart: ['a'], other: 1 });
+    session.update('cart', (cart) => [...((cart as string[]) ?? []), 'b']);
+    expect(context.dataGuard()).toEqual({ keys: ['cart'], expected: { cart: ['a'] } });
+    context.adopt(context.token!, record({ data: { cart: ['a', 'x'], other: 2 } }), true);
+    context.reapplyUpdates(() => undefined);
+    expect(context.pendingChange().set).toEqual({ cart: ['a', 'x', 'b'] });
+    expect(context.conflictsWith(record({ data: { cart: ['zzz'] } }))).toEqual([]);
+  });
+
+  it('an update of an absent key is guarded by its absence; undefined deletes', () => {
+    const { session, context } = stored({ n: 1 });
+    session.update('count', (count) => ((count as number) ?? 0) + 1);
+    expect(context.dataGuard()).toEqual({ keys: ['count'], expected: {} });
+    session.update('n', () => undefined);
+    expect(session.has('n')).toBe(false);
+    expect(context.pendingChange().remove).toEqual(['n']);
+  });
+
+  it('a key read and then set is guarded by the value read, and conflicts when it changed', () => {
+    const { session, context } = stored({ note: 'v0' });
+    expect(session.get('note')).toBe('v0');
+    session.set('note', 'v1');
+    expect(context.dataGuard()).toEqual({ keys: ['note'], expected: { note: 'v0' } });
+    expect(context.conflictsWith(record({ data: { note: 'v0' } }))).toEqual([]);
+    expect(context.conflictsWith(record({ data: { note: 'other' } }))).toEqual(['note']);
+    expect(context.conflictsWith(record({ data: {} }))).toEqual(['note']);
+  });
+
+  it('a set without a read, or a read after the set, is a plain merge (no guard)', () => {
+    const { session, context } = stored({ note: 'v0' });
+    session.set('note', 'v1');
+    expect(session.get('note')).toBe('v1');
+    expect(context.dataGuard()).toBeNull();
+  });
+
+  it('a plain set after an update drops the update; an update after a plain set builds on it', () => {
+    const { session, context } = stored({ cart: ['a'] });
+    session.update('cart', (cart) => [...((cart as string[]) ?? []), 'b']);
+    session.set('cart', ['fixed']);
+    expect(context.dataGuard()).toBeNull();
+    session.update('cart', (cart) => [...((cart as string[]) ?? []), 'c']);
+    expect(context.dataGuard()).toBeNull();
+    expect(session.get('cart')).toEqual(['fixed', 'c']);
+  });
+
+  it('after clear() nothing is guarded: the whole object is replaced', () => {
+    const { session, context } = stored({ note: 'v0' });
+    session.get('note');
+    session.clear();
+    session.set('note', 'v1');
+    expect(context.dataGuard()).toBeNull();
+  });
+});

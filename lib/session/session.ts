@@ -1,6 +1,14 @@
-import { assertJsonValue, JsonValue } from '../core/json-value';
-import { SessionDataTooLargeException } from '../http/session.exceptions';
-import { SessionContext } from './session-context';
+import {
+  assertJsonValue,
+  assertSessionKey,
+  JsonValue,
+  UnstorableSessionDataError,
+} from '../core/json-value';
+import {
+  SessionDataInvalidException,
+  SessionDataTooLargeException,
+} from '../http/session.exceptions';
+import { KeyUpdate, SessionContext } from './session-context';
 
 /**
  * The shape of session data. Augment it to type `session.get()` and `session.set()` everywhere:
@@ -35,10 +43,15 @@ export function contextOf(session: Session<object>): SessionContext {
  * Values are stored as given; mutating an object after `set` (or one returned by `get`) is not
  * tracked: call `set` again.
  *
+ * Concurrent requests never lose each other's changes: changes of different keys merge; a key
+ * changed with `update` is re-computed from the latest stored value when saved; a key this
+ * request read with `get` and then `set` is saved only if nobody changed it meanwhile (else
+ * 409 `session_conflict`, and nothing of the request is saved).
+ *
  * @example
  * @Post('cart/items')
  * add(@CurrentSession() session: Session, @Body() item: CartItem) {
- *   session.set('cart', [...(session.get('cart') ?? []), item]);
+ *   session.update('cart', (cart) => [...(cart ?? []), item]);
  * }
  */
 export class Session<T extends object = SessionData> {
@@ -99,7 +112,12 @@ export class Session<T extends object = SessionData> {
     return this.context.record?.lastSeenAt;
   }
 
+  /**
+   * The value of `key`. A key read here and then `set` is saved only if no other request changed
+   * it in between (409 `session_conflict` otherwise); use `update` for read-modify-write.
+   */
   get<K extends keyof SessionDataShape<T> & string>(key: K): SessionDataShape<T>[K] | undefined {
+    this.context.noteRead(key);
     return this.context.data.get(key) as SessionDataShape<T>[K] | undefined;
   }
 
@@ -113,7 +131,37 @@ export class Session<T extends object = SessionData> {
    * in both cases the session is left unchanged.
    */
   set<K extends keyof SessionDataShape<T> & string>(key: K, value: SessionDataShape<T>[K]): void {
-    assertJsonValue(value, `session value "${key}"`);
+    this.write(key, value);
+    this.context.notePlainWrite(key);
+  }
+
+  /**
+   * Changes `key` from its current value: `change` gets the value (or `undefined`) and returns
+   * the new one (`undefined` deletes the key). When the response is saved, `change` is applied
+   * again to the latest stored value if another request changed the key meanwhile, so twelve
+   * parallel "add an item" requests keep twelve items. `change` must be a pure function of its
+   * argument (it may run more than once). Returns the new value.
+   *
+   * @example
+   * session.update('cart', (cart) => [...(cart ?? []), item]);
+   * session.update('visits', (visits) => (visits ?? 0) + 1);
+   */
+  update<K extends keyof SessionDataShape<T> & string>(
+    key: K,
+    change: (current: SessionDataShape<T>[K] | undefined) => SessionDataShape<T>[K] | undefined,
+  ): SessionDataShape<T>[K] | undefined {
+    const next = change(this.context.data.get(key) as SessionDataShape<T>[K] | undefined);
+    const onOwnValue = this.context.changedPlainly(key);
+    // Validated first: a refused value records nothing, so nothing is re-applied when saving.
+    if (next === undefined) this.remove(key);
+    else this.write(key, next);
+    if (!onOwnValue) this.context.noteUpdate(key, change as KeyUpdate);
+    return next;
+  }
+
+  /** Validates and stores one value, leaving the session unchanged when it is refused. */
+  private write(key: string, value: unknown): void {
+    assertStorable(key, value);
     const data = this.context.data;
     const previous = data.get(key);
     data.set(key, value as JsonValue);
@@ -127,6 +175,11 @@ export class Session<T extends object = SessionData> {
   }
 
   delete(key: keyof SessionDataShape<T> & string): void {
+    this.remove(key);
+    this.context.notePlainWrite(key);
+  }
+
+  private remove(key: string): void {
     if (!this.context.data.delete(key)) return;
     this.context.changes.set(key, undefined);
   }
@@ -142,5 +195,21 @@ export class Session<T extends object = SessionData> {
   /** The keys currently set. */
   keys(): string[] {
     return [...this.context.data.keys()];
+  }
+}
+
+/**
+ * Throws unless `value` may be stored under `key`: a value a client could have sent but the
+ * store refuses (NUL, unpaired surrogates, too deep) is a 400 `session_data_invalid`; a value
+ * that is not JSON at all (a `Date`, `undefined`, a cycle) is the application's bug and stays a
+ * `SessionDataError`.
+ */
+export function assertStorable(key: string, value: unknown): void {
+  try {
+    assertSessionKey(key);
+    assertJsonValue(value, `session value ${JSON.stringify(key)}`);
+  } catch (error) {
+    if (error instanceof UnstorableSessionDataError) throw new SessionDataInvalidException(error);
+    throw error;
   }
 }

@@ -63,7 +63,12 @@ const SELECT_BY_HASH = `SELECT ${COLUMNS} FROM "session" WHERE id_hash = $1`;
 const SELECT_BY_HASHES = `SELECT ${COLUMNS} FROM "session" WHERE id_hash = ANY($1)`;
 
 /** The UPDATE of a request: parameters `$1` = id_hash, then touch, data change, CSRF secret. */
-function updateStatement(touch: boolean, data: boolean, secret: boolean): string {
+function updateStatement(
+  touch: boolean,
+  data: boolean,
+  secret: boolean,
+  guardedKeys: number,
+): string {
   const assignments = ['version = version + 1'];
   let last = 1;
   if (touch) assignments.push(`last_seen_at = $${++last}`, `expires_at = $${++last}`);
@@ -71,16 +76,39 @@ function updateStatement(touch: boolean, data: boolean, secret: boolean): string
     assignments.push(`data = ${mergedData('data', last + 1)}`);
     last += 3;
   }
-  if (secret) assignments.push(`csrf_secret = COALESCE(csrf_secret, $${last + 1})`);
+  if (secret) assignments.push(`csrf_secret = COALESCE(csrf_secret, $${++last})`);
+  // The guard: each listed key still holds the expected value (a key absent from the expected
+  // object must still be absent), compared as jsonb. Plain expressions on the row, one per
+  // key: a sub-select here would not be evaluated again on the row a concurrent write left
+  // (PostgreSQL's re-check after waiting for the row lock).
+  const expected = last + 1;
+  const guarded = Array.from(
+    { length: guardedKeys },
+    (_, n) =>
+      `AND (data -> $${expected + 1 + n}::text) IS NOT DISTINCT FROM ($${expected}::jsonb -> $${expected + 1 + n}::text)`,
+  ).join(' ');
   return `UPDATE "session" SET ${assignments.join(', ')}
-       WHERE id_hash = $1 AND ${LIVE}
+       WHERE id_hash = $1 AND ${LIVE} ${guarded}
        RETURNING version`;
 }
 
-/** Every UPDATE variant, by the bits touch (4), data (2), secret (1). */
+/** Every UPDATE variant without a guard, by the bits touch (4), data (2), secret (1). */
 const UPDATE_STATEMENTS = Array.from({ length: 8 }, (_, bits) =>
-  updateStatement((bits & 4) !== 0, (bits & 2) !== 0, (bits & 1) !== 0),
+  updateStatement((bits & 4) !== 0, (bits & 2) !== 0, (bits & 1) !== 0, 0),
 );
+
+/** Guarded variants, built when first needed (by bits and number of guarded keys). */
+const GUARDED_UPDATE_STATEMENTS = new Map<string, string>();
+
+function guardedUpdateStatement(bits: number, keys: number): string {
+  const name = `${bits}:${keys}`;
+  let statement = GUARDED_UPDATE_STATEMENTS.get(name);
+  if (!statement) {
+    statement = updateStatement((bits & 4) !== 0, (bits & 2) !== 0, (bits & 1) !== 0, keys);
+    GUARDED_UPDATE_STATEMENTS.set(name, statement);
+  }
+  return statement;
+}
 
 /**
  * The assignments that revoke a row: its data emptied, its successor forgotten, kept until
@@ -213,7 +241,12 @@ export class PostgresSessionRepository extends SessionRepository {
     if (update.data) params.push(...changeParams(update.data));
     if (update.csrfSecret) params.push(update.csrfSecret);
     const bits = (update.touch ? 4 : 0) | (update.data ? 2 : 0) | (update.csrfSecret ? 1 : 0);
-    const { rows } = await this.run<{ version: number }>(UPDATE_STATEMENTS[bits], params);
+    let statement = UPDATE_STATEMENTS[bits];
+    if (update.guard && update.guard.keys.length > 0) {
+      params.push(JSON.stringify(update.guard.expected), ...update.guard.keys);
+      statement = guardedUpdateStatement(bits, update.guard.keys.length);
+    }
+    const { rows } = await this.run<{ version: number }>(statement, params);
     return rows[0]?.version ?? null;
   }
 

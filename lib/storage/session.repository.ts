@@ -28,6 +28,12 @@ export interface SessionUpdate {
    * leaves them (and so every indexed column) alone, as a read there does.
    */
   touch?: { lastSeenAt: Date; expiresAt: Date };
+  /**
+   * Write only if each of `keys` still holds its value in `expected` (a key missing there must
+   * be absent): the keys this write was computed from. A failed guard writes nothing and
+   * returns `null`, as a gone row does; the caller reads the row to tell them apart.
+   */
+  guard?: { keys: string[]; expected: Record<string, JsonValue> };
 }
 
 /**

@@ -1,4 +1,13 @@
-import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  Ip,
+  Post,
+  UseFilters,
+} from '@nestjs/common';
 import {
   CurrentSession,
   CurrentUserId,
@@ -13,6 +22,8 @@ import { UsersService } from '../users/users.service';
 import { ChangePasswordDto } from './change-password.dto';
 import { InvalidCredentialsException } from './invalid-credentials.exception';
 import { LoginDto } from './login.dto';
+import { RetryAfterFilter } from './retry-after.filter';
+import { SignInThrottle } from './sign-in-throttle';
 
 /** How recent the last sign-in must be for a password change. */
 export const PASSWORD_CHANGE_AUTH_MAX_AGE = '10m';
@@ -23,6 +34,7 @@ export class AuthController {
     private readonly users: UsersService,
     private readonly sessions: SessionService,
     private readonly rememberMe: RememberMeService,
+    private readonly throttle: SignInThrottle,
   ) {}
 
   /**
@@ -30,15 +42,22 @@ export class AuthController {
    * (session fixation) and carries over the anonymous data, such as the cart. With
    * `rememberMe`, the device also gets the remember-me cookie: when the session has expired, it
    * signs the user in again (but not freshly: changing the password asks for it again).
+   * Failed sign-ins are limited per username and per address (429 `sign_in_throttled` with
+   * `Retry-After`, see `SignInThrottle`); successful ones never count.
    */
   @Public()
   @Post('login')
   @HttpCode(HttpStatus.OK)
+  @UseFilters(RetryAfterFilter)
   async login(
     @CurrentSession() session: Session,
     @Body() body: LoginDto,
+    @Ip() ip: string | undefined,
+    @Headers('user-agent') userAgent: string | undefined,
   ): Promise<{ user: PublicUser }> {
-    const user = await this.users.verifyCredentials(body.username, body.password);
+    const user = await this.throttle.attempt({ username: body.username, ip, userAgent }, () =>
+      this.users.verifyCredentials(body.username, body.password),
+    );
     if (!user) throw new InvalidCredentialsException();
     await this.sessions.authenticate(session, user.id);
     if (body.rememberMe) await this.rememberMe.issue(session);

@@ -1,10 +1,14 @@
 import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { signInThrottleConfig } from '../config/sign-in-throttle.config';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { MeController } from './me.controller';
+import { SignInThrottle } from './sign-in-throttle';
 
 @Module({
-  imports: [UsersModule],
+  imports: [UsersModule, ConfigModule.forFeature(signInThrottleConfig)],
   controllers: [AuthController, MeController],
+  providers: [SignInThrottle],
 })
 export class AuthModule {}

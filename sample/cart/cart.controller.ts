@@ -19,11 +19,14 @@ export class CartController {
     return { items: session.get('cart') ?? [] };
   }
 
+  /**
+   * A functional update: when the response is saved, `addToCart` is applied again to the cart
+   * as stored then, so parallel adds (several tabs) all keep their item.
+   */
   @Post('items')
   add(@CurrentSession() session: Session, @Body() item: CartItemDto): { items: CartItem[] } {
-    const items = addToCart(session.get('cart') ?? [], item);
-    session.set('cart', items);
-    return { items };
+    const items = session.update('cart', (cart) => addToCart(cart ?? [], item));
+    return { items: items ?? [] };
   }
 
   @Delete()

@@ -61,3 +61,24 @@ export function envChoice<T extends string>(
   }
   return value as T;
 }
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration (see {@link envDuration}) in milliseconds, for settings of the sample itself. */
+export function envMilliseconds(env: Env, name: string, fallback: number): number {
+  const value = envDuration(env, name);
+  if (value === undefined) return fallback;
+  if (typeof value === 'number') return value;
+  const [, amount, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(value)!;
+  return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
+}
+
+/** A whole number of at least 0, such as a limit where `0` turns the limit off. */
+export function envCount(env: Env, name: string, fallback: number): number {
+  const value = envValue(env, name);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new SampleStartupError(`${name} must be a whole number, 0 or more (got '${value}')`);
+  }
+  return Number(value);
+}

@@ -1,8 +1,9 @@
 import { DynamicModule, INestApplication } from '@nestjs/common';
 import { AbstractHttpAdapter, NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
+import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { HttpAdapterName } from '../config/server.config';
+import { limitJsonNesting } from './json-body';
 
 /** Prefix of the JSON API; the web page at `/` stays outside it. */
 const API_PREFIX = 'api';
@@ -18,6 +19,11 @@ export function createHttpAdapter(adapter: HttpAdapterName): AbstractHttpAdapter
  */
 export function configureSampleApp<T extends INestApplication>(app: T): T {
   app.setGlobalPrefix(API_PREFIX, { exclude: ['/'] });
+  // Express announces itself by default; the platform is nobody's business.
+  if (app.getHttpAdapter().getType() === 'express') {
+    (app as unknown as NestExpressApplication).disable('x-powered-by');
+  }
+  limitJsonNesting(app);
   return app;
 }
 

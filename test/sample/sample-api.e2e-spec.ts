@@ -3,6 +3,7 @@ import { hashToken, ManualClock } from 'nest-session-security';
 import request from 'supertest';
 import { UsersService } from '../../sample/users/users.service';
 import {
+  expectDenied,
   REMEMBER_ME_COOKIE,
   SAMPLE_ADAPTERS,
   SAMPLE_COOKIE,
@@ -32,10 +33,6 @@ function rememberMeCookieLine(response: request.Response): string | undefined {
 
 function expectCleared(response: request.Response): void {
   expect(sessionCookieLine(response)).toMatch(/^__Host-sid=;.*Max-Age=0/);
-}
-
-function expectDenied(response: request.Response, status: number, code: string): void {
-  expect({ status: response.status, code: response.body.code }).toEqual({ status, code });
 }
 
 let database: SampleDatabase;
@@ -525,6 +522,134 @@ describe.each(SAMPLE_ADAPTERS)('sample JSON API (%s)', (adapter) => {
       const response = await client().post('/api/cart/items', { sku: '../etc', qty: 0 });
       expectDenied(response, 400, 'invalid_body');
       expect(Object.keys(response.body.fields).sort()).toEqual(['qty', 'sku']);
+    });
+  });
+
+  describe('hostile input is a 400, never a 500 or a 503 (issue 12 §2)', () => {
+    /** JSON text nesting `depth` arrays around a string. */
+    const deepJson = (depth: number) => '['.repeat(depth) + '"x"' + ']'.repeat(depth);
+
+    /** A POST of `body` as it is (raw text), with the client's cookies and CSRF token. */
+    async function postRaw(
+      browser: SampleClient,
+      path: string,
+      body: string,
+      contentType = 'application/json',
+    ): Promise<request.Response> {
+      const { token } = (await browser.get('/api/csrf')).body as { token: string };
+      const cookie = [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+      let test = request(sample.url)
+        .post(path)
+        .set('Content-Type', contentType)
+        .set('Accept', 'application/json')
+        .set('x-csrf-token', token);
+      if (cookie) test = test.set('Cookie', cookie);
+      return test.send(body);
+    }
+
+    it.each([
+      ['NUL', 'alice\\u0000'],
+      ['a lone surrogate', 'ali\\ud800ce'],
+      ['a line break', 'alice\\n'],
+      ['an escape character', '\\u001b[31malice'],
+      ['a C1 control character', '\\u0085alice'],
+    ])(
+      'POST /api/auth/login with %s in the username: 400 invalid_body naming the field',
+      async (_label, username) => {
+        const body = `{"username": "${username}", "password": "${ALICE.password}"}`;
+        const response = await postRaw(client(), '/api/auth/login', body);
+        expectDenied(response, 400, 'invalid_body');
+        expect(response.body.fields).toEqual({
+          username: ['username must not contain control characters or invalid Unicode'],
+        });
+      },
+    );
+
+    it('POST /api/auth/login with NUL or a lone surrogate in the password: 400 on the password', async () => {
+      for (const password of ['pass\\u0000word', '\\udfffpassword']) {
+        const body = `{"username": "alice", "password": "${password}"}`;
+        const response = await postRaw(client(), '/api/auth/login', body);
+        expectDenied(response, 400, 'invalid_body');
+        expect(Object.keys(response.body.fields)).toEqual(['password']);
+      }
+    });
+
+    it('POST /api/auth/password with NUL in the new password: 400, the password is unchanged', async () => {
+      // A user of its own: were the password changed, the demo users would stay untouched.
+      const dave = { username: `dave-${adapter}`, password: 'dave-first-password' };
+      await sample.dataSource.query(`DELETE FROM "users" WHERE username = $1`, [dave.username]);
+      await sample.app.get(UsersService).createIfMissing(dave.username, dave.password);
+      const browser = await signedIn(dave);
+      const body = `{"currentPassword": "${dave.password}", "newPassword": "a-new-password\\u0000"}`;
+      const response = await postRaw(browser, '/api/auth/password', body);
+      expectDenied(response, 400, 'invalid_body');
+      expect(response.body.fields).toEqual({
+        newPassword: ['The new password cannot contain control characters or invalid Unicode.'],
+      });
+      await signedIn(dave);
+    });
+
+    it.each(['/api/auth/login', '/api/cart/items'])(
+      'POST %s with a body nested 5,000 deep: 400 invalid_body before the guard and validation run',
+      async (path) => {
+        // No CSRF token: the body parser refuses it before the guard could answer 403.
+        const response = await request(sample.url)
+          .post(path)
+          .set('Content-Type', 'application/json')
+          .send(`{"username": ${deepJson(5_000)}, "sku": ${deepJson(5_000)}}`);
+        expectDenied(response, 400, 'invalid_body');
+        expect(response.body.message).toEqual([
+          'The JSON body nests arrays and objects more than 32 deep.',
+        ]);
+        expect(response.body.fields).toBeUndefined();
+        expect(sessionCookieLine(response)).toBeUndefined();
+        expect(await sample.dataSource.query(`SELECT 1 FROM "session"`)).toHaveLength(0);
+      },
+    );
+
+    it('a body nested 32 deep is parsed and validated (field errors); 33 deep is refused', async () => {
+      const at32 = await postRaw(client(), '/api/cart/items', `{"sku": ${deepJson(31)}, "qty": 1}`);
+      expectDenied(at32, 400, 'invalid_body');
+      expect(Object.keys(at32.body.fields)).toEqual(['sku']);
+      const at33 = await postRaw(client(), '/api/cart/items', `{"sku": ${deepJson(32)}, "qty": 1}`);
+      expectDenied(at33, 400, 'invalid_body');
+      expect(at33.body.fields).toBeUndefined();
+    });
+
+    it('brackets inside strings do not count as nesting', async () => {
+      const sku = '[{'.repeat(100);
+      const response = await postRaw(client(), '/api/cart/items', JSON.stringify({ sku, qty: 1 }));
+      expectDenied(response, 400, 'invalid_body');
+      expect(Object.keys(response.body.fields)).toEqual(['sku']);
+    });
+
+    it('a form-encoded body is still parsed, on both platforms', async () => {
+      const body = new URLSearchParams({ username: 'alice', password: ALICE.password }).toString();
+      const response = await postRaw(
+        client(),
+        '/api/auth/login',
+        body,
+        'application/x-www-form-urlencoded',
+      );
+      expect(response.status).toBe(200);
+      expect(response.body.user.username).toBe('alice');
+    });
+
+    it.each(['%00', 'a%00b', `${'A'.repeat(10)}%00${'A'.repeat(11)}`, '%F0%9F%98%80'])(
+      'DELETE /api/sessions/%s: 404 session_not_found, the caller stays signed in',
+      async (segment) => {
+        const alice = await signedIn(ALICE);
+        expectDenied(await alice.delete(`/api/sessions/${segment}`), 404, 'session_not_found');
+        expect((await alice.get('/api/me')).status).toBe(200);
+      },
+    );
+
+    it('no X-Powered-By header, on the API and on the page', async () => {
+      for (const path of ['/api/cart', '/']) {
+        const response = await client().get(path);
+        expect(response.status).toBe(200);
+        expect(response.headers['x-powered-by']).toBeUndefined();
+      }
     });
   });
 

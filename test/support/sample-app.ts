@@ -179,3 +179,8 @@ export class SampleClient {
     if (this.token !== before) this.csrfToken = null;
   }
 }
+
+/** The response is a denial with this status and `code`. */
+export function expectDenied(response: request.Response, status: number, code: string): void {
+  expect({ status: response.status, code: response.body.code }).toEqual({ status, code });
+}

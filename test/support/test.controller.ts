@@ -176,6 +176,40 @@ export class TestController {
   }
 
   /** A streamed body (written, not ended, first) from a handler that writes the session. */
+  /** A read-modify-write of one key with `update`, optionally held at the gate first. */
+  @Public()
+  @Post('public/list/:key')
+  @HttpCode(200)
+  async append(
+    @CurrentSession() session: Session,
+    @Param('key') key: string,
+    @Body() body: { item: JsonValue },
+    @Query('gate') gate?: string,
+  ) {
+    if (gate) await this.gate.pass();
+    const list = session.update(key, (current) => [
+      ...(Array.isArray(current) ? current : []),
+      body.item,
+    ]);
+    return { list };
+  }
+
+  /** A read, then (after the gate, if asked) a plain set of the same key. */
+  @Public()
+  @Post('public/read-then-set/:key')
+  @HttpCode(200)
+  async readThenSet(
+    @CurrentSession() session: Session,
+    @Param('key') key: string,
+    @Body() body: { value: JsonValue },
+    @Query('gate') gate?: string,
+  ) {
+    const before = session.get(key) ?? null;
+    if (gate) await this.gate.pass();
+    session.set(key, body.value);
+    return { before };
+  }
+
   @Public()
   @Get('public/stream')
   stream(@CurrentSession() session: Session) {
