@@ -70,11 +70,13 @@ export { RememberMeTokenEntity } from './remember-me/remember-me-token.entity';
 export { CurrentSession, CurrentUserId } from './decorators/session-param.decorators';
 
 export { SessionEntity } from './storage/session.entity';
+export { SessionServerKeyEntity } from './storage/server-key.entity';
 export {
   SESSION_MIGRATIONS,
   CreateSessionTable1764000000000,
   CreateRememberMeTable1764000000001,
   SessionRegenerationColumns1764000000002,
+  CreateServerKeyTable1764000000003,
 } from './storage/migrations';
 export {
   SessionRepository,

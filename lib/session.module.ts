@@ -19,6 +19,7 @@ import { SessionEvents } from './events/session-events';
 import { ObsoleteAccessResponder } from './session/obsolete-access.responder';
 import { SessionLoader } from './session/session-loader';
 import { SessionRevoker } from './session/session-revoker';
+import { ServerKey } from './session/server-key';
 import { SessionWriter } from './session/session-writer';
 import { ConfigurableSessionModule } from './session.module-definition';
 import { SessionGarbageCollector } from './storage/session-garbage-collector';
@@ -47,6 +48,7 @@ import { SessionRepository } from './storage/session.repository';
     SessionLoader,
     SessionWriter,
     SessionRevoker,
+    ServerKey,
     SessionResponder,
     SessionService,
     SessionGuard,

@@ -9,6 +9,7 @@ import {
   Session,
   RememberMeTokenEntity,
   SessionEntity,
+  SessionServerKeyEntity,
   SessionGuard,
   SessionModule,
   SessionModuleOptions,
@@ -237,7 +238,7 @@ describe('storage schema', () => {
     dataSource = new DataSource({
       type: 'postgres',
       url: testDatabaseUrl(),
-      entities: [SessionEntity, RememberMeTokenEntity],
+      entities: [SessionEntity, RememberMeTokenEntity, SessionServerKeyEntity],
       migrations: SESSION_MIGRATIONS,
       migrationsRun: true,
     });

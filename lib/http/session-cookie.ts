@@ -1,4 +1,5 @@
-import { isWellFormedToken } from '../core/session-token';
+import { isPreSessionShaped } from '../core/pre-session-token';
+import { isWellFormedToken, TOKEN_LENGTH } from '../core/session-token';
 import { ResolvedCookieOptions } from '../options/resolve-session-options';
 
 /** What the Cookie header says about the session cookie. */
@@ -11,20 +12,40 @@ export interface SessionCookieRead {
   count: number;
 }
 
+/** What the Cookie header says about the session cookie, pre-sessions apart. */
+export interface SessionCookieValues extends SessionCookieRead {
+  /** Distinct values shaped like pre-sessions (not yet checked against the server key). */
+  preSessions: string[];
+}
+
 /** Duplicate session cookies (cookie tossing) are looked up together, up to this many. */
 export const MAX_CANDIDATES = 3;
 
 /**
- * Reads the session cookie from a Cookie header. Pairs are split on `;` only (a comma is part
- * of a value, never a separator), the name must match exactly (case included), and a value
- * counts only when it is exactly a well-formed token: no decoding, no quotes, no trimming of
- * anything but the spaces around a pair. Everything else is ignored, before any query.
+ * Reads the session cookie from a Cookie header: session tokens, and pre-sessions (see
+ * `PreSession`) apart. Pairs are split on `;` only (a comma is part of a value, never a
+ * separator), the name must match exactly (case included), and a value counts only when it is
+ * exactly a well-formed token or has exactly a pre-session's shape: no decoding, no quotes, no
+ * trimming of anything but the spaces around a pair. Everything else is ignored, before any query.
  */
 export function readSessionCookie(
   header: string | string[] | undefined,
   name: string,
-): SessionCookieRead {
-  return readCookie(header, name, isWellFormedToken, MAX_CANDIDATES);
+): SessionCookieValues {
+  const read: SessionCookieValues = {
+    ...readCookie(header, name, acceptSessionValue, MAX_CANDIDATES),
+    preSessions: [],
+  };
+  // Accepted values are tokens or pre-sessions, told apart by their length.
+  if (read.tokens.some((value) => value.length !== TOKEN_LENGTH)) {
+    read.preSessions = read.tokens.filter((value) => value.length !== TOKEN_LENGTH);
+    read.tokens = read.tokens.filter((value) => value.length === TOKEN_LENGTH);
+  }
+  return read;
+}
+
+function acceptSessionValue(value: string): boolean {
+  return isWellFormedToken(value) || isPreSessionShaped(value);
 }
 
 /**

@@ -77,8 +77,9 @@ export class SessionResponder {
     const adapter = this.adapterHost.httpAdapter;
     if (adapter.isHeadersSent(response)) return;
     const cookie = this.options.cookie;
-    if (context.cookie === 'set' && context.token) {
-      adapter.appendHeader(response, 'Set-Cookie', serializeSessionCookie(cookie, context.token));
+    const value = context.cookieValue;
+    if (context.cookie === 'set' && value) {
+      adapter.appendHeader(response, 'Set-Cookie', serializeSessionCookie(cookie, value));
     } else if (context.cookie === 'clear' && context.cookieSent) {
       adapter.appendHeader(response, 'Set-Cookie', serializeClearingCookie(cookie));
     }

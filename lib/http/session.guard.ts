@@ -152,7 +152,10 @@ export class SessionGuard implements CanActivate {
       this.options.csrf.trustedOrigins,
     );
     const token = header(request, this.options.csrf.header);
-    const secret = context.record?.csrfSecret ?? null;
+    // A session's own secret; without a session, the visitor's pre-session's.
+    const secret = context.record
+      ? context.record.csrfSecret
+      : (context.preSession?.csrfSecret ?? null);
     let reason: CsrfRejectedEvent['reason'] | null = provenance;
     if (!reason && !verifyCsrfToken(token, secret))
       reason = token ? 'invalid-token' : 'missing-token';

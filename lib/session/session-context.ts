@@ -1,4 +1,5 @@
 import { JsonValue } from '../core/json-value';
+import { issuePreSession, PreSession, renewPreSession } from '../core/pre-session-token';
 import { SessionRecord } from '../core/session-record';
 import { DataChange } from '../storage/session.repository';
 import { SessionDenialCode } from '../http/session.exceptions';
@@ -71,6 +72,13 @@ export class SessionContext {
    * stored even without data, so the token handed out can be verified later.
    */
   pendingCsrfSecret: Buffer | null = null;
+  /**
+   * The visitor's pre-session (no session stored yet): from its cookie, or issued when it asked
+   * for a CSRF token. A session stored for the visitor takes over its CSRF secret.
+   */
+  preSession: PreSession | null = null;
+  /** The key pre-sessions are issued with; `null` while it is not loaded. */
+  serverKey: Buffer | null = null;
   /** The remember-me cookie to set or clear on the response. */
   rememberMeCookie: RememberMeCookieAction = null;
   /**
@@ -99,6 +107,23 @@ export class SessionContext {
   /** The client's address (as the platform's trust-proxy setting gives it) and user agent. */
   get client(): ClientInfo {
     return (this.clientInfo ??= this.readClient());
+  }
+
+  /** The value the session cookie carries: the session's token, else the pre-session. */
+  get cookieValue(): string | null {
+    return this.token ?? this.preSession?.value ?? null;
+  }
+
+  /**
+   * Gives the visitor a pre-session, or renews the one it has (same CSRF secret, a new
+   * issue time), and sets it in the cookie. Nothing is stored.
+   */
+  holdPreSession(key: Buffer): PreSession {
+    this.preSession = this.preSession
+      ? renewPreSession(key, this.preSession, this.loadedAt)
+      : issuePreSession(key, this.loadedAt);
+    this.cookie = 'set';
+    return this.preSession;
   }
 
   /** The data as the handler sees it; made from the stored row when first used (many requests never do). */
@@ -215,6 +240,7 @@ export class SessionContext {
     this.touchDue = false;
     this.rotationDue = false;
     this.pendingCsrfSecret = null;
+    this.preSession = null;
   }
 
   /** The request's session was ended (logout, revocation): nothing more is written, the cookie goes. */

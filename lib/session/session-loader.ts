@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../core/clock';
 import { judgeObsoleteUse } from '../core/obsolete-id-policy';
+import { isPreSessionLive, PreSession, readPreSession } from '../core/pre-session-token';
 import { assessSession, SessionVerdict } from '../core/session-policy';
 import { hashToken } from '../core/session-token';
 import { describeSession, SessionEvents } from '../events/session-events';
@@ -12,6 +13,7 @@ import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionRepository } from '../storage/session.repository';
 import { ObsoleteAccessResponder } from './obsolete-access.responder';
+import { ServerKey } from './server-key';
 import { findSessions, MAX_SUCCESSOR_HOPS, ReachedSession, successorOf } from './session-chain';
 import { SessionContext } from './session-context';
 
@@ -38,6 +40,7 @@ export class SessionLoader {
     private readonly clock: Clock,
     private readonly events: SessionEvents,
     private readonly obsoleteAccess: ObsoleteAccessResponder,
+    private readonly serverKey: ServerKey,
   ) {
     const { threshold, window } = options.idGuessing;
     this.guesses = new FailureWindow(threshold, window);
@@ -49,6 +52,8 @@ export class SessionLoader {
   async load(request: SessionRequest): Promise<SessionContext> {
     const cookie = readSessionCookie(request.headers.cookie, this.options.cookie.name);
     const context = new SessionContext(this.clock.now(), () => clientInfo(request), cookie.present);
+    context.serverKey = this.serverKey.current;
+    if (!context.serverKey) this.serverKey.retryInBackground();
     if (cookie.present && this.options.idGuessing.block) {
       if (this.guesses.isOver(this.clientKey(context), context.loadedAt.getTime())) {
         throw new SessionIdGuessingException();
@@ -63,14 +68,10 @@ export class SessionLoader {
       });
     }
     if (cookie.tokens.length === 0) {
-      if (cookie.present) {
-        context.cookie = 'clear';
-        this.events.emit({
-          type: 'session.malformed_cookie',
-          at: context.loadedAt,
-          request: context.client,
-        });
-        this.noteFailedId(context);
+      if (cookie.preSessions.length > 0) {
+        await this.admitPreSession(context, cookie.preSessions);
+      } else if (cookie.present) {
+        this.refuseMalformed(context);
       }
       return context;
     }
@@ -88,6 +89,37 @@ export class SessionLoader {
     }
     await this.admit(context, this.weightiest(found, context.loadedAt));
     return context;
+  }
+
+  /**
+   * A visitor's pre-session: one the server issued, still live. Among duplicates, the same one
+   * whatever their order. A value the server did not issue counts as a malformed cookie (and
+   * as a guess); an expired one is simply cleared.
+   */
+  private async admitPreSession(context: SessionContext, values: string[]): Promise<void> {
+    const key = context.serverKey ?? (context.serverKey = await this.serverKey.load());
+    const issued = values
+      .map((value) => readPreSession(key, value))
+      .filter((preSession): preSession is PreSession => preSession !== null)
+      .sort((a, b) => (a.value < b.value ? -1 : 1));
+    if (issued.length === 0) return this.refuseMalformed(context);
+    const [preSession] = issued;
+    if (isPreSessionLive(preSession, context.loadedAt, this.options.timings.idleTimeout)) {
+      context.preSession = preSession;
+    } else {
+      context.cookie = 'clear';
+    }
+  }
+
+  /** A cookie that is no value the server issued: cleared, reported, counted as a guess. */
+  private refuseMalformed(context: SessionContext): void {
+    context.cookie = 'clear';
+    this.events.emit({
+      type: 'session.malformed_cookie',
+      at: context.loadedAt,
+      request: context.client,
+    });
+    this.noteFailedId(context);
   }
 
   private clientKey(context: SessionContext): string {

@@ -318,7 +318,7 @@ export class SessionWriter {
       expiresAt: activeExpiry({ createdAt: now, authenticatedAt }, now, this.options.timings),
       ip: context.client.ip,
       userAgent: context.client.userAgent,
-      csrfSecret: context.pendingCsrfSecret ?? generateCsrfSecret(),
+      csrfSecret: this.newCsrfSecret(context, userId),
       // The client gets this token now: nothing older stands for this session.
       presentedAt: now,
       rememberMeHandle: identity.rememberMeHandle ?? null,
@@ -336,6 +336,16 @@ export class SessionWriter {
         ...event,
       });
     }
+  }
+
+  /**
+   * The CSRF secret of a new session. An anonymous one keeps the secret the visitor's page
+   * already holds tokens of (its pre-session's, or one made in this request); a session that
+   * starts signed in gets a new one, so no token from before the sign-in works in it.
+   */
+  private newCsrfSecret(context: SessionContext, userId: string | null): Buffer {
+    if (userId !== null) return generateCsrfSecret();
+    return context.pendingCsrfSecret ?? context.preSession?.csrfSecret ?? generateCsrfSecret();
   }
 
   private async update(context: SessionContext): Promise<void> {

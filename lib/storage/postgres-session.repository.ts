@@ -200,6 +200,21 @@ export class PostgresSessionRepository extends SessionRepository {
     return revoked;
   }
 
+  async serverKey(candidate: Buffer, now: Date): Promise<Buffer> {
+    // Two statements: a SELECT in the INSERT's statement would not see the row of an instance
+    // that stored its key while this INSERT waited for it.
+    await this.run(
+      `INSERT INTO "session_server_key" (id, key, created_at) VALUES (1, $1, $2)
+       ON CONFLICT (id) DO NOTHING`,
+      [candidate, now],
+    );
+    const { rows } = await this.run<{ key: Buffer }>(
+      `SELECT key FROM "session_server_key" WHERE id = 1`,
+      [],
+    );
+    return rows[0].key;
+  }
+
   async findByHashes(idHashes: Buffer[]): Promise<SessionRecord[]> {
     const { rows } =
       idHashes.length === 1

@@ -70,6 +70,12 @@ export interface Regeneration {
  * Every method is one statement keyed by `id_hash` or `user_id`.
  */
 export abstract class SessionRepository {
+  /**
+   * The deployment's server key (signs pre-sessions): the stored one, or `candidate` stored
+   * now when there is none yet. Every instance on the same database gets the same key.
+   */
+  abstract serverKey(candidate: Buffer, now: Date): Promise<Buffer>;
+
   /** The rows among `idHashes` that exist, in no particular order. */
   abstract findByHashes(idHashes: Buffer[]): Promise<SessionRecord[]>;
 

@@ -366,3 +366,77 @@ describe.each(SAMPLE_ADAPTERS)('sample sign-in throttle (%s)', (adapter) => {
     expect((await login('alice', ALICE.password)).status).toBe(200);
   });
 });
+
+/** The `name=value` pair of the session cookie a response sets. */
+function sessionPair(response: request.Response): string {
+  const lines = (response.headers['set-cookie'] as unknown as string[] | undefined) ?? [];
+  const pair = lines
+    .map((line) => line.split(';')[0])
+    .find((p) => p.startsWith(`${SAMPLE_COOKIE}=`));
+  if (!pair) throw new Error('the response sets no session cookie');
+  return pair;
+}
+
+describe.each(SAMPLE_ADAPTERS)('sample anonymous CSRF (%s)', (adapter) => {
+  let sample: SampleApp;
+  const rows = async () =>
+    (await sample.dataSource.query(`SELECT count(*)::int AS n FROM "session"`))[0].n as number;
+  /** `GET /api/csrf` without cookies: the pre-session cookie and the token. */
+  const anonymousToken = async () => {
+    const response = await request(sample.url).get('/api/csrf');
+    expect(response.status).toBe(200);
+    return { cookie: sessionPair(response), token: response.body.token as string };
+  };
+  const signIn = (cookie: string | null, token: string | null) => {
+    let test = request(sample.url).post('/api/auth/login');
+    if (cookie) test = test.set('Cookie', cookie);
+    if (token) test = test.set('x-csrf-token', token);
+    return test.send(ALICE);
+  };
+
+  beforeAll(async () => {
+    sample = await startSample(adapter, { databaseUrl: database.url });
+  });
+  afterAll(() => sample?.close());
+  beforeEach(() => sample.dataSource.query(`TRUNCATE "session", "remember_me_token"`));
+
+  it('2,000 cookie-less GET /api/csrf (a crawler loading the page) store no row', async () => {
+    for (let batch = 0; batch < 40; batch++) {
+      const issued = await Promise.all(Array.from({ length: 50 }, anonymousToken));
+      for (const { cookie } of issued) expect(cookie).toMatch(/^__Host-sid=p\./);
+    }
+    expect(await rows()).toBe(0);
+  });
+
+  it('sign-in needs the token of its own pre-session: missing, foreign or the cookie itself -> 403', async () => {
+    const mine = await anonymousToken();
+    const other = await anonymousToken();
+    expectDenied(await signIn(mine.cookie, null), 403, 'csrf_token_invalid');
+    expectDenied(await signIn(mine.cookie, other.token), 403, 'csrf_token_invalid');
+    expectDenied(await signIn(null, mine.token), 403, 'csrf_token_invalid');
+    expectDenied(await signIn(mine.cookie, mine.cookie.split('=')[1]), 403, 'csrf_token_invalid');
+    expect(await rows()).toBe(0);
+    expect((await signIn(mine.cookie, mine.token)).status).toBe(200);
+    expect(await rows()).toBe(1);
+  });
+
+  it("the page's token works before and after the cart stores the session, and for sign-in", async () => {
+    const { cookie, token } = await anonymousToken();
+    const add = (sessionCookie: string) =>
+      request(sample.url)
+        .post('/api/cart/items')
+        .set('Cookie', sessionCookie)
+        .set('x-csrf-token', token)
+        .send({ sku: 'book', qty: 1 });
+    const first = await add(cookie);
+    expect(first.status).toBe(201);
+    const stored = sessionPair(first);
+    expect(stored).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43}$/);
+    expect((await add(stored)).status).toBe(201);
+    const signedIn = await signIn(stored, token);
+    expect(signedIn.status).toBe(200);
+    const after = sessionPair(signedIn);
+    const cart = await request(sample.url).get('/api/cart').set('Cookie', after);
+    expect(cart.body.items).toEqual([{ sku: 'book', qty: 2 }]);
+  });
+});

@@ -1,6 +1,7 @@
 import { CreateSessionTable1764000000000 } from './1764000000000-create-session-table';
 import { CreateRememberMeTable1764000000001 } from './1764000000001-create-remember-me-table';
 import { SessionRegenerationColumns1764000000002 } from './1764000000002-session-regeneration-columns';
+import { CreateServerKeyTable1764000000003 } from './1764000000003-create-server-key-table';
 
 /**
  * The package's migrations, in order, to add to a data source's `migrations` list.
@@ -12,10 +13,12 @@ export const SESSION_MIGRATIONS = [
   CreateSessionTable1764000000000,
   CreateRememberMeTable1764000000001,
   SessionRegenerationColumns1764000000002,
+  CreateServerKeyTable1764000000003,
 ];
 
 export {
   CreateSessionTable1764000000000,
   CreateRememberMeTable1764000000001,
   SessionRegenerationColumns1764000000002,
+  CreateServerKeyTable1764000000003,
 };
