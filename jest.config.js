@@ -4,8 +4,13 @@ module.exports = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/lib/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
-  moduleNameMapper: { '^nest-session-security$': '<rootDir>/lib/index.ts' },
+  moduleNameMapper: {
+    '^nest-session-security$': '<rootDir>/lib/index.ts',
+    '^nest-session-security/testing$': '<rootDir>/lib/testing/index.ts',
+  },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // The quick-start test unpacks the package there: a second "nest-session-security" for Jest.
+  modulePathIgnorePatterns: ['<rootDir>/test-artifacts/'],
   globalSetup: '<rootDir>/test/global-setup.js',
   globalTeardown: '<rootDir>/test/global-teardown.js',
   testTimeout: 60000,

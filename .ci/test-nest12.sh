@@ -11,7 +11,8 @@ out=${1:-$repo/test-artifacts/nest12-results.json}
 [[ $out == /* ]] || out=$PWD/$out
 mkdir -p "$(dirname "$out")"
 export npm_config_loglevel=error npm_config_audit=false npm_config_fund=false
-# Own database, so this leg can run next to the Nest 11 one (global setup drops and recreates it).
+# Prefix of this leg's database names, so `psql -l` tells the legs apart. Every run's names are
+# unique anyway (<prefix>_<random run id>), created by the run and dropped at its end.
 export TEST_DATABASE=${TEST_DATABASE:-nest_session_security_test_nest12}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nest12-leg.XXXXXX")

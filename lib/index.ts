@@ -29,6 +29,7 @@ export {
   SessionOptionsError,
   SessionDataError,
   SessionUsageError,
+  SessionSetupError,
 } from './core/errors';
 
 export { Session, type SessionData, type SessionDataShape } from './session/session';
@@ -67,7 +68,9 @@ export {
 } from './remember-me/remember-me.repository';
 export { PostgresRememberMeRepository } from './remember-me/postgres-remember-me.repository';
 export { RememberMeTokenEntity } from './remember-me/remember-me-token.entity';
-export { CurrentSession, CurrentUserId } from './decorators/session-param.decorators';
+export { CurrentSession, CurrentUserId, CurrentUser } from './decorators/session-param.decorators';
+export { SessionUserLoader } from './user/session-user-loader';
+export { getCurrentUser } from './user/current-user';
 
 export { SessionEntity } from './storage/session.entity';
 export { SessionServerKeyEntity } from './storage/server-key.entity';

@@ -1,5 +1,8 @@
 import { Logger, Module, OnModuleInit } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { Clock, SystemClock } from './core/clock';
+import { GuardRegistration } from './diagnostics/guard-registration';
+import { SessionStartup } from './diagnostics/session-startup';
 import { SessionGuard } from './http/session.guard';
 import { SessionCommitHook } from './http/session-commit-hook';
 import { SessionCommitter } from './http/session-committer';
@@ -28,6 +31,8 @@ import { SessionRepository } from './storage/session.repository';
 /**
  * Server-side sessions on PostgreSQL. Import it once with `forRoot()` or `forRootAsync()`,
  * next to `TypeOrmModule`, then register the `SessionGuard` (globally or per controller).
+ * At start-up it checks its tables (a `SessionSetupError` when the migrations have not run)
+ * and warns when no `SessionGuard` is registered.
  *
  * @example
  * @Module({
@@ -40,6 +45,8 @@ import { SessionRepository } from './storage/session.repository';
  * export class AppModule {}
  */
 @Module({
+  // DiscoveryService: the start-up check looks for SessionGuard on controllers and providers.
+  imports: [DiscoveryModule],
   providers: [
     resolvedSessionOptionsProvider,
     { provide: Clock, useClass: SystemClock },
@@ -57,6 +64,8 @@ import { SessionRepository } from './storage/session.repository';
     RememberMeService,
     SessionCommitter,
     SessionCommitHook,
+    GuardRegistration,
+    SessionStartup,
   ],
   exports: [
     RESOLVED_SESSION_OPTIONS,

@@ -1,31 +1,27 @@
 /**
- * Chooses the PostgreSQL the tests run on and creates the package suites' database on it, empty,
- * so every run starts from the shipped migration:
+ * Names the run's databases (see support/database-url.js: `<TEST_DATABASE or
+ * nest_session_security_test>_<run id>`), chooses the PostgreSQL the tests run on and creates the
+ * package suites' database on it, empty, so every run starts from the shipped migration:
  * - DATABASE_URL set: that server, which must answer (an error says so otherwise);
  * - DATABASE_URL unset: the local server at the default URL when it answers within 1.5 s, else
  *   an embedded PostgreSQL (PGlite), announced in one line. With CI set (as .ci/run does) there
  *   is no fallback: CI runs on the real server or fails.
  * TEST_EMBEDDED_POSTGRES=1 runs on the embedded one whatever answers; =0 never falls back.
- * The global teardown stops the embedded server.
+ * The global teardown drops the run's databases, or stops the embedded server.
  */
 const { Client } = require('pg');
 const {
   EMBEDDED_CONTROL,
   EMBEDDED_URL,
+  RUN_DATABASE,
   createTestDatabase,
+  newRunDatabaseName,
   serverUrl,
-  testDatabaseName,
+  shownUrl,
 } = require('./support/database-url');
 
 const PROBE_TIMEOUT_MS = 1500;
 const EMBEDDED = Symbol.for('nest-session-security.test.embedded-postgres');
-
-/** The URL without its password, for messages. */
-function shown(url) {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
-}
 
 /**
  * Resolves when PostgreSQL answers at `url`, to the reason when nothing does (refused, timed out,
@@ -43,7 +39,7 @@ async function probe(url) {
     await client.end().catch(() => undefined);
     if (error.severity) {
       throw new Error(
-        `PostgreSQL at ${shown(url)} refused the tests' connection: ${error.message}`,
+        `PostgreSQL at ${shownUrl(url)} refused the tests' connection: ${error.message}`,
         { cause: error },
       );
     }
@@ -59,7 +55,7 @@ async function reasonForEmbedded() {
   const url = serverUrl();
   const unanswered = await probe(url);
   if (unanswered === null) return null;
-  const why = `No PostgreSQL answered at ${shown(url)} (${unanswered})`;
+  const why = `No PostgreSQL answered at ${shownUrl(url)} (${unanswered})`;
   if (explicit) {
     throw new Error(
       `${why}, which DATABASE_URL names: start that server, or unset DATABASE_URL to run the tests on an embedded PostgreSQL (PGlite).`,
@@ -78,9 +74,11 @@ async function reasonForEmbedded() {
 module.exports = async function globalSetup() {
   delete process.env[EMBEDDED_CONTROL];
   delete process.env[EMBEDDED_URL];
+  const name = newRunDatabaseName();
   const reason = await reasonForEmbedded();
+  process.env[RUN_DATABASE] = name;
   if (reason === null) {
-    await createTestDatabase(testDatabaseName());
+    await createTestDatabase(name);
     return;
   }
   process.stderr.write(`${reason}; running the tests on an embedded PostgreSQL (PGlite).\n`);
@@ -89,7 +87,7 @@ module.exports = async function globalSetup() {
   const embedded = new EmbeddedPostgres();
   try {
     process.env[EMBEDDED_CONTROL] = await embedded.start();
-    process.env[EMBEDDED_URL] = await embedded.create(testDatabaseName());
+    process.env[EMBEDDED_URL] = await embedded.create(name);
   } catch (error) {
     await embedded.stop().catch(() => undefined);
     throw error;

@@ -17,3 +17,10 @@ export class SessionDataError extends SessionModuleError {}
 
 /** The session was used where the package cannot support it (for example without the guard). */
 export class SessionUsageError extends SessionModuleError {}
+
+/**
+ * The application does not give the module what it needs to run: a TypeORM data source of the
+ * configured name, or the package's tables on it (the migrations were not run). Thrown at
+ * start-up; the message says what to add where.
+ */
+export class SessionSetupError extends SessionModuleError {}

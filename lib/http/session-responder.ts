@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionContext } from '../session/session-context';
+import { dropsSecureCookies, insecureTransportWarning, transportOf } from './insecure-transport';
 import { serializeClearingCookie, serializeSessionCookie } from './session-cookie';
 
 /**
@@ -68,10 +69,19 @@ function headerText(value: unknown): string | undefined {
  */
 @Injectable()
 export class SessionResponder {
+  private readonly logger = new Logger('SessionModule');
+  /**
+   * Whether requests are still looked at for a Secure cookie that the browser would drop:
+   * only with Secure cookies, and only until the first warning (once per module instance).
+   */
+  private watchingTransport: boolean;
+
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
-  ) {}
+  ) {
+    this.watchingTransport = options.cookie.secure;
+  }
 
   apply(response: unknown, context: SessionContext): void {
     const adapter = this.adapterHost.httpAdapter;
@@ -80,6 +90,7 @@ export class SessionResponder {
     const value = context.cookieValue;
     if (context.cookie === 'set' && value) {
       adapter.appendHeader(response, 'Set-Cookie', serializeSessionCookie(cookie, value));
+      if (this.watchingTransport) this.checkTransport(response, cookie.name);
     } else if (context.cookie === 'clear' && context.cookieSent) {
       adapter.appendHeader(response, 'Set-Cookie', serializeClearingCookie(cookie));
     }
@@ -105,6 +116,17 @@ export class SessionResponder {
     context.rememberMeCookie = null;
     context.csrfIssued = false;
     context.csrfChecked = false;
+  }
+
+  /**
+   * Warns, once, when a Secure cookie goes out on a plain-http request to a host that is not
+   * localhost: the browser drops it, and nothing else would say why sign-in then fails.
+   */
+  private checkTransport(response: unknown, cookieName: string): void {
+    const transport = transportOf(response);
+    if (!transport || !dropsSecureCookies(transport)) return;
+    this.watchingTransport = false;
+    this.logger.warn(insecureTransportWarning(transport, cookieName));
   }
 
   /**

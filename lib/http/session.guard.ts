@@ -1,5 +1,5 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { CanActivate, ExecutionContext, Injectable, OnModuleInit } from '@nestjs/common';
+import { ModuleRef, Reflector } from '@nestjs/core';
 import { checkProvenance } from '../csrf/request-origin';
 import { verifyCsrfToken } from '../csrf/csrf-token';
 import { SKIP_CSRF_KEY } from '../decorators/csrf.decorators';
@@ -11,15 +11,24 @@ import { DefaultRouteAccess } from '../options/session-options';
 import { InjectSessionOptions } from '../options/session-options.provider';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { RememberMeService } from '../remember-me/remember-me.service';
+import { SessionService } from '../services/session.service';
 import { SessionContext, SessionDenial } from '../session/session-context';
 import { SessionLoader } from '../session/session-loader';
+import { setCurrentUser } from '../user/current-user';
+import { findSessionUserLoader } from '../user/find-session-user-loader';
+import { SessionUserLoader } from '../user/session-user-loader';
 import {
   SessionContextUnsupportedException,
   SessionDenialCode,
   SessionForbiddenException,
   SessionUnauthorizedException,
 } from './session.exceptions';
-import { attachSessionContext, sessionContextOf, SessionRequest } from './session-request';
+import {
+  attachSessionContext,
+  getSession,
+  sessionContextOf,
+  SessionRequest,
+} from './session-request';
 import { SessionResponder } from './session-responder';
 
 /** Methods that must not change state, so they need no CSRF token. */
@@ -45,7 +54,9 @@ interface RouteRules {
  * Loads the request's session (strict mode, idle and absolute expiry, obsolete IDs), attaches
  * it to the request, and enforces the route's requirements: the access level (`@Public()`,
  * `@Authenticated()`, or the module's `defaultAccess`), CSRF on unsafe methods (unless
- * `@SkipCsrf()`), and `@RequireFreshAuth()`.
+ * `@SkipCsrf()`), and `@RequireFreshAuth()`. When the app provides a `SessionUserLoader`, it
+ * also loads the user of a signed-in session, once per request, for `@CurrentUser()` and
+ * `req.user`.
  *
  * Outside HTTP (GraphQL, WebSocket, microservices) sessions are not supported yet: only public
  * handlers run there, the others are refused with 403 `session_context_unsupported`.
@@ -57,9 +68,11 @@ interface RouteRules {
  * @UseGuards(SessionGuard)
  */
 @Injectable()
-export class SessionGuard implements CanActivate {
+export class SessionGuard implements CanActivate, OnModuleInit {
   /** Decorators do not change at run time: their reading is kept per controller and handler. */
   private readonly rulesByClass = new WeakMap<object, WeakMap<object, RouteRules>>();
+  /** The app's user loader, from any module; `null` when it loads no users. */
+  private userLoader: SessionUserLoader | null = null;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -68,7 +81,14 @@ export class SessionGuard implements CanActivate {
     protected readonly events: SessionEvents,
     protected readonly rememberMe: RememberMeService,
     @InjectSessionOptions() protected readonly options: ResolvedSessionOptions,
+    protected readonly sessions: SessionService,
+    protected readonly moduleRef: ModuleRef,
   ) {}
+
+  /** Finds the app's `SessionUserLoader` once, when every module's providers exist. */
+  onModuleInit(): void {
+    this.userLoader = findSessionUserLoader(this.moduleRef);
+  }
 
   async canActivate(execution: ExecutionContext): Promise<boolean> {
     if (execution.getType() !== 'http') return this.canActivateOutsideHttp(execution);
@@ -219,6 +239,32 @@ export class SessionGuard implements CanActivate {
     const restoring = this.rememberMe.restore(request, context);
     if (restoring) await restoring;
     attachSessionContext(request, context, this.options.maxDataSize);
+    // Without a loader, and for an anonymous session, no further await.
+    if (this.userLoader) {
+      const userId = context.record?.userId;
+      if (userId) await this.loadUser(this.userLoader, request, userId);
+      else setCurrentUser(request, null);
+    }
     return context;
+  }
+
+  /**
+   * Loads the user of a signed-in session with the app's `SessionUserLoader`, for
+   * `@CurrentUser()` and `req.user`. A user the loader no longer finds (deleted, disabled) ends
+   * the session as a logout does, and the request goes on as anonymous: `@Authenticated()`
+   * routes then answer 401 `session_required` with a clearing cookie.
+   */
+  protected async loadUser(
+    loader: SessionUserLoader,
+    request: SessionRequest,
+    userId: string,
+  ): Promise<void> {
+    const user = await loader.load(userId);
+    if (user === null || user === undefined) {
+      await this.sessions.logout(getSession(request));
+      setCurrentUser(request, null);
+      return;
+    }
+    setCurrentUser(request, user);
   }
 }

@@ -43,6 +43,7 @@ const DEFAULT_RESOLVED = {
   onObsoleteAccess: 'revoke-all',
   regenerateOnWrite: false,
   preparedStatements: true,
+  guardCheck: true,
   maxDataSize: 8192,
   defaultAccess: 'authenticated',
   csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] },
@@ -97,6 +98,7 @@ describe('resolveSessionOptions: defaults (DESIGN section 5)', () => {
       gcInterval: '10m',
       gcBatchSize: 1000,
       preparedStatements: true,
+      guardCheck: true,
       cookie: { secure: true, sameSite: 'lax', path: '/' },
       csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] },
       rememberMe: { lifetime: '30d' },
@@ -184,7 +186,9 @@ describe('resolveSessionOptions: accepted values', () => {
       regenerateOnWrite: true,
       maxDataSize: 2,
       defaultAccess: 'public',
+      guardCheck: false,
     });
+    expect(resolved.guardCheck).toBe(false);
     expect(resolved.onObsoleteAccess).toBe('deny');
     expect(resolved.regenerateOnWrite).toBe(true);
     expect(resolved.maxDataSize).toBe(2);
@@ -360,9 +364,54 @@ describe('resolveSessionOptions: rejected options name the option and the allowe
     ]);
   });
 
-  it('an unknown top-level key (a typo)', () => {
+  it('an unknown top-level key (a typo) names the option it is closest to', () => {
     expect(problems({ idleTimout: '30m' })).toEqual([
-      'idleTimout: idleTimout is not a known option',
+      'idleTimout: idleTimout is not a known option; did you mean idleTimeout?',
+    ]);
+  });
+
+  it('issue 13 §2: a key in the wrong case or with swapped letters gets a suggestion', () => {
+    expect(problems({ cookie: { samesite: 'lax' } })).toEqual([
+      'cookie.samesite: cookie.samesite is not a known option; did you mean cookie.sameSite?',
+    ]);
+    expect(problems({ absoulteTimeout: '1h' })).toEqual([
+      'absoulteTimeout: absoulteTimeout is not a known option; did you mean absoluteTimeout?',
+    ]);
+  });
+
+  it('issue 13 §2: a cookie attribute given at the top level points into cookie', () => {
+    expect(problems({ secure: false })).toEqual([
+      'secure: secure is not a known option; did you mean cookie.secure?',
+    ]);
+  });
+
+  it('issue 13 §2: a key far from every option gets no suggestion', () => {
+    expect(problems({ store: 'redis' })).toEqual(['store: store is not a known option']);
+  });
+
+  it.each(['isGlobal', 'dataSource'])(
+    'issue 13 §2: %s returned by a factory says it goes beside useFactory',
+    (key) => {
+      expect(problems({ [key]: key === 'isGlobal' ? true : 'sessions' })).toEqual([
+        `${key}: ${key} is not an option the factory can return; give it to forRootAsync itself, ` +
+          `beside useFactory (or useClass, useExisting): SessionModule.forRootAsync({ ${key}: ..., useFactory: ... })`,
+      ]);
+    },
+  );
+
+  it('issue 13 §2: rules between options are reported beside refused values, in one error', () => {
+    const listed = problems({
+      idleTimeout: 'soon',
+      obsoleteGracePeriod: '10s',
+      obsoleteInFlightLeeway: '20s',
+      cookie: { domain: 'example.com' },
+      csrf: { header: 'x csrf' },
+    });
+    expect(listed.map((problem) => problem.slice(0, problem.indexOf(':'))).sort()).toEqual([
+      'cookie.domain',
+      'csrf.header',
+      'idleTimeout',
+      'obsoleteInFlightLeeway',
     ]);
   });
 

@@ -2,6 +2,7 @@ import { ValidationError, validateSync } from 'class-validator';
 import { parseDuration } from '../core/duration';
 import { SessionOptionsError } from '../core/errors';
 import { effectiveTouchInterval, SessionTimings } from '../core/session-policy';
+import { closestName } from './closest-name';
 import {
   DefaultRouteAccess,
   ObsoleteAccessResponse,
@@ -10,6 +11,7 @@ import {
   SessionCookieOptions,
   SessionCsrfOptions,
   SessionIdGuessingOptions,
+  SessionModuleExtras,
   SessionModuleOptions,
   SessionRememberMeOptions,
 } from './session-options';
@@ -37,6 +39,8 @@ export interface ResolvedSessionOptions {
   onObsoleteAccess: ObsoleteAccessResponse;
   regenerateOnWrite: boolean;
   preparedStatements: boolean;
+  /** Warn at start-up when no SessionGuard is registered. */
+  guardCheck: boolean;
   maxDataSize: number;
   defaultAccess: DefaultRouteAccess;
   csrf: { enabled: boolean; header: string; trustedOrigins: string[] };
@@ -63,6 +67,18 @@ function flatten(errors: ValidationError[], prefix = ''): string[] {
   });
 }
 
+/**
+ * The path of every value the validation refused (`cookie` when it is no object,
+ * `cookie.sameSite`, ...); an object is not refused for what one of its keys holds.
+ */
+function invalidPaths(errors: ValidationError[], prefix = ''): string[] {
+  return errors.flatMap((error) => {
+    const path = `${prefix}${error.property}`;
+    const own = Object.keys(error.constraints ?? {}).length > 0 ? [path] : [];
+    return [...own, ...invalidPaths(error.children ?? [], `${path}.`)];
+  });
+}
+
 /** Every option name, so unknown keys are found by own-key lookup (never through the prototype). */
 const OPTION_KEYS = {
   cookie: true,
@@ -85,6 +101,7 @@ const OPTION_KEYS = {
   sessionLimitPolicy: true,
   gcInterval: true,
   gcBatchSize: true,
+  guardCheck: true,
 } satisfies Record<keyof SessionModuleOptions, true>;
 
 const COOKIE_KEYS = {
@@ -112,10 +129,79 @@ const ID_GUESSING_KEYS = {
   block: true,
 } satisfies Record<keyof SessionIdGuessingOptions, true>;
 
+/** The nested objects and their keys, for a top-level key that belongs inside one. */
+const NESTED_KEYS = {
+  cookie: COOKIE_KEYS,
+  csrf: CSRF_KEYS,
+  rememberMe: REMEMBER_ME_KEYS,
+  idGuessing: ID_GUESSING_KEYS,
+};
+
+/**
+ * The options given to `forRootAsync` itself: they decide how the module is registered, before
+ * any factory runs, so a factory (or `useClass`/`useExisting` class) cannot return them.
+ */
+const EXTRA_KEYS = { isGlobal: true, dataSource: true } satisfies Record<
+  keyof SessionModuleExtras,
+  true
+>;
+
+function misplacedExtra(key: string): string {
+  return (
+    `${key}: ${key} is not an option the factory can return; give it to forRootAsync itself, ` +
+    `beside useFactory (or useClass, useExisting): SessionModule.forRootAsync({ ${key}: ..., useFactory: ... })`
+  );
+}
+
+/** `did you mean ...?` for a mistyped key: a close key at the same level, or one nested below. */
+function suggestionFor(key: string, known: object, prefix: string): string {
+  const sibling = closestName(key, Object.keys(known));
+  if (sibling !== undefined) return `; did you mean ${prefix}${sibling}?`;
+  if (prefix !== '') return '';
+  const nested = Object.entries(NESTED_KEYS).flatMap(([parent, keys]) =>
+    Object.keys(keys).map((child) => `${parent}.${child}`),
+  );
+  const leaf = closestName(
+    key,
+    nested.map((path) => path.slice(path.indexOf('.') + 1)),
+  );
+  const home = nested.find((path) => path.endsWith(`.${leaf}`));
+  return home === undefined ? '' : `; did you mean ${home}?`;
+}
+
 function unknownKeys(value: Record<string, unknown>, known: object, prefix: string): string[] {
   return Object.keys(value)
     .filter((key) => !Object.hasOwn(known, key))
-    .map((key) => `${prefix}${key}: ${prefix}${key} is not a known option`);
+    .map((key) =>
+      prefix === '' && Object.hasOwn(EXTRA_KEYS, key)
+        ? misplacedExtra(key)
+        : `${prefix}${key}: ${prefix}${key} is not a known option${suggestionFor(key, known, prefix)}`,
+    );
+}
+
+/**
+ * The known options without those the validation refused, so that the rules between options
+ * can run on the rest. Built with `Object.fromEntries`, which defines own properties: a
+ * `__proto__` key never reaches a prototype.
+ */
+function withoutInvalid(
+  options: Record<string, unknown>,
+  invalid: Set<string>,
+): SessionModuleOptions {
+  const keep = (path: string, key: string, known: object) =>
+    Object.hasOwn(known, key) && !invalid.has(path);
+  return Object.fromEntries(
+    Object.entries(options)
+      .filter(([key]) => keep(key, key, OPTION_KEYS))
+      .map(([key, value]) => {
+        const nested: object | undefined = (NESTED_KEYS as Record<string, object>)[key];
+        if (!nested || !isPlainObject(value)) return [key, value];
+        const children = Object.entries(value).filter(([child]) =>
+          keep(`${key}.${child}`, child, nested),
+        );
+        return [key, Object.fromEntries(children)];
+      }),
+  ) as SessionModuleOptions;
 }
 
 /** Own, known keys only: unknown ones are reported, never assigned (no prototype keys). */
@@ -211,17 +297,22 @@ export function resolveSessionOptions(
   ];
   const errors = validateSync(schemaOf(raw), { forbidUnknownValues: false });
   problems.push(...flatten(errors));
-  if (!errors.some((error) => error.property === 'cookie' || error.property === 'rememberMe')) {
-    const cookie = resolveCookie(raw as SessionModuleOptions);
+  // The rules between options run beside the refused values, so that one start reports every
+  // problem: on the valid values (a refused one counts as left out), and the cookie rules only
+  // when no cookie attribute was refused (they depend on each other: the name on `secure`...).
+  const invalid = [...new Set(invalidPaths(errors))];
+  const valid = withoutInvalid(raw, new Set(invalid));
+  if (!invalid.some((path) => /^(cookie|rememberMe)\b/.test(path))) {
+    const cookie = resolveCookie(valid);
     problems.push(...cookieRuleViolations(cookie));
-    const remember = rememberMeCookie(raw as SessionModuleOptions, cookie);
+    const remember = rememberMeCookie(valid, cookie);
     problems.push(
       ...cookieRuleViolations(remember)
         .filter((problem) => problem.startsWith('cookie.name'))
         .map((problem) => problem.replace('cookie.name', 'rememberMe.cookieName')),
     );
   }
-  if (errors.length === 0) problems.push(...timingRuleViolations(raw as SessionModuleOptions));
+  problems.push(...timingRuleViolations(valid));
   if (problems.length > 0) {
     throw new SessionOptionsError(`Invalid SessionModule options:\n - ${problems.join('\n - ')}`);
   }
@@ -286,6 +377,7 @@ function applyDefaults(options: SessionModuleOptions): ResolvedSessionOptions {
     onObsoleteAccess: options.onObsoleteAccess ?? defaults.onObsoleteAccess,
     regenerateOnWrite: options.regenerateOnWrite ?? defaults.regenerateOnWrite,
     preparedStatements: options.preparedStatements ?? defaults.preparedStatements,
+    guardCheck: options.guardCheck ?? defaults.guardCheck,
     maxDataSize: options.maxDataSize ?? defaults.maxDataSize,
     defaultAccess: options.defaultAccess ?? defaults.defaultAccess,
     csrf: {

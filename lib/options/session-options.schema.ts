@@ -232,6 +232,10 @@ export class SessionOptionsSchema {
   gcBatchSize?: number;
 
   @IsOptional()
+  @IsBoolean({ message: 'guardCheck must be true or false' })
+  guardCheck?: boolean;
+
+  @IsOptional()
   @IsIn(['authenticated', 'public'], {
     message: 'defaultAccess must be one of "authenticated", "public"',
   })

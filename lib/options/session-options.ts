@@ -149,6 +149,13 @@ export interface SessionModuleOptions {
    * `max_prepared_statements`).
    */
   preparedStatements?: boolean;
+  /**
+   * Warn at start-up when no `SessionGuard` is registered anywhere (`APP_GUARD`,
+   * `app.useGlobalGuards`, `@UseGuards` on a controller or handler, subclasses included).
+   * Default `true`; set `false` when the application runs the guard in a way the check cannot
+   * see (for example from a guard of its own).
+   */
+  guardCheck?: boolean;
 }
 
 /** Options that shape the module graph; given beside `forRoot`/`forRootAsync`, never from a factory. */
@@ -175,6 +182,7 @@ export const SESSION_OPTION_DEFAULTS = {
   gcInterval: '10m',
   gcBatchSize: 1000,
   preparedStatements: true,
+  guardCheck: true,
   cookie: { secure: true, sameSite: 'lax', path: '/' },
   csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] as string[] },
   rememberMe: { lifetime: '30d' },

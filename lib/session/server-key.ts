@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Clock } from '../core/clock';
 import { SERVER_KEY_BYTES } from '../core/pre-session-token';
@@ -9,13 +9,13 @@ const RETRY_INTERVAL = 60_000;
 
 /**
  * The deployment's server key, which signs pre-sessions (anonymous CSRF without a row). Read
- * from the database once, at start-up; the first instance to start on a database stores it.
- * Until it is loaded (the `session_server_key` table missing, the database down at start-up)
- * CSRF tokens for anonymous visitors fall back to storing a session, and requests try to load it
- * again in the background, at most once a minute.
+ * from the database once, at start-up, after the tables are checked (`SessionStartup`); the
+ * first instance to start on a database stores it. Until it is loaded (the database down at
+ * start-up) CSRF tokens for anonymous visitors fall back to storing a session, and requests try
+ * to load it again in the background, at most once a minute.
  */
 @Injectable()
-export class ServerKey implements OnApplicationBootstrap {
+export class ServerKey {
   private readonly logger = new Logger('SessionModule');
   private key: Buffer | null = null;
   private loading: Promise<Buffer> | null = null;
@@ -53,14 +53,17 @@ export class ServerKey implements OnApplicationBootstrap {
     this.load().catch(() => undefined);
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  /**
+   * The start-up load: a failure (the database went away since the tables were checked) is
+   * logged once as a warning, and the key is loaded again by later requests.
+   */
+  async loadAtStartUp(): Promise<void> {
     try {
       await this.load();
     } catch {
       this.logger.warn(
-        'The server key could not be read from the "session_server_key" table (are ' +
-          'SESSION_MIGRATIONS run?): until it can, each anonymous visitor that asks for a CSRF ' +
-          'token gets a stored session.',
+        'The server key could not be read from the "session_server_key" table at start-up: ' +
+          'until it can, each anonymous visitor that asks for a CSRF token gets a stored session.',
       );
     }
   }

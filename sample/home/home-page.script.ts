@@ -85,6 +85,17 @@ function describeError(form, status, body) {
   );
 }
 
+/**
+ * Empties the page's notice and every form's error: once a form is sent again, a message about
+ * an earlier attempt (or an earlier page) would read as the answer to this one.
+ */
+function clearMessages() {
+  const box = document.getElementById('notice');
+  box.hidden = true;
+  box.textContent = '';
+  for (const alert of document.querySelectorAll('form [role=alert]')) alert.textContent = '';
+}
+
 function reloadWith(notice) {
   if (notice) sessionStorage.setItem('notice', notice);
   location.reload();
@@ -96,7 +107,7 @@ document.addEventListener('submit', async (event) => {
   event.preventDefault();
   const alert = form.querySelector('[role=alert]');
   const button = form.querySelector('button');
-  alert.textContent = '';
+  clearMessages();
   button.disabled = true;
   try {
     const { response, body } = await submit(form);

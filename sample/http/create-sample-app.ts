@@ -5,8 +5,9 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { HttpAdapterName } from '../config/server.config';
 import { limitJsonNesting } from './json-body';
 
-/** Prefix of the JSON API; the web page at `/` stays outside it. */
+/** Prefix of the JSON API; the web page at `/` and its `/favicon.ico` stay outside it. */
 const API_PREFIX = 'api';
+const OUTSIDE_API = ['/', 'favicon.ico'];
 
 /** A new Express or Fastify adapter; the package and the routes are the same on both. */
 export function createHttpAdapter(adapter: HttpAdapterName): AbstractHttpAdapter {
@@ -18,7 +19,7 @@ export function createHttpAdapter(adapter: HttpAdapterName): AbstractHttpAdapter
  * the tests, which build the app from a testing module (to replace the clock).
  */
 export function configureSampleApp<T extends INestApplication>(app: T): T {
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['/'] });
+  app.setGlobalPrefix(API_PREFIX, { exclude: OUTSIDE_API });
   // Express announces itself by default; the platform is nobody's business.
   if (app.getHttpAdapter().getType() === 'express') {
     (app as unknown as NestExpressApplication).disable('x-powered-by');

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { ManualClock } from 'nest-session-security';
@@ -351,6 +352,91 @@ suite.each(SAMPLE_ADAPTERS)(title, (adapter) => {
       await fillSignIn(phone, carol);
       await phone.getByRole('button', { name: 'Sign in' }).click();
       await phone.getByText('Wrong username or password.').waitFor();
+      expect(problems).toEqual([]);
+    }));
+
+  /** Holds the page's next request to `path` until `release()`, to look at the page meanwhile. */
+  async function holdNextRequest(page: Page, path: string) {
+    let arrived!: () => void;
+    let release!: () => void;
+    const hasArrived = new Promise<void>((resolve) => (arrived = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route(
+      `**${path}`,
+      async (route) => {
+        arrived();
+        await released;
+        await route.continue();
+      },
+      { times: 1 },
+    );
+    return { arrived: hasArrived, release };
+  }
+
+  /**
+   * Statuses the sample answers to `path` from now on, watched on the Node server itself: the
+   * browser's own requests (the favicon's) are not page events in Playwright.
+   */
+  function watchAnswers(path: string): { statuses: number[]; stop(): void } {
+    const server = sample.app.getHttpServer() as Server;
+    const statuses: number[] = [];
+    const onRequest = (request: IncomingMessage, response: ServerResponse) => {
+      if (request.url === path) response.once('finish', () => statuses.push(response.statusCode));
+    };
+    server.on('request', onRequest);
+    return { statuses, stop: () => server.off('request', onRequest) };
+  }
+
+  it('the browser asks for /favicon.ico and gets a 204 without a session, not a 404', () =>
+    withScreenshots('favicon', async () => {
+      const favicon = watchAnswers('/favicon.ico');
+      try {
+        const visitor = await openPage('visitor', USER_AGENTS.chromeLinux);
+        const failed: string[] = [];
+        visitor.on('console', (message) => {
+          if (message.text().startsWith('Failed to load resource')) {
+            failed.push(message.location().url);
+          }
+        });
+        await visitor.goto(`${base}/`);
+        await visitor.getByRole('heading', { name: 'Sign in' }).waitFor();
+        for (let waited = 0; favicon.statuses.length === 0 && waited < 10_000; waited += 50) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(favicon.statuses).toEqual([204]);
+        expect(failed).toEqual([]);
+        expect(problems).toEqual([]);
+      } finally {
+        favicon.stop();
+      }
+    }));
+
+  it('sending a form again clears the old messages: the notice of the last page, the error of the last attempt', () =>
+    withScreenshots('cleared-messages', async () => {
+      const laptop = await openPage('laptop', USER_AGENTS.chromeLinux);
+      await signIn(laptop);
+      await laptop.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await laptop.getByRole('heading', { name: 'Sign in' }).waitFor();
+      const notice = laptop.locator('#notice');
+      expect(await notice.innerText()).toBe('You signed out.');
+      const error = laptop.locator('#sign-in [role=alert]');
+
+      await laptop.getByLabel('Username').fill(ALICE.username);
+      await laptop.getByLabel('Password').fill('not-her-password');
+      const first = await holdNextRequest(laptop, '/api/auth/login');
+      await laptop.getByRole('button', { name: 'Sign in' }).click();
+      await first.arrived;
+      expect(await notice.isHidden()).toBe(true);
+      first.release();
+      await laptop.getByText('Wrong username or password.').waitFor();
+
+      const second = await holdNextRequest(laptop, '/api/auth/login');
+      await laptop.getByRole('button', { name: 'Sign in' }).click();
+      await second.arrived;
+      expect(await error.innerText()).toBe('');
+      second.release();
+      await laptop.getByText('Wrong username or password.').waitFor();
+      expect(await notice.isHidden()).toBe(true);
       expect(problems).toEqual([]);
     }));
 });

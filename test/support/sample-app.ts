@@ -5,7 +5,12 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../sample/app.module';
 import { configureSampleApp, createHttpAdapter } from '../../sample/http/create-sample-app';
-import { createTestDatabase, dropTestDatabase, usesEmbeddedPostgres } from './database-url';
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  runDatabaseName,
+  usesEmbeddedPostgres,
+} from './database-url';
 
 export type SampleAdapter = 'express' | 'fastify';
 export const SAMPLE_ADAPTERS: SampleAdapter[] = ['express', 'fastify'];
@@ -18,9 +23,9 @@ export const REMEMBER_ME_COOKIE = '__Host-remember';
 /**
  * A database of its own for one sample suite, created empty on the test server (or as a fresh
  * embedded PostgreSQL when the tests run on one) and dropped at the end: the sample runs its own
- * migrations and seeds, so it never shares the database of the package's suites. Named after
- * TEST_DATABASE when that is set, so parallel runs with different TEST_DATABASE values do not
- * meet.
+ * migrations and seeds, so it never shares the database of the package's suites. One of the
+ * run's databases (`<run database>_sample_<suite>`), so the global teardown drops it too if the
+ * suite could not.
  */
 export class SampleDatabase {
   private constructor(
@@ -29,10 +34,7 @@ export class SampleDatabase {
   ) {}
 
   static async create(suite: string): Promise<SampleDatabase> {
-    const base = process.env.TEST_DATABASE
-      ? `${process.env.TEST_DATABASE}_sample`
-      : 'nest_session_security_sample_test';
-    const name = `${base}_${suite}`;
+    const name = runDatabaseName(`sample_${suite}`);
     return new SampleDatabase(name, await createTestDatabase(name));
   }
 

@@ -1,0 +1,105 @@
+import { DataSource } from 'typeorm';
+import { SessionSetupError } from '../core/errors';
+import { poolOf } from './run-statement';
+import { missingSchema, RequiredTable } from './storage-schema';
+
+/**
+ * How long start-up waits for the database to answer: a database that is away must not hold
+ * the application's start (pg's pool has no connection timeout unless one is configured).
+ */
+const ANSWER_TIMEOUT = 5_000;
+
+/** The columns of each of the named tables that the search path finds (absent tables: no entry). */
+const COLUMNS_SQL = `
+  SELECT wanted.name AS "table", attribute.attname AS "column"
+  FROM unnest($1::text[]) AS wanted(name)
+  JOIN pg_attribute AS attribute
+    ON attribute.attrelid = to_regclass(quote_ident(wanted.name))
+   AND attribute.attnum > 0
+   AND NOT attribute.attisdropped`;
+
+/** The outcome of the start-up check when it did not stop the start. */
+export type StorageReadiness = { reachable: true } | { reachable: false; reason: string };
+
+/** A data source's name as messages give it: the one set on `TypeOrmModule`, or `default`. */
+export function dataSourceLabel(name: string | undefined): string {
+  return name ?? 'default';
+}
+
+function failureText(error: unknown): string {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return [code, message].filter((part) => typeof part === 'string' && part !== '').join(': ');
+}
+
+function withinTimeout<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${ANSWER_TIMEOUT / 1000} s`)),
+      ANSWER_TIMEOUT,
+    );
+    timer.unref();
+  });
+  // The query may still fail after the timeout won: that failure has nothing left to report.
+  work.catch(() => undefined);
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Checks at start-up that the package's tables exist on the data source with every column the
+ * package's statements use. Missing ones stop the start with a {@link SessionSetupError} that
+ * says to run `SESSION_MIGRATIONS`; a database that does not answer does not (requests answer
+ * 503 until it is back), and is reported to the caller instead.
+ */
+export class SessionStorageCheck {
+  constructor(
+    private readonly dataSource: DataSource,
+    /** The `dataSource` extra: `undefined` for the default data source. */
+    readonly dataSourceName: string | undefined,
+    /** The tables of the repositories that are the package's own (not replaced by the app). */
+    private readonly tables: RequiredTable[],
+  ) {}
+
+  async verify(): Promise<StorageReadiness> {
+    if (this.tables.length === 0) return { reachable: true };
+    let found: Map<string, Set<string>>;
+    try {
+      found = await withinTimeout(this.readColumns());
+    } catch (error) {
+      return { reachable: false, reason: failureText(error) || 'unknown failure' };
+    }
+    const missing = missingSchema(this.tables, found);
+    if (missing.length > 0) throw new SessionSetupError(this.missingMessage(missing));
+    return { reachable: true };
+  }
+
+  private async readColumns(): Promise<Map<string, Set<string>>> {
+    const result = await poolOf(this.dataSource).query<{ table: string; column: string }>(
+      COLUMNS_SQL,
+      [this.tables.map((table) => table.name)],
+    );
+    const found = new Map<string, Set<string>>();
+    for (const { table, column } of result.rows) {
+      const columns = found.get(table) ?? new Set<string>();
+      columns.add(column);
+      found.set(table, columns);
+    }
+    return found;
+  }
+
+  private missingMessage(missing: string[]): string {
+    const database = (this.dataSource.driver as { database?: unknown } | undefined)?.database;
+    const where =
+      `TypeORM data source "${dataSourceLabel(this.dataSourceName)}"` +
+      (typeof database === 'string' ? ` (database "${database}")` : '');
+    return [
+      `The session tables on ${where} are missing or out of date: the package's migrations have not run there.`,
+      ...missing.map((line) => ` - ${line}`),
+      'Run SESSION_MIGRATIONS on that data source: add them to its options,',
+      '   TypeOrmModule.forRoot({ ..., migrations: [...SESSION_MIGRATIONS], migrationsRun: true }),',
+      'or run them with the TypeORM CLI before starting the application. With `synchronize`',
+      'instead of migrations, list SessionEntity, RememberMeTokenEntity and SessionServerKeyEntity',
+      'in its `entities`.',
+    ].join('\n');
+  }
+}
