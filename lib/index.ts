@@ -11,12 +11,12 @@ export type {
   ObsoleteAccessResponse,
   SessionLimitPolicy,
 } from './options/session-options';
-export { SESSION_OPTION_DEFAULTS } from './options/session-options';
+export { SESSION_OPTION_DEFAULTS } from './options/session-options.table';
 export type {
   ResolvedSessionOptions,
   ResolvedCookieOptions,
 } from './options/resolve-session-options';
-export { InjectSessionOptions } from './options/session-options.provider';
+export { InjectSessionOptions } from './options/session-options.token';
 
 export { Clock, SystemClock, ManualClock } from './core/clock';
 export type { Duration } from './core/duration';
@@ -30,6 +30,7 @@ export {
   SessionDataError,
   SessionUsageError,
   SessionSetupError,
+  SessionPlatformError,
 } from './core/errors';
 
 export { Session, type SessionData, type SessionDataShape } from './session/session';
@@ -90,4 +91,5 @@ export {
   type RevocationScope,
 } from './storage/session.repository';
 export { PostgresSessionRepository } from './storage/postgres-session.repository';
+export type { SessionRepositories, RepositoryBinding } from './storage/repository-bindings';
 export { hashToken } from './core/session-token';

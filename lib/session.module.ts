@@ -8,12 +8,11 @@ import { SessionCommitHook } from './http/session-commit-hook';
 import { SessionCommitter } from './http/session-committer';
 import { SessionResponder } from './http/session-responder';
 import { cookieTossingWarning } from './options/cookie-tossing';
-import type { ResolvedSessionOptions } from './options/resolve-session-options';
 import {
-  InjectSessionOptions,
-  RESOLVED_SESSION_OPTIONS,
-  resolvedSessionOptionsProvider,
-} from './options/session-options.provider';
+  resolveSessionOptions,
+  type ResolvedSessionOptions,
+} from './options/resolve-session-options';
+import { InjectSessionOptions, RESOLVED_SESSION_OPTIONS } from './options/session-options.token';
 import { SessionService } from './services/session.service';
 import { CsrfService } from './csrf/csrf.service';
 import { RememberMeRepository } from './remember-me/remember-me.repository';
@@ -24,7 +23,7 @@ import { SessionLoader } from './session/session-loader';
 import { SessionRevoker } from './session/session-revoker';
 import { ServerKey } from './session/server-key';
 import { SessionWriter } from './session/session-writer';
-import { ConfigurableSessionModule } from './session.module-definition';
+import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.module-definition';
 import { SessionGarbageCollector } from './storage/session-garbage-collector';
 import { SessionRepository } from './storage/session.repository';
 
@@ -32,7 +31,9 @@ import { SessionRepository } from './storage/session.repository';
  * Server-side sessions on PostgreSQL. Import it once with `forRoot()` or `forRootAsync()`,
  * next to `TypeOrmModule`, then register the `SessionGuard` (globally or per controller).
  * At start-up it checks its tables (a `SessionSetupError` when the migrations have not run)
- * and warns when no `SessionGuard` is registered.
+ * and warns when no `SessionGuard` is registered. Beside the options, `repositories` binds
+ * stores of the application's own in place of PostgreSQL (then without a TypeORM data source
+ * when both are replaced).
  *
  * @example
  * @Module({
@@ -48,7 +49,12 @@ import { SessionRepository } from './storage/session.repository';
   // DiscoveryService: the start-up check looks for SessionGuard on controllers and providers.
   imports: [DiscoveryModule],
   providers: [
-    resolvedSessionOptionsProvider,
+    // The options are validated and their defaults applied once, when the module starts.
+    {
+      provide: RESOLVED_SESSION_OPTIONS,
+      useFactory: resolveSessionOptions,
+      inject: [SESSION_MODULE_OPTIONS],
+    },
     { provide: Clock, useClass: SystemClock },
     SessionEvents,
     ObsoleteAccessResponder,

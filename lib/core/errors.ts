@@ -24,3 +24,9 @@ export class SessionUsageError extends SessionModuleError {}
  * start-up; the message says what to add where.
  */
 export class SessionSetupError extends SessionModuleError {}
+
+/**
+ * The application serves HTTP through an adapter the package cannot hook into (neither
+ * Express nor Fastify): its sessions would never be saved. Thrown at start-up.
+ */
+export class SessionPlatformError extends SessionModuleError {}

@@ -1,4 +1,4 @@
-import { SessionTimings } from './session-policy';
+import { SessionTimings, withinGracePeriod } from './session-policy';
 
 /**
  * Why a session got a new ID. `login` covers every interactive authentication (sign-in from an
@@ -46,9 +46,7 @@ export function judgeObsoleteUse(
   now: Date,
   timings: Pick<SessionTimings, 'obsoleteGracePeriod' | 'obsoleteInFlightLeeway'>,
 ): ObsoleteUse {
-  if (now.getTime() - obsolete.obsoletedAt.getTime() >= timings.obsoleteGracePeriod) {
-    return 'attack';
-  }
+  if (!withinGracePeriod(obsolete.obsoletedAt, now, timings)) return 'attack';
   if (crossesAuthentication(obsolete.obsoletedBy)) return 'anonymous';
   if (
     successorPresentedAt &&

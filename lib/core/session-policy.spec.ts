@@ -7,6 +7,7 @@ import {
   obsoleteExpiry,
   SessionTimes,
   SessionTimings,
+  withinGracePeriod,
 } from './session-policy';
 
 const SECOND = 1_000;
@@ -396,5 +397,24 @@ describe('assessSession: revoked sessions', () => {
     expect(assessSession(times({ revokedAt: at(0), obsoletedAt: at(0) }), at(0), timings)).toEqual({
       state: 'revoked',
     });
+  });
+});
+
+describe('withinGracePeriod', () => {
+  it('R3 holds from the start of the grace period up to, not including, its end', () => {
+    expect(withinGracePeriod(at(0), at(0), timings)).toBe(true);
+    expect(withinGracePeriod(at(0), at(60 * SECOND - 1), timings)).toBe(true);
+    expect(withinGracePeriod(at(0), at(60 * SECOND), timings)).toBe(false);
+    expect(withinGracePeriod(at(0), at(DAY), timings)).toBe(false);
+  });
+
+  it('R3 agrees with assessSession on an obsolete session at both sides of the end', () => {
+    for (const offset of [60 * SECOND - 1, 60 * SECOND]) {
+      const verdict = assessSession(times({ obsoletedAt: at(0) }), at(offset), timings);
+      expect(verdict).toEqual({
+        state: 'obsolete',
+        withinGrace: withinGracePeriod(at(0), at(offset), timings),
+      });
+    }
   });
 });

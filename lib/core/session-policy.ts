@@ -73,6 +73,19 @@ export function obsoleteExpiry(obsoletedAt: Date, timings: SessionTimings): Date
 }
 
 /**
+ * Whether `now` is still within the grace period that began at `since` (an ID made obsolete, a
+ * remember-me validator replaced): parallel requests of the same client are served, later use
+ * is suspicious.
+ */
+export function withinGracePeriod(
+  since: Date,
+  now: Date,
+  timings: Pick<SessionTimings, 'obsoleteGracePeriod'>,
+): boolean {
+  return now.getTime() - since.getTime() < timings.obsoleteGracePeriod;
+}
+
+/**
  * Decides what a stored session is at `now`, from its server-side time-stamps only. An obsolete
  * session is judged by its obsolescence alone: within the grace period it stands for its
  * successor (whose own deadlines then apply), after it any use is suspicious. A revoked
@@ -85,8 +98,7 @@ export function assessSession(
 ): SessionVerdict {
   if (times.revokedAt) return { state: 'revoked' };
   if (times.obsoletedAt) {
-    const withinGrace = now.getTime() - times.obsoletedAt.getTime() < timings.obsoleteGracePeriod;
-    return { state: 'obsolete', withinGrace };
+    return { state: 'obsolete', withinGrace: withinGracePeriod(times.obsoletedAt, now, timings) };
   }
   if (now >= absoluteDeadline(times, timings)) return { state: 'expired', reason: 'absolute' };
   if (now >= idleDeadline(times.lastSeenAt, timings)) return { state: 'expired', reason: 'idle' };

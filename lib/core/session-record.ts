@@ -34,3 +34,8 @@ export interface SessionRecord {
   userAgent: string | null;
   version: number;
 }
+
+/** How many of `records` were active sessions (not obsolete), as a revocation reports them. */
+export function countActive(records: readonly SessionRecord[]): number {
+  return records.filter((record) => record.obsoletedAt === null).length;
+}

@@ -22,7 +22,7 @@ export class CsrfService {
   /** A token for the session; send it back in the CSRF header on unsafe requests. */
   token(session: Session<object>): string {
     const context = contextOf(session);
-    context.csrfIssued = true;
+    context.markCsrfIssued();
     if (!context.record && context.serverKey) {
       return maskCsrfToken(context.holdPreSession(context.serverKey).csrfSecret);
     }
@@ -31,7 +31,7 @@ export class CsrfService {
     let secret = context.record?.csrfSecret ?? context.pendingCsrfSecret;
     if (!secret) {
       secret = generateCsrfSecret();
-      context.pendingCsrfSecret = secret;
+      context.keepNewCsrfSecret(secret);
     }
     return maskCsrfToken(secret);
   }

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectSessionOptions } from '../options/session-options.provider';
+import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { ServerKey } from '../session/server-key';
 import { dataSourceLabel, SessionStorageCheck } from '../storage/storage-check';

@@ -1,4 +1,8 @@
-/** The request an event happened on. */
+/**
+ * The client a request came from: its address (as the platform's trust-proxy setting gives it)
+ * and user agent. Events report it, and sessions and remembered devices are stored with it for
+ * their device lists.
+ */
 export interface EventRequestInfo {
   ip: string | null;
   userAgent: string | null;

@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
+import { SessionPlatformError } from '../core/errors';
 import { addExpressCommitHook } from './platform/express-commit-hook';
 import { addFastifyCommitHook } from './platform/fastify-commit-hook';
 import { SessionCommitter } from './session-committer';
@@ -11,7 +12,9 @@ import { SessionRequest } from './session-request';
  * global Nest interceptor: every global interceptor puts each request of the app through
  * Nest's RxJS pipeline, and moving the save out of it raised session reads by about 30% in
  * `npm run bench`. Express: the app's response prototype; Fastify: an `onSend` hook. Both
- * are added once, at start-up, before the server listens.
+ * are added once, at start-up, before the server listens. Another HTTP adapter stops the start
+ * with a {@link SessionPlatformError}; an application without HTTP (`createApplicationContext`)
+ * has nothing to hook.
  */
 @Injectable()
 export class SessionCommitHook implements OnModuleInit {
@@ -22,7 +25,9 @@ export class SessionCommitHook implements OnModuleInit {
 
   onModuleInit(): void {
     const adapter = this.adapterHost.httpAdapter;
-    switch (adapter?.getType()) {
+    if (!adapter) return;
+    const type = adapter.getType();
+    switch (type) {
       case 'express':
         addExpressCommitHook(
           (adapter.getInstance() as { response: object }).response,
@@ -39,6 +44,20 @@ export class SessionCommitHook implements OnModuleInit {
           this.committer.commit(request as SessionRequest, reply, reply.statusCode),
         );
         break;
+      default:
+        throw new SessionPlatformError(unsupportedAdapterMessage(type, adapter.constructor.name));
     }
   }
+}
+
+/** Says which adapter was found, which ones are supported, and why it matters. */
+function unsupportedAdapterMessage(type: unknown, adapterClass: string): string {
+  return [
+    `SessionModule cannot save sessions through the HTTP adapter of type "${String(type)}" (${adapterClass}):`,
+    'it hooks into the responses of the Express adapter (@nestjs/platform-express, the default) and',
+    'the Fastify adapter (@nestjs/platform-fastify) only. Create the application with one of them,',
+    'for example NestFactory.create(AppModule) or NestFactory.create(AppModule, new FastifyAdapter());',
+    'an adapter of your own can extend ExpressAdapter or FastifyAdapter (its getType() then says',
+    '"express" or "fastify").',
+  ].join('\n');
 }

@@ -33,8 +33,7 @@ export class SessionCommitter {
     statusCode: number,
   ): CommitOutcome | Promise<CommitOutcome> {
     const context = sessionContextOf(request);
-    if (!context || context.refused || context.committed) return null;
-    context.committed = true;
+    if (!context?.startCommit()) return null;
     if (!this.writer.needsCommit(context)) return this.finish(response, context, null, statusCode);
     return this.writer.commit(context).then(
       () => this.finish(response, context, null, statusCode),

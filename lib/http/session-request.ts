@@ -1,5 +1,6 @@
 import { SessionUsageError } from '../core/errors';
-import { ClientInfo, SessionContext } from '../session/session-context';
+import { EventRequestInfo } from '../events/session-event';
+import { SessionContext } from '../session/session-context';
 import { contextOf, Session } from '../session/session';
 
 /**
@@ -18,7 +19,7 @@ export interface SessionRequest {
 }
 
 /** The client's address (as the platform's trust-proxy setting gives it) and user agent. */
-export function clientInfo(request: SessionRequest): ClientInfo {
+export function clientInfo(request: SessionRequest): EventRequestInfo {
   const agent = request.headers['user-agent'];
   return {
     ip: request.ip ?? null,

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { InjectSessionOptions } from '../options/session-options.provider';
+import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionContext } from '../session/session-context';
 import { dropsSecureCookies, insecureTransportWarning, transportOf } from './insecure-transport';
@@ -112,10 +112,7 @@ export class SessionResponder {
       ...(context.csrfChecked ? ['Origin', 'Sec-Fetch-Site'] : []),
     ];
     if (vary.length > 0) this.addVary(response, vary);
-    context.cookie = null;
-    context.rememberMeCookie = null;
-    context.csrfIssued = false;
-    context.csrfChecked = false;
+    context.responseWritten();
   }
 
   /**

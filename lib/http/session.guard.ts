@@ -8,7 +8,7 @@ import { SESSION_ACCESS_KEY } from '../decorators/route-access.decorators';
 import { describeSession, SessionEvents } from '../events/session-events';
 import { CsrfRejectedEvent } from '../events/session-event';
 import { DefaultRouteAccess } from '../options/session-options';
-import { InjectSessionOptions } from '../options/session-options.provider';
+import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { RememberMeService } from '../remember-me/remember-me.service';
 import { SessionService } from '../services/session.service';
@@ -158,7 +158,7 @@ export class SessionGuard implements CanActivate, OnModuleInit {
   protected verifyCsrf(request: SessionRequest, response: unknown, context: SessionContext): void {
     const method = (request.method ?? 'GET').toUpperCase();
     if (!this.options.csrf.enabled || SAFE_METHODS.has(method)) return;
-    context.csrfChecked = true;
+    context.markCsrfChecked();
     // Express's `req.protocol` and Fastify's `request.protocol`: getters that follow
     // X-Forwarded-Proto only when the app trusts its proxy, read without importing either.
     const { protocol } = request as { protocol?: unknown };
@@ -229,7 +229,7 @@ export class SessionGuard implements CanActivate, OnModuleInit {
    */
   protected refuse(response: unknown, context: SessionContext, exception: Error): never {
     this.responder.apply(response, context);
-    context.refused = true;
+    context.refuse();
     throw exception;
   }
 

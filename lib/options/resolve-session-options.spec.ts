@@ -1,6 +1,7 @@
 import { SessionModuleError, SessionOptionsError } from '../core/errors';
 import { resolveSessionOptions } from './resolve-session-options';
-import { SESSION_OPTION_DEFAULTS, SessionModuleOptions } from './session-options';
+import { SessionModuleOptions } from './session-options';
+import { SESSION_OPTION_DEFAULTS } from './session-options.table';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;

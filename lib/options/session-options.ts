@@ -1,13 +1,24 @@
 import { Duration } from '../core/duration';
 
+/*
+ * The options as users see them, with their documentation. Their defaults, rules and
+ * resolution are in one row each of `session-options.table.ts`, which the compiler keeps in
+ * step with these interfaces.
+ */
+
+export const DEFAULT_ROUTE_ACCESS = ['authenticated', 'public'] as const;
 /** What a route requires when it carries neither `@Public()` nor `@Authenticated()`. */
-export type DefaultRouteAccess = 'authenticated' | 'public';
+export type DefaultRouteAccess = (typeof DEFAULT_ROUTE_ACCESS)[number];
 
+export const SESSION_LIMIT_POLICIES = ['refuse', 'evict-least-recently-used'] as const;
 /** What a login does when the user already has `maxSessionsPerUser` sessions. */
-export type SessionLimitPolicy = 'refuse' | 'evict-least-recently-used';
+export type SessionLimitPolicy = (typeof SESSION_LIMIT_POLICIES)[number];
 
+export const OBSOLETE_ACCESS_RESPONSES = ['revoke-all', 'deny'] as const;
 /** What happens when an obsolete session ID is used after its grace period. */
-export type ObsoleteAccessResponse = 'revoke-all' | 'deny';
+export type ObsoleteAccessResponse = (typeof OBSOLETE_ACCESS_RESPONSES)[number];
+
+export const SAME_SITE_VALUES = ['lax', 'strict', 'none'] as const;
 
 /** Attributes of the session cookie. */
 export interface SessionCookieOptions {
@@ -22,7 +33,7 @@ export interface SessionCookieOptions {
    */
   secure?: boolean;
   /** The `SameSite` attribute: `'lax'` (default), `'strict'` or `'none'` (requires `secure`). */
-  sameSite?: 'lax' | 'strict' | 'none';
+  sameSite?: (typeof SAME_SITE_VALUES)[number];
   /** The `Domain` attribute. Default: none (host-only cookie). Not allowed with `__Host-`. */
   domain?: string;
   /** The `Path` attribute. Default `'/'`. Must be `'/'` with `__Host-`. */
@@ -165,26 +176,3 @@ export interface SessionModuleExtras {
   /** Name of the `@nestjs/typeorm` data source that holds the `session` table. Default: the default one. */
   dataSource?: string;
 }
-
-export const SESSION_OPTION_DEFAULTS = {
-  idleTimeout: '30m',
-  absoluteTimeout: '12h',
-  touchInterval: '60s',
-  obsoleteGracePeriod: '60s',
-  obsoleteInFlightLeeway: '5s',
-  obsoleteRetention: '1d',
-  onObsoleteAccess: 'revoke-all',
-  rotationInterval: '15m',
-  regenerateOnWrite: false,
-  maxDataSize: 8192,
-  defaultAccess: 'authenticated',
-  sessionLimitPolicy: 'evict-least-recently-used',
-  gcInterval: '10m',
-  gcBatchSize: 1000,
-  preparedStatements: true,
-  guardCheck: true,
-  cookie: { secure: true, sameSite: 'lax', path: '/' },
-  csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] as string[] },
-  rememberMe: { lifetime: '30d' },
-  idGuessing: { threshold: 20, window: '1m', block: false },
-} as const;

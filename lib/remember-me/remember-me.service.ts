@@ -2,13 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../core/clock';
 import { describeDevice } from '../core/device-summary';
 import { SessionUsageError } from '../core/errors';
+import { countActive } from '../core/session-record';
+import { withinGracePeriod } from '../core/session-policy';
 import { isWellFormedHandle } from '../core/session-token';
 import { openSuccessor, sealSuccessor } from '../core/successor-seal';
 import { describeSession, SessionEvents } from '../events/session-events';
 import { readCookie } from '../http/session-cookie';
 import { SessionDenialCode } from '../http/session.exceptions';
 import { SessionRequest } from '../http/session-request';
-import { InjectSessionOptions } from '../options/session-options.provider';
+import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionContext } from '../session/session-context';
 import { contextOf, Session } from '../session/session';
@@ -91,8 +93,7 @@ export class RememberMeService {
       ip: context.client.ip,
       userAgent: context.client.userAgent,
     });
-    context.rememberMe = credentials;
-    context.rememberMeCookie = { set: formatRememberMeCookie(credentials) };
+    context.holdRememberMe(credentials, formatRememberMeCookie(credentials));
   }
 
   /** The user's remembered devices, most recently used first. */
@@ -136,8 +137,7 @@ export class RememberMeService {
     const record = await this.tokens.find(credentials.selector);
     if (!record || record.expiresAt <= context.loadedAt) {
       if (record) await this.tokens.delete(record.selector);
-      context.rememberMeCookie = 'clear';
-      context.rememberMe = null;
+      context.forgetRememberMe();
       return;
     }
     const current = await this.currentValidator(credentials, record, context);
@@ -146,8 +146,7 @@ export class RememberMeService {
       return;
     }
     const held = { selector: record.selector, validator: current.validator };
-    context.rememberMe = held;
-    context.rememberMeCookie = { set: formatRememberMeCookie(held) };
+    context.holdRememberMe(held, formatRememberMeCookie(held));
     // A parallel request of the same browser (the previous validator) is no news.
     if (current.rotatedHere) await this.reportLiveSessionsOf(record, context);
     // Every restore is its own entry in the device list, linked to the remembered device.
@@ -167,13 +166,11 @@ export class RememberMeService {
    */
   private async undoIfForgotten(record: RememberMeRecord, context: SessionContext): Promise<void> {
     if (await this.tokens.find(record.selector)) {
-      context.denial = null;
+      context.liftDenial();
       return;
     }
-    if (context.token) await this.revoker.endChain(context.token);
-    context.end();
-    context.rememberMeCookie = 'clear';
-    context.rememberMe = null;
+    await this.revoker.endCurrent(context);
+    context.forgetRememberMe();
   }
 
   /**
@@ -211,11 +208,11 @@ export class RememberMeService {
       1,
     );
     if (read.tokens.length === 0) {
-      if (read.present) context.rememberMeCookie = 'clear';
+      if (read.present) context.clearRememberMeCookie();
       return null;
     }
     const credentials = parseRememberMeCookie(read.tokens[0]);
-    context.rememberMe = credentials;
+    if (credentials) context.carryRememberMe(credentials);
     return credentials;
   }
 
@@ -264,8 +261,7 @@ export class RememberMeService {
   ): { validator: string; rotatedHere: boolean } | null {
     const withinGrace =
       record.rotatedAt !== null &&
-      context.loadedAt.getTime() - record.rotatedAt.getTime() <
-        this.options.timings.obsoleteGracePeriod;
+      withinGracePeriod(record.rotatedAt, context.loadedAt, this.options.timings);
     if (!withinGrace || !record.previousSuccessor) return null;
     if (!validatorMatches(presented.validator, record.previousValidatorHash)) return null;
     const validator = openSuccessor(presented.validator, record.previousSuccessor);
@@ -274,21 +270,14 @@ export class RememberMeService {
 
   /** A stolen remember-me cookie: end every remember-me token and every session of the user. */
   private async respondToTheft(context: SessionContext, record: RememberMeRecord): Promise<void> {
-    const { sessions: revoked } = await this.revoker.revoke(
-      record.userId,
-      {},
-      'all',
-      context.client,
-    );
+    const { sessions: revoked } = await this.revoker.revoke(record.userId, {}, 'all', context);
     context.reset();
-    context.rememberMeCookie = 'clear';
-    context.rememberMe = null;
-    if (context.cookieSent) context.cookie = 'clear';
-    context.denial = {
+    context.forgetRememberMe();
+    context.deny({
       code: SessionDenialCode.RememberMeTheft,
       message:
         'This sign-in link was already used elsewhere; for your safety you were signed out everywhere.',
-    };
+    });
     this.events.emit({
       type: 'remember_me.theft',
       at: context.loadedAt,
@@ -298,7 +287,7 @@ export class RememberMeService {
       rotatedAt: record.rotatedAt,
       lastUsedAt: record.lastUsedAt,
       lastUse: { ip: record.ip, userAgent: record.userAgent },
-      revokedSessions: revoked.filter((session) => session.obsoletedAt === null).length,
+      revokedSessions: countActive(revoked),
     });
   }
 

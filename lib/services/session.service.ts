@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../core/clock';
 import { describeDevice } from '../core/device-summary';
-import { SessionRecord } from '../core/session-record';
+import { countActive } from '../core/session-record';
 import { isWellFormedHandle } from '../core/session-token';
 import { describeSession, SessionEvents } from '../events/session-events';
 import { SessionRepository } from '../storage/session.repository';
-import { ClientInfo } from '../session/session-context';
+import { EventRequestInfo } from '../events/session-event';
 import { contextOf, Session } from '../session/session';
 import { SessionRevoker } from '../session/session-revoker';
 import { SessionWriter } from '../session/session-writer';
@@ -26,7 +26,7 @@ export interface SessionSummary {
   device: string;
 }
 
-const NO_CLIENT: ClientInfo = { ip: null, userAgent: null };
+const NO_CLIENT: EventRequestInfo = { ip: null, userAgent: null };
 
 /**
  * The session operations a controller calls: sign in (with ID regeneration), privilege
@@ -82,13 +82,12 @@ export class SessionService {
     const userId = context.record?.userId;
     if (!userId) return 0;
     await this.writer.regenerate(context, { purpose: 'login', userId });
-    if (context.rememberMe) context.rememberMeCookie = 'clear';
-    context.rememberMe = null;
+    context.forgetRememberMe();
     const { sessions } = await this.revoker.revoke(
       userId,
       { exceptHandle: context.record!.handle },
       'all',
-      context.client,
+      context,
       'others',
     );
     return countActive(sessions);
@@ -102,22 +101,18 @@ export class SessionService {
    */
   async logout(session: Session<object>): Promise<void> {
     const context = contextOf(session);
-    const record = context.record;
     if (context.rememberMe) {
-      await this.revoker.forgetHeldDevice(context.rememberMe, record?.userId ?? null);
-      context.rememberMeCookie = 'clear';
-      context.rememberMe = null;
+      await this.revoker.forgetHeldDevice(context.rememberMe, context.record?.userId ?? null);
+      context.forgetRememberMe();
     }
-    if (record && context.token) {
-      await this.revoker.endChain(context.token);
-      this.events.emit({
-        type: 'session.logged_out',
-        at: this.clock.now(),
-        request: context.client,
-        session: describeSession(record),
-      });
-    }
-    context.end();
+    const ended = await this.revoker.endCurrent(context);
+    if (!ended) return;
+    this.events.emit({
+      type: 'session.logged_out',
+      at: this.clock.now(),
+      request: context.client,
+      session: describeSession(ended),
+    });
   }
 
   /**
@@ -160,10 +155,9 @@ export class SessionService {
       String(userId),
       { handle },
       'revoked',
-      context?.client ?? NO_CLIENT,
+      context,
       'device',
     );
-    if (context?.record?.handle === handle && sessions.length > 0) context.end();
     return sessions.length > 0 || forgotten > 0;
   }
 
@@ -180,7 +174,7 @@ export class SessionService {
       userId,
       { exceptHandle: context.record.handle },
       { allBut: context.rememberMe },
-      context.client,
+      context,
       'others',
     );
     return countActive(sessions);
@@ -193,12 +187,8 @@ export class SessionService {
    */
   async logoutAll(userId: string | number, current?: Session<object>): Promise<number> {
     const user = String(userId);
-    const count = await this.revoker.revokeAll(user);
     const context = current ? contextOf(current) : null;
-    if (context?.record?.userId === user) {
-      context.end();
-      if (context.rememberMe) context.rememberMeCookie = 'clear';
-    }
+    const count = await this.revoker.revokeAll(user, context);
     this.events.emit({
       type: 'session.logged_out_all',
       at: this.clock.now(),
@@ -208,9 +198,4 @@ export class SessionService {
     });
     return count;
   }
-}
-
-/** Sessions that were active (not obsolete) among revoked rows. */
-function countActive(records: SessionRecord[]): number {
-  return records.filter((record) => record.obsoletedAt === null).length;
 }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { SessionRecord } from '../core/session-record';
+import { countActive, SessionRecord } from '../core/session-record';
 import { describeSession, SessionEvents } from '../events/session-events';
 import { SessionDenialCode } from '../http/session.exceptions';
-import { InjectSessionOptions } from '../options/session-options.provider';
+import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionRepository } from '../storage/session.repository';
 import { SessionContext } from './session-context';
@@ -38,20 +38,19 @@ export class ObsoleteAccessResponder {
     let revoked = 0;
     if (userId !== null) {
       if (response === 'revoke-all') {
-        ({ sessions: userSessions } = await this.revoker.revoke(userId, {}, 'all', context.client));
+        ({ sessions: userSessions } = await this.revoker.revoke(userId, {}, 'all', context));
         // A planted pre-login ID belongs to no user, so the revocation leaves it: without this
         // its every replay would sign the user out again, for the whole retention.
         if (obsolete.userId === null) await this.repository.delete(obsolete.idHash);
-        revoked = userSessions.filter((session) => session.obsoletedAt === null).length;
+        revoked = countActive(userSessions);
       } else {
         userSessions = await this.repository.findActiveOfUser(userId, context.loadedAt);
       }
     }
-    context.cookie = 'clear';
-    context.denial = {
+    context.deny({
       code: SessionDenialCode.Obsolete,
       message: 'This session ID was replaced and can no longer be used; sign in again.',
-    };
+    });
     this.events.emit({
       type: 'session.obsolete_access',
       at: context.loadedAt,

@@ -3,17 +3,12 @@ import { issuePreSession, PreSession, renewPreSession } from '../core/pre-sessio
 import { SessionRecord } from '../core/session-record';
 import { DataChange } from '../storage/session.repository';
 import { SessionDenialCode } from '../http/session.exceptions';
+import { EventRequestInfo } from '../events/session-event';
 
 /** Why the session the request pointed at cannot be used. */
 export interface SessionDenial {
   code: SessionDenialCode;
   message: string;
-}
-
-/** Information about the client that is stored with a session for its device list. */
-export interface ClientInfo {
-  ip: string | null;
-  userAgent: string | null;
 }
 
 /** A functional update of one key: the new value from the current one (`undefined`: delete). */
@@ -41,77 +36,168 @@ export type CookieAction = 'set' | 'clear' | null;
 /** What the response must do with the remember-me cookie. */
 export type RememberMeCookieAction = { set: string } | 'clear' | null;
 
+/** The remember-me credentials a client holds: its cookie's selector and validator. */
+interface HeldRememberMe {
+  selector: string;
+  validator: string;
+}
+
 /**
  * Everything the package knows about one request's session: the stored row (if any), the
  * token that reaches it, the data as the handler sees it and what changed. Internal: the
  * handler sees it through the {@link Session} facade.
+ *
+ * Its state is private and read through getters; it changes only through the operations
+ * below, each saying what happened to the request's session (the loader admits or denies it,
+ * the writer adopts what it stored, the services end it, the responder writes it out).
  */
 export class SessionContext {
-  token: string | null = null;
-  record: SessionRecord | null = null;
+  #token: string | null = null;
+  #record: SessionRecord | null = null;
   private dataMap: Map<string, JsonValue> | null = null;
   /** Keys written (value) or deleted (`undefined`) by this request. */
-  readonly changes = new Map<string, JsonValue | undefined>();
+  private readonly pending = new Map<string, JsonValue | undefined>();
   /** Keys the request read before changing them, with the stored value it saw. */
   private readonly readValues = new Map<string, JsonValue | undefined>();
   /** Functional updates per key, in order, to apply to the latest stored value when saving. */
   private readonly keyUpdates = new Map<string, KeyUpdate[]>();
-  /** The handler cleared the data: the stored object is replaced, not merged. */
-  replaced = false;
-  /** The session was ended by this request (logout, revocation). */
-  ended = false;
-  /** The guard refused the request: nothing is saved, the cookies it set aside go out as they are. */
-  refused = false;
-  /** The response is on its way: the session was saved, and later changes are not. */
-  committed = false;
-  cookie: CookieAction = null;
-  /** Set when the cookie pointed at a session that must not be used (expired, obsolete). */
-  denial: SessionDenial | null = null;
-  /**
-   * A CSRF secret made in this request for a session that has none yet: the session is then
-   * stored even without data, so the token handed out can be verified later.
-   */
-  pendingCsrfSecret: Buffer | null = null;
-  /**
-   * The visitor's pre-session (no session stored yet): from its cookie, or issued when it asked
-   * for a CSRF token. A session stored for the visitor takes over its CSRF secret.
-   */
-  preSession: PreSession | null = null;
-  /** The key pre-sessions are issued with; `null` while it is not loaded. */
-  serverKey: Buffer | null = null;
-  /** The remember-me cookie to set or clear on the response. */
-  rememberMeCookie: RememberMeCookieAction = null;
-  /**
-   * The remember-me credentials the client holds: those of the well-formed cookie the request
-   * carried, or those this response sets. Only a holder of the validator may forget the device.
-   */
-  rememberMe: { selector: string; validator: string } | null = null;
-  /** A CSRF token was handed out: the response varies by cookie and must not be cached. */
-  csrfIssued = false;
-  /** The request's provenance headers were checked: the response varies by them. */
-  csrfChecked = false;
-  /** Whether the rules asked for a touch or a rotation when the session was loaded. */
-  touchDue = false;
-  rotationDue = false;
+  #replaced = false;
+  #ended = false;
+  #refused = false;
+  #committed = false;
+  #cookie: CookieAction = null;
+  #denial: SessionDenial | null = null;
+  #pendingCsrfSecret: Buffer | null = null;
+  #preSession: PreSession | null = null;
+  #serverKey: Buffer | null;
+  #rememberMeCookie: RememberMeCookieAction = null;
+  #rememberMe: HeldRememberMe | null = null;
+  #csrfIssued = false;
+  #csrfChecked = false;
+  #touchDue = false;
+  #rotationDue = false;
 
-  private clientInfo: ClientInfo | null = null;
+  private clientInfo: EventRequestInfo | null = null;
 
   constructor(
     readonly loadedAt: Date,
     /** Reads the client's address and user agent; most requests never need them. */
-    private readonly readClient: () => ClientInfo,
+    private readonly readClient: () => EventRequestInfo,
     /** Whether the request carried a cookie of ours at all (a clearing cookie is then useful). */
     readonly cookieSent: boolean,
-  ) {}
+    /** The key pre-sessions are issued with; `null` while it is not loaded. */
+    serverKey: Buffer | null = null,
+  ) {
+    this.#serverKey = serverKey;
+  }
+
+  /** The token that reaches the request's session; `null` without one. */
+  get token(): string | null {
+    return this.#token;
+  }
+
+  /** The stored row of the request's session, as last read or written; `null` without one. */
+  get record(): SessionRecord | null {
+    return this.#record;
+  }
+
+  /** Keys written (value) or deleted (`undefined`) by this request. */
+  get changes(): ReadonlyMap<string, JsonValue | undefined> {
+    return this.pending;
+  }
+
+  /** The handler cleared the data: the stored object is replaced, not merged. */
+  get replaced(): boolean {
+    return this.#replaced;
+  }
+
+  /** The session was ended by this request (logout, revocation): nothing more is written. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** The guard refused the request: nothing is saved, the cookies it set aside go out as they are. */
+  get refused(): boolean {
+    return this.#refused;
+  }
+
+  /** What the response must do with the session cookie. */
+  get cookie(): CookieAction {
+    return this.#cookie;
+  }
+
+  /** Set when the cookie pointed at a session that must not be used (expired, obsolete). */
+  get denial(): SessionDenial | null {
+    return this.#denial;
+  }
+
+  /**
+   * A CSRF secret made in this request for a session that has none yet: the session is then
+   * stored even without data, so the token handed out can be verified later.
+   */
+  get pendingCsrfSecret(): Buffer | null {
+    return this.#pendingCsrfSecret;
+  }
+
+  /**
+   * The visitor's pre-session (no session stored yet): from its cookie, or issued when it asked
+   * for a CSRF token. A session stored for the visitor takes over its CSRF secret.
+   */
+  get preSession(): PreSession | null {
+    return this.#preSession;
+  }
+
+  /** The key pre-sessions are issued with; `null` while it is not loaded. */
+  get serverKey(): Buffer | null {
+    return this.#serverKey;
+  }
+
+  /** The remember-me cookie to set or clear on the response. */
+  get rememberMeCookie(): RememberMeCookieAction {
+    return this.#rememberMeCookie;
+  }
+
+  /**
+   * The remember-me credentials the client holds: those of the well-formed cookie the request
+   * carried, or those this response sets. Only a holder of the validator may forget the device.
+   */
+  get rememberMe(): HeldRememberMe | null {
+    return this.#rememberMe;
+  }
+
+  /** A CSRF token was handed out: the response varies by cookie and must not be cached. */
+  get csrfIssued(): boolean {
+    return this.#csrfIssued;
+  }
+
+  /** The request's provenance headers were checked: the response varies by them. */
+  get csrfChecked(): boolean {
+    return this.#csrfChecked;
+  }
+
+  /** Whether the rules asked for a touch of `last_seen_at` when the session was loaded. */
+  get touchDue(): boolean {
+    return this.#touchDue;
+  }
+
+  /** Whether the rules asked for a new ID (rotation interval) when the session was loaded. */
+  get rotationDue(): boolean {
+    return this.#rotationDue;
+  }
 
   /** The client's address (as the platform's trust-proxy setting gives it) and user agent. */
-  get client(): ClientInfo {
+  get client(): EventRequestInfo {
     return (this.clientInfo ??= this.readClient());
   }
 
   /** The value the session cookie carries: the session's token, else the pre-session. */
   get cookieValue(): string | null {
-    return this.token ?? this.preSession?.value ?? null;
+    return this.#token ?? this.#preSession?.value ?? null;
+  }
+
+  /** The server key was loaded after the request began (a visitor presented a pre-session). */
+  useServerKey(key: Buffer): Buffer {
+    return (this.#serverKey = key);
   }
 
   /**
@@ -119,16 +205,173 @@ export class SessionContext {
    * issue time), and sets it in the cookie. Nothing is stored.
    */
   holdPreSession(key: Buffer): PreSession {
-    this.preSession = this.preSession
-      ? renewPreSession(key, this.preSession, this.loadedAt)
+    this.#preSession = this.#preSession
+      ? renewPreSession(key, this.#preSession, this.loadedAt)
       : issuePreSession(key, this.loadedAt);
-    this.cookie = 'set';
-    return this.preSession;
+    this.#cookie = 'set';
+    return this.#preSession;
+  }
+
+  /** The visitor's cookie carried a live pre-session the server issued: its CSRF secret counts. */
+  admitPreSession(preSession: PreSession): void {
+    this.#preSession = preSession;
+  }
+
+  /**
+   * The cookie reached this live session: it becomes the request's, with the touch and rotation
+   * the rules found due (done when the response is saved).
+   */
+  admit(
+    token: string,
+    record: SessionRecord,
+    due: { touchDue: boolean; rotationDue: boolean },
+  ): void {
+    this.adopt(token, record);
+    this.#touchDue = due.touchDue;
+    this.#rotationDue = due.rotationDue;
+  }
+
+  /**
+   * The session the cookie pointed at must not be used (revoked, expired, obsolete, a stolen
+   * remember-me token): its cookie goes, and a route that needs a user answers with `denial`.
+   */
+  deny(denial: SessionDenial): void {
+    this.#cookie = 'clear';
+    this.#denial = denial;
+  }
+
+  /**
+   * A remember-me restore gave the request a session after all: the denial of the session the
+   * cookie pointed at (expired, say) no longer applies.
+   */
+  liftDenial(): void {
+    this.#denial = null;
+  }
+
+  /** The cookie the request carried leads nowhere (unknown, malformed, expired): it goes. */
+  clearCookie(): void {
+    this.#cookie = 'clear';
+  }
+
+  /** The response must carry the session's token: a new one, or the successor forwarded to. */
+  setCookie(): void {
+    this.#cookie = 'set';
+  }
+
+  /**
+   * The guard refused the request before its handler: nothing of the session is saved, and the
+   * cookie actions decided so far have gone out with the refusal.
+   */
+  refuse(): void {
+    this.#refused = true;
+  }
+
+  /**
+   * The response is on its way and its session is saved now: `true` the first time for a request
+   * the guard let through; `false` for a refused request and for every later call (the next chunk
+   * of a streamed body), so a session is saved once.
+   */
+  startCommit(): boolean {
+    if (this.#refused || this.#committed) return false;
+    this.#committed = true;
+    return true;
+  }
+
+  /**
+   * The response headers were written: the cookie actions and caching reasons they carried are
+   * done, so a second write (a refusal after the guard ran, a later hook) repeats none of them.
+   */
+  responseWritten(): void {
+    this.#cookie = null;
+    this.#rememberMeCookie = null;
+    this.#csrfIssued = false;
+    this.#csrfChecked = false;
+  }
+
+  /** A CSRF token was handed out: the response belongs to this browser and must not be cached. */
+  markCsrfIssued(): void {
+    this.#csrfIssued = true;
+  }
+
+  /** The guard checked the request's Origin and Sec-Fetch-Site: the response varies by them. */
+  markCsrfChecked(): void {
+    this.#csrfChecked = true;
+  }
+
+  /**
+   * A CSRF secret was made in this request for a session that has none (or none stored yet):
+   * it is stored with the session, even one without data, so the token handed out stays valid.
+   */
+  keepNewCsrfSecret(secret: Buffer): void {
+    this.#pendingCsrfSecret = secret;
+  }
+
+  /** The request carried a well-formed remember-me cookie: its holder may forget that device. */
+  carryRememberMe(credentials: HeldRememberMe): void {
+    this.#rememberMe = credentials;
+  }
+
+  /**
+   * The client holds these remember-me credentials from this response on (issued, or the
+   * validator rotated by a restore): `cookie` is the value the response sets.
+   */
+  holdRememberMe(credentials: HeldRememberMe, cookie: string): void {
+    this.#rememberMe = credentials;
+    this.#rememberMeCookie = { set: cookie };
+  }
+
+  /** The request carried a remember-me cookie that is no token of ours: it goes. */
+  clearRememberMeCookie(): void {
+    this.#rememberMeCookie = 'clear';
+  }
+
+  /**
+   * The client's remember-me token is gone (deleted, expired, stolen, or the password changed):
+   * its cookie is cleared when the client holds one, and its credentials prove nothing more.
+   */
+  forgetRememberMe(): void {
+    if (this.#rememberMe) this.#rememberMeCookie = 'clear';
+    this.#rememberMe = null;
   }
 
   /** The data as the handler sees it; made from the stored row when first used (many requests never do). */
-  get data(): Map<string, JsonValue> {
-    return (this.dataMap ??= new Map(this.record ? Object.entries(this.record.data) : []));
+  get data(): ReadonlyMap<string, JsonValue> {
+    return this.values;
+  }
+
+  private get values(): Map<string, JsonValue> {
+    return (this.dataMap ??= new Map(this.#record ? Object.entries(this.#record.data) : []));
+  }
+
+  /** The size in bytes of the data as JSON if `key` held `value`; the data is left as it is. */
+  sizeWith(key: string, value: JsonValue): number {
+    const data = this.values;
+    const previous = data.get(key);
+    data.set(key, value);
+    const size = Buffer.byteLength(JSON.stringify(Object.fromEntries(data)));
+    if (previous === undefined) data.delete(key);
+    else data.set(key, previous);
+    return size;
+  }
+
+  /** The handler set `key`: the data holds `value`, to be written. */
+  setValue(key: string, value: JsonValue): void {
+    this.values.set(key, value);
+    this.pending.set(key, value);
+  }
+
+  /** The handler deleted `key`: recorded as a deletion when the key was there; whether it was. */
+  deleteValue(key: string): boolean {
+    if (!this.values.delete(key)) return false;
+    this.pending.set(key, undefined);
+    return true;
+  }
+
+  /** The handler removed every key: the stored object is replaced, not merged, when written. */
+  clearData(): void {
+    this.values.clear();
+    this.pending.clear();
+    this.#replaced = true;
   }
 
   /**
@@ -136,35 +379,46 @@ export class SessionContext {
    * handler changed so far is applied on top of the adopted data (and still to be written).
    */
   adopt(token: string, record: SessionRecord, keepChanges = false): void {
-    const pending = keepChanges ? new Map(this.changes) : null;
-    const replaced = keepChanges && this.replaced;
-    this.dataMap = replaced ? new Map(this.data) : null;
-    this.token = token;
-    this.record = record;
-    this.ended = false;
-    this.changes.clear();
-    this.replaced = replaced;
+    const pending = keepChanges ? new Map(this.pending) : null;
+    const replaced = keepChanges && this.#replaced;
+    this.dataMap = replaced ? new Map(this.values) : null;
+    this.#token = token;
+    this.#record = record;
+    this.#ended = false;
+    this.pending.clear();
+    this.#replaced = replaced;
     if (!pending) {
       this.readValues.clear();
       this.keyUpdates.clear();
       return;
     }
     for (const [key, value] of pending) {
-      if (value === undefined) this.data.delete(key);
-      else this.data.set(key, value);
-      this.changes.set(key, value);
+      if (value === undefined) this.values.delete(key);
+      else this.values.set(key, value);
+      this.pending.set(key, value);
     }
+  }
+
+  /**
+   * The session got a new ID in this request (regeneration): the successor, reached by `token`,
+   * is the request's session, its cookie goes out, and the touch or rotation that was due is done.
+   */
+  adoptSuccessor(token: string, successor: SessionRecord): void {
+    this.adopt(token, successor);
+    this.#cookie = 'set';
+    this.#touchDue = false;
+    this.#rotationDue = false;
   }
 
   /** The handler read `key`: a later plain `set` of it is saved only if nobody changed it. */
   noteRead(key: string): void {
-    if (this.changes.has(key) || this.readValues.has(key)) return;
-    this.readValues.set(key, storedValue(this.record, key));
+    if (this.pending.has(key) || this.readValues.has(key)) return;
+    this.readValues.set(key, storedValue(this.#record, key));
   }
 
   /** Whether this request set or deleted `key` plainly (not with `update`). */
   changedPlainly(key: string): boolean {
-    return this.changes.has(key) && !this.keyUpdates.has(key);
+    return this.pending.has(key) && !this.keyUpdates.has(key);
   }
 
   /**
@@ -189,11 +443,11 @@ export class SessionContext {
    * merge, as most writes are) or replaces the whole data.
    */
   dataGuard(): DataGuard | null {
-    if (this.replaced) return null;
+    if (this.#replaced) return null;
     const guarded = new Map<string, JsonValue | undefined>();
-    for (const key of this.keyUpdates.keys()) guarded.set(key, storedValue(this.record, key));
+    for (const key of this.keyUpdates.keys()) guarded.set(key, storedValue(this.#record, key));
     for (const [key, seen] of this.readValues) {
-      if (this.changes.has(key) && !this.keyUpdates.has(key)) guarded.set(key, seen);
+      if (this.pending.has(key) && !this.keyUpdates.has(key)) guarded.set(key, seen);
     }
     if (guarded.size === 0) return null;
     const expected: Record<string, JsonValue> = {};
@@ -204,7 +458,7 @@ export class SessionContext {
   /** The keys read and then set whose stored value in `record` is no longer what was read. */
   conflictsWith(record: SessionRecord): string[] {
     return [...this.readValues]
-      .filter(([key]) => this.changes.has(key) && !this.keyUpdates.has(key))
+      .filter(([key]) => this.pending.has(key) && !this.keyUpdates.has(key))
       .filter(([key, seen]) => !sameJson(storedValue(record, key), seen))
       .map(([key]) => key);
   }
@@ -217,47 +471,58 @@ export class SessionContext {
     for (const [key, chain] of this.keyUpdates) {
       const value = chain.reduce<JsonValue | undefined>(
         (current, update) => update(current),
-        storedValue(this.record, key),
+        storedValue(this.#record, key),
       );
-      if (value === undefined) this.data.delete(key);
+      if (value === undefined) this.values.delete(key);
       else {
         check(key, value);
-        this.data.set(key, value);
+        this.values.set(key, value);
       }
-      this.changes.set(key, value);
+      this.pending.set(key, value);
     }
   }
 
   /** Forgets the session (after logout or denial): the request goes on anonymous. */
   reset(): void {
-    this.token = null;
-    this.record = null;
+    this.#token = null;
+    this.#record = null;
     this.dataMap = null;
-    this.changes.clear();
+    this.pending.clear();
     this.readValues.clear();
     this.keyUpdates.clear();
-    this.replaced = false;
-    this.touchDue = false;
-    this.rotationDue = false;
-    this.pendingCsrfSecret = null;
-    this.preSession = null;
+    this.#replaced = false;
+    this.#touchDue = false;
+    this.#rotationDue = false;
+    this.#pendingCsrfSecret = null;
+    this.#preSession = null;
   }
 
   /** The request's session was ended (logout, revocation): nothing more is written, the cookie goes. */
   end(): void {
     this.reset();
-    this.ended = true;
-    this.cookie = 'clear';
+    this.#ended = true;
+    this.#cookie = 'clear';
+  }
+
+  /**
+   * The request's session became a sign-in while the request ran (another request of the same
+   * browser signed in): the request reaches nothing of it and writes nothing, and its response
+   * leaves alone the cookie the sign-in just set.
+   */
+  yieldToSignIn(): void {
+    this.reset();
+    this.#ended = true;
+    this.#cookie = null;
   }
 
   get hasChanges(): boolean {
-    return this.replaced || this.changes.size > 0;
+    return this.#replaced || this.pending.size > 0;
   }
 
   /** The pending change as a storage-level data change. */
   pendingChange(): DataChange {
-    if (this.replaced) return { replace: true, set: Object.fromEntries(this.data), remove: [] };
-    const changes = [...this.changes];
+    if (this.#replaced) return { replace: true, set: Object.fromEntries(this.values), remove: [] };
+    const changes = [...this.pending];
     // Object.fromEntries defines keys such as "__proto__" as own data, where `set[key] =` would not.
     return {
       replace: false,
@@ -271,16 +536,16 @@ export class SessionContext {
 
   /** The whole data object as the handler sees it. */
   snapshot(): Record<string, JsonValue> {
-    return Object.fromEntries(this.data);
+    return Object.fromEntries(this.values);
   }
 
   /** After a write: the stored row now matches what the handler sees. */
   markPersisted(record: SessionRecord): void {
-    this.record = record;
-    this.changes.clear();
+    this.#record = record;
+    this.pending.clear();
     this.readValues.clear();
     this.keyUpdates.clear();
-    this.replaced = false;
-    this.pendingCsrfSecret = null;
+    this.#replaced = false;
+    this.#pendingCsrfSecret = null;
   }
 }

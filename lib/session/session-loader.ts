@@ -9,7 +9,7 @@ import { readSessionCookie } from '../http/session-cookie';
 import { FailureWindow } from '../core/failure-window';
 import { SessionDenialCode, SessionIdGuessingException } from '../http/session.exceptions';
 import { clientInfo, SessionRequest } from '../http/session-request';
-import { InjectSessionOptions } from '../options/session-options.provider';
+import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionRepository } from '../storage/session.repository';
 import { ObsoleteAccessResponder } from './obsolete-access.responder';
@@ -51,8 +51,12 @@ export class SessionLoader {
 
   async load(request: SessionRequest): Promise<SessionContext> {
     const cookie = readSessionCookie(request.headers.cookie, this.options.cookie.name);
-    const context = new SessionContext(this.clock.now(), () => clientInfo(request), cookie.present);
-    context.serverKey = this.serverKey.current;
+    const context = new SessionContext(
+      this.clock.now(),
+      () => clientInfo(request),
+      cookie.present,
+      this.serverKey.current,
+    );
     if (!context.serverKey) this.serverKey.retryInBackground();
     if (cookie.present && this.options.idGuessing.block) {
       if (this.guesses.isOver(this.clientKey(context), context.loadedAt.getTime())) {
@@ -77,7 +81,7 @@ export class SessionLoader {
     }
     const found = await findSessions(this.repository, cookie.tokens);
     if (found.length === 0) {
-      context.cookie = 'clear';
+      context.clearCookie();
       this.events.emit({
         type: 'session.unknown_id',
         at: context.loadedAt,
@@ -97,7 +101,7 @@ export class SessionLoader {
    * as a guess); an expired one is simply cleared.
    */
   private async admitPreSession(context: SessionContext, values: string[]): Promise<void> {
-    const key = context.serverKey ?? (context.serverKey = await this.serverKey.load());
+    const key = context.serverKey ?? context.useServerKey(await this.serverKey.load());
     const issued = values
       .map((value) => readPreSession(key, value))
       .filter((preSession): preSession is PreSession => preSession !== null)
@@ -105,15 +109,15 @@ export class SessionLoader {
     if (issued.length === 0) return this.refuseMalformed(context);
     const [preSession] = issued;
     if (isPreSessionLive(preSession, context.loadedAt, this.options.timings.idleTimeout)) {
-      context.preSession = preSession;
+      context.admitPreSession(preSession);
     } else {
-      context.cookie = 'clear';
+      context.clearCookie();
     }
   }
 
   /** A cookie that is no value the server issued: cleared, reported, counted as a guess. */
   private refuseMalformed(context: SessionContext): void {
-    context.cookie = 'clear';
+    context.clearCookie();
     this.events.emit({
       type: 'session.malformed_cookie',
       at: context.loadedAt,
@@ -176,22 +180,20 @@ export class SessionLoader {
       if (hop === 0 && record.presentedAt === null) {
         await this.repository.markPresented(record.idHash, context.loadedAt);
       }
-      context.adopt(reached.token, record);
-      context.touchDue = verdict.touchDue;
-      context.rotationDue = verdict.rotationDue;
+      context.admit(reached.token, record, verdict);
       return;
     }
-    context.cookie = 'clear';
+    context.clearCookie();
     if (verdict.state === 'revoked') {
-      context.denial = {
+      context.deny({
         code: SessionDenialCode.Revoked,
         message: 'This session was signed out; sign in again.',
-      };
+      });
       return;
     }
     if (verdict.state === 'expired') {
       await this.repository.delete(record.idHash);
-      context.denial =
+      context.deny(
         verdict.reason === 'idle'
           ? {
               code: SessionDenialCode.IdleExpired,
@@ -200,7 +202,8 @@ export class SessionLoader {
           : {
               code: SessionDenialCode.AbsoluteExpired,
               message: 'The session reached its maximum lifetime.',
-            };
+            },
+      );
       this.events.emit({
         type: 'session.expired',
         at: context.loadedAt,
@@ -227,10 +230,10 @@ export class SessionLoader {
     if (use === 'forward') {
       successor = hop < MAX_SUCCESSOR_HOPS ? await successorOf(this.repository, reached) : null;
       if (!successor) {
-        context.denial = {
+        context.deny({
           code: SessionDenialCode.Ended,
           message: 'The session this ID was replaced by has ended.',
-        };
+        });
         return;
       }
       use = judgeObsoleteUse(obsolete, successor.record.presentedAt, context.loadedAt, timings);
@@ -253,7 +256,7 @@ export class SessionLoader {
     }
     await this.admit(context, successor!, hop + 1);
     if (!context.record) return;
-    context.cookie = 'set';
+    context.setCookie();
     this.events.emit({
       type: 'session.obsolete_forwarded',
       at: context.loadedAt,

@@ -6,12 +6,13 @@ import { hashToken } from '../core/session-token';
 import { openSuccessor } from '../core/successor-seal';
 import { describeSession, SessionEvents } from '../events/session-events';
 import { EventRequestInfo, SessionRevokedEvent } from '../events/session-event';
-import { InjectSessionOptions } from '../options/session-options.provider';
+import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { RememberMeRepository } from '../remember-me/remember-me.repository';
 import { RememberMeCredentials, validatorMatches } from '../remember-me/remember-me-token';
 import { RevocationScope, SessionRepository } from '../storage/session.repository';
 import { MAX_SUCCESSOR_HOPS } from './session-chain';
+import { SessionContext } from './session-context';
 
 /**
  * Which remember-me tokens go with a revocation: those of the revoked sessions' devices, every
@@ -20,10 +21,15 @@ import { MAX_SUCCESSOR_HOPS } from './session-chain';
  */
 export type ForgottenDevices = 'revoked' | 'all' | { allBut: RememberMeCredentials | null };
 
+/** The client reported for a revocation made outside a request (an admin job, a script). */
+const NO_CLIENT: EventRequestInfo = { ip: null, userAgent: null };
+
 /**
- * Ending sessions, in one place: every revocation ends whole chains (the repository revokes a
- * successor that a concurrent regeneration inserts), forgets the remember-me tokens that would
- * otherwise start a session again right away, and reports what it ended.
+ * Ending sessions, in one place: every revocation (device list, sign out everywhere, password
+ * change, attack responses, the session limit) computes the retention of the revoked rows here,
+ * ends whole chains (the repository revokes a successor that a concurrent regeneration inserts),
+ * forgets the remember-me tokens that would otherwise start a session again right away, and
+ * reports what it ended; ending the request's own session (logout) happens here too.
  */
 @Injectable()
 export class SessionRevoker {
@@ -37,14 +43,16 @@ export class SessionRevoker {
 
   /**
    * Revokes the user's sessions in `scope` and the remember-me tokens `devices` names; emits
-   * `session.revoked` with `reason` when something was ended. Returns the revoked rows and how
-   * many remember-me tokens were deleted.
+   * `session.revoked` with `reason` when something was ended. `current` is the request that
+   * asks (`null` outside one): its client is reported, and when the scope names its own login
+   * (`scope.handle`) and something was revoked, its session ends with this response (cookie
+   * cleared). Returns the revoked rows and how many remember-me tokens were deleted.
    */
   async revoke(
     userId: string,
     scope: RevocationScope,
     devices: ForgottenDevices,
-    request: EventRequestInfo,
+    current: SessionContext | null,
     reason?: SessionRevokedEvent['reason'],
   ): Promise<{ sessions: SessionRecord[]; forgotten: number }> {
     const now = this.clock.now();
@@ -56,7 +64,10 @@ export class SessionRevoker {
       forgotten = forgottenDevices.count;
       sessions.push(...(await this.endRestoredFrom(userId, forgottenDevices.handles, now)));
     }
-    if (reason && sessions.length > 0) this.report(userId, sessions, reason, request, now);
+    if (sessions.length === 0) return { sessions, forgotten };
+    if (reason) this.report(userId, sessions, reason, current?.client ?? NO_CLIENT, now);
+    // Its rows stay, revoked (a replay is answered `session_revoked`): not deleted here.
+    if (scope.handle !== undefined && current?.record?.handle === scope.handle) current.end();
     return { sessions, forgotten };
   }
 
@@ -73,11 +84,19 @@ export class SessionRevoker {
     return this.repository.revoke(userId, { rememberMeHandles: devices }, now, this.retention(now));
   }
 
-  /** Every session and remember-me token of the user; how many active sessions were ended. */
-  async revokeAll(userId: string): Promise<number> {
+  /**
+   * Every session and remember-me token of the user; how many active sessions were ended. The
+   * session of `current`, when it is the user's, ends with this response too (cookies cleared).
+   */
+  async revokeAll(userId: string, current: SessionContext | null): Promise<number> {
     const now = this.clock.now();
     await this.rememberMe.deleteOfUser(userId, {});
-    return this.repository.revokeAll(userId, now, this.retention(now));
+    const count = await this.repository.revokeAll(userId, now, this.retention(now));
+    if (current?.record?.userId === userId) {
+      current.end();
+      current.forgetRememberMe();
+    }
+    return count;
   }
 
   /**
@@ -96,12 +115,38 @@ export class SessionRevoker {
   }
 
   /**
-   * Deletes the session `token` reaches and every successor a concurrent regeneration gave it
-   * (followed with the token, as only its holder can); the first row deleted, if any.
+   * Revokes the least recently used active sessions of `userId` so that at most `keep` remain
+   * (the session limit); returns them. Runs on `repository`, the user's serialised transaction;
+   * call `forgetEvicted` with the result once it is over.
    */
-  async endChain(token: string): Promise<SessionRecord | null> {
-    const first = await this.repository.delete(hashToken(token));
-    let current = first;
+  evictLeastRecentlyUsed(
+    repository: SessionRepository,
+    userId: string,
+    keep: number,
+  ): Promise<SessionRecord[]> {
+    const now = this.clock.now();
+    return repository.revokeLeastRecentlyUsed(userId, keep, now, this.retention(now));
+  }
+
+  /**
+   * Ends the request's own session (logout, a user no longer found, a restore whose device was
+   * forgotten meanwhile): its row is deleted with every successor a concurrent regeneration
+   * gave it, and the request goes on anonymous with its cookie cleared. Returns the session it
+   * ended, `null` when the request had none.
+   */
+  async endCurrent(context: SessionContext): Promise<SessionRecord | null> {
+    const { record, token } = context;
+    if (token) await this.endChain(token);
+    context.end();
+    return token ? record : null;
+  }
+
+  /**
+   * Deletes the session `token` reaches and every successor a concurrent regeneration gave it
+   * (followed with the token, as only its holder can).
+   */
+  private async endChain(token: string): Promise<void> {
+    let current = await this.repository.delete(hashToken(token));
     let currentToken = token;
     for (let hop = 0; current?.successor && hop < MAX_SUCCESSOR_HOPS; hop++) {
       const next = openSuccessor(currentToken, current.successor);
@@ -109,7 +154,6 @@ export class SessionRevoker {
       currentToken = next;
       current = await this.repository.delete(hashToken(next));
     }
-    return first;
   }
 
   /**
@@ -173,6 +217,7 @@ export class SessionRevoker {
     });
   }
 
+  /** Until when revoked rows are kept, so that their next use is answered as revoked. */
   private retention(now: Date): Date {
     return obsoleteExpiry(now, this.options.timings);
   }

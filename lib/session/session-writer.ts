@@ -1,7 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../core/clock';
 import { generateCsrfSecret } from '../csrf/csrf-token';
-import { crossesAuthentication, RegenerationPurpose } from '../core/obsolete-id-policy';
+import {
+  limitReached,
+  planSuccessor,
+  RegenerationPlan,
+  regenerationReport,
+  SessionLimitStep,
+  sessionLimitStep,
+  startsLogin,
+  winnerFulfils,
+} from '../core/regeneration-policy';
 import { SessionRecord } from '../core/session-record';
 import { activeExpiry, obsoleteExpiry } from '../core/session-policy';
 import { generateHandle, generateToken, hashToken } from '../core/session-token';
@@ -15,28 +24,13 @@ import {
   SessionForbiddenException,
   SessionUnauthorizedException,
 } from '../http/session.exceptions';
-import { InjectSessionOptions } from '../options/session-options.provider';
+import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { DataChange, SessionRepository } from '../storage/session.repository';
 import { continuationOf, ReachedSession } from './session-chain';
 import { SessionContext } from './session-context';
 import { assertStorable } from './session';
 import { SessionRevoker } from './session-revoker';
-
-/** What a regeneration changes besides the ID. */
-export interface RegenerationPlan {
-  /**
-   * `login` starts a new authentication; `restore` starts a remember-me session (a user, but no
-   * fresh authentication); `privilege` and `rotation` keep the user and times.
-   */
-  purpose: RegenerationPurpose;
-  /** For `restore`: the handle of the remembered device the new session comes from. */
-  rememberMeHandle?: string;
-  /** Why a rotation happens: the interval passed, or data changed under `regenerateOnWrite`. */
-  reason?: 'interval' | 'write';
-  /** The user of the successor (for `login`). */
-  userId?: string;
-}
 
 const EMPTY_DATA: DataChange = { replace: true, set: {}, remove: [] };
 
@@ -114,12 +108,14 @@ export class SessionWriter {
    * the limit holds under concurrent logins.
    */
   async regenerate(context: SessionContext, plan: RegenerationPlan): Promise<void> {
-    const userId = startsLogin(plan) ? plan.userId : undefined;
-    if (!userId || this.options.maxSessionsPerUser === null || context.record?.userId === userId) {
-      return this.regenerateOn(this.repository, context, plan);
-    }
+    const limit = sessionLimitStep(plan, context.record?.userId, {
+      max: this.options.maxSessionsPerUser,
+      policy: this.options.sessionLimitPolicy,
+    });
+    if (!limit) return this.regenerateOn(this.repository, context, plan);
+    const { userId } = limit;
     const evicted = await this.repository.serializeUser(userId, async (repository) => {
-      const evicted = await this.enforceSessionLimit(repository, userId, context.record?.handle);
+      const evicted = await this.makeRoom(repository, limit, context.record?.handle);
       await this.regenerateOn(repository, context, plan);
       return evicted;
     });
@@ -157,57 +153,34 @@ export class SessionWriter {
         continue;
       }
       context.adopt(winner.token, winner.record, true);
-      context.cookie = 'set';
-      if (this.winnerFulfils(plan, winner.record, context.loadedAt)) return;
+      context.setCookie();
+      if (winnerFulfils(plan, winner.record, context.loadedAt)) return;
     }
     throw new SessionBusyException();
   }
 
   /**
-   * Makes room for one more login of `userId` under `maxSessionsPerUser`: refuses it, or
-   * revokes the least recently used sessions, as configured; returns those it revoked.
-   * `currentHandle` is the login the request already holds, which the new one replaces and so
-   * does not count. Runs on the repository of the user's serialised transaction.
+   * Carries out the session limit of a login (see `sessionLimitStep`): refuses it, or evicts the
+   * least recently used sessions; returns those it evicted. `currentHandle` is the login the
+   * request already holds, which the new one replaces and so does not count. Runs on the
+   * repository of the user's serialised transaction.
    */
-  private async enforceSessionLimit(
+  private async makeRoom(
     repository: SessionRepository,
-    userId: string,
+    limit: NonNullable<SessionLimitStep>,
     currentHandle?: string,
   ): Promise<SessionRecord[]> {
-    const max = this.options.maxSessionsPerUser;
-    if (max === null) return [];
-    const now = this.clock.now();
-    if (this.options.sessionLimitPolicy === 'refuse') {
-      const active = await repository.findActiveOfUser(userId, now);
-      if (active.filter((session) => session.handle !== currentHandle).length >= max) {
-        throw new SessionForbiddenException(
-          SessionDenialCode.LimitReached,
-          `This account already has ${max} active sessions; sign out of one to sign in here.`,
-        );
-      }
-      return [];
+    if (limit.action === 'evict') {
+      return this.revoker.evictLeastRecentlyUsed(repository, limit.userId, limit.keep);
     }
-    return repository.revokeLeastRecentlyUsed(
-      userId,
-      max - 1,
-      now,
-      obsoleteExpiry(now, this.options.timings),
-    );
-  }
-
-  /**
-   * Whether the concurrent regeneration that won already did what `plan` asks: any new ID
-   * serves a rotation or privilege change; a login needs the winner to be that user's login
-   * from after this request began. Otherwise the plan is applied again on the winner.
-   */
-  private winnerFulfils(plan: RegenerationPlan, winner: SessionRecord, since: Date): boolean {
-    if (plan.purpose === 'restore') return winner.userId === (plan.userId ?? null);
-    if (plan.purpose !== 'login') return true;
-    return (
-      winner.userId === (plan.userId ?? null) &&
-      winner.authenticatedAt !== null &&
-      winner.authenticatedAt >= since
-    );
+    const active = await repository.findActiveOfUser(limit.userId, this.clock.now());
+    if (limitReached(active, limit.max, currentHandle)) {
+      throw new SessionForbiddenException(
+        SessionDenialCode.LimitReached,
+        `This account already has ${limit.max} active sessions; sign out of one to sign in here.`,
+      );
+    }
+    return [];
   }
 
   private async tryRegenerate(
@@ -219,13 +192,8 @@ export class SessionWriter {
   ): Promise<SessionRecord | null> {
     const now = this.clock.now();
     const token = generateToken();
-    const login = startsLogin(plan);
-    const userId = login ? (plan.userId ?? null) : old.userId;
-    const switchesUser = login && old.userId !== null && old.userId !== userId;
-    const authenticatedAt =
-      plan.purpose === 'login' ? now : plan.purpose === 'restore' ? null : old.authenticatedAt;
-    // A new login, and every restore, is its own entry in the device list.
-    const newEntry = plan.purpose === 'restore' || (login && old.userId !== userId);
+    const next = planSuccessor(plan, old, now);
+    const { authenticatedAt } = next;
     const successor = await repository.regenerate({
       purpose: plan.purpose,
       oldHash: old.idHash,
@@ -234,9 +202,9 @@ export class SessionWriter {
       successorSeal: sealSuccessor(oldToken, token),
       successor: {
         idHash: hashToken(token),
-        handle: newEntry ? generateHandle() : old.handle,
-        userId,
-        data: switchesUser ? EMPTY_DATA : context.pendingChange(),
+        handle: next.newDeviceEntry ? generateHandle() : old.handle,
+        userId: next.userId,
+        data: next.keepsData ? context.pendingChange() : EMPTY_DATA,
         authenticatedAt,
         lastSeenAt: now,
         rotatedAt: now,
@@ -247,17 +215,13 @@ export class SessionWriter {
         ),
         ip: context.client.ip,
         userAgent: context.client.userAgent,
-        // A login starts a new CSRF secret (tokens of the pre-login session stop working).
-        csrfSecret: login ? generateCsrfSecret() : null,
-        rememberMeHandle:
-          plan.purpose === 'restore' ? (plan.rememberMeHandle ?? null) : old.rememberMeHandle,
+        // null: the successor keeps the old row's secret.
+        csrfSecret: next.newCsrfSecret ? generateCsrfSecret() : null,
+        rememberMeHandle: next.rememberMeHandle,
       },
     });
     if (!successor) return null;
-    context.adopt(token, successor);
-    context.cookie = 'set';
-    context.touchDue = false;
-    context.rotationDue = false;
+    context.adoptSuccessor(token, successor);
     this.emitRegeneration(context, plan, old, successor, now);
     return successor;
   }
@@ -275,17 +239,16 @@ export class SessionWriter {
       session: describeSession(successor),
       previous: describeSession(old),
     };
-    if (crossesAuthentication(plan.purpose)) {
+    const report = regenerationReport(plan);
+    if (report.type === 'session.authenticated') {
       this.events.emit({
-        type: 'session.authenticated',
+        type: report.type,
         userId: successor.userId ?? '',
-        remembered: plan.purpose === 'restore',
+        remembered: report.remembered,
         ...base,
       });
-    } else if (plan.purpose === 'privilege') {
-      this.events.emit({ type: 'session.regenerated', ...base });
     } else {
-      this.events.emit({ type: 'session.rotated', reason: plan.reason ?? 'interval', ...base });
+      this.events.emit({ ...report, ...base });
     }
   }
 
@@ -324,7 +287,7 @@ export class SessionWriter {
       rememberMeHandle: identity.rememberMeHandle ?? null,
     });
     context.adopt(token, record);
-    context.cookie = 'set';
+    context.setCookie();
     const event = { at: now, request: context.client, session: describeSession(record) };
     if (userId === null) this.events.emit({ type: 'session.created', ...event });
     else {
@@ -379,7 +342,7 @@ export class SessionWriter {
       if (next === 'signed-in') return this.yieldToSignIn(context);
       if (!next) return this.lose(context);
       this.rebase(context, next);
-      if (next.token !== token) context.cookie = 'set';
+      if (next.token !== token) context.setCookie();
       if (!context.hasChanges) return;
     }
     // The session is alive but kept moving: keep the cookie, ask the client to retry.
@@ -410,9 +373,7 @@ export class SessionWriter {
    */
   private yieldToSignIn(context: SessionContext): void {
     const lostChanges = context.hasChanges;
-    context.reset();
-    context.ended = true;
-    context.cookie = null;
+    context.yieldToSignIn();
     if (lostChanges) throw new SessionBusyException();
   }
 
@@ -427,9 +388,4 @@ export class SessionWriter {
       );
     }
   }
-}
-
-/** Whether a plan starts a user's session (a sign-in or a restore), as opposed to renewing one. */
-function startsLogin(plan: RegenerationPlan): boolean {
-  return plan.purpose === 'login' || plan.purpose === 'restore';
 }

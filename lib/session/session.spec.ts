@@ -374,7 +374,7 @@ describe('Session: read-only properties', () => {
   it('R10 an ended session reports no user', () => {
     const { session, context } = newSession();
     context.adopt(generateToken(), record({ userId: 'u1' }));
-    context.ended = true;
+    context.end();
     expect(session.userId).toBeNull();
     expect(session.isAuthenticated).toBe(false);
   });
@@ -412,7 +412,7 @@ describe('SessionContext', () => {
     session.set('pending', 1);
     const token = generateToken();
     const stored = record({ data: { a: 1 } });
-    context.ended = true;
+    context.end();
     context.adopt(token, stored);
     expect(context.token).toBe(token);
     expect(context.record).toBe(stored);
@@ -469,10 +469,13 @@ describe('SessionContext', () => {
 
   it('reset forgets the session and everything pending', () => {
     const { session, context } = newSession();
-    context.adopt(generateToken(), record({ data: { a: 1 } }));
+    context.admit(generateToken(), record({ data: { a: 1 } }), {
+      touchDue: true,
+      rotationDue: true,
+    });
     session.set('b', 2);
-    context.touchDue = true;
-    context.rotationDue = true;
+    expect(context.touchDue).toBe(true);
+    expect(context.rotationDue).toBe(true);
     session.clear();
     context.reset();
     expect(context.token).toBeNull();

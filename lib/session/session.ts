@@ -162,16 +162,9 @@ export class Session<T extends object = SessionData> {
   /** Validates and stores one value, leaving the session unchanged when it is refused. */
   private write(key: string, value: unknown): void {
     assertStorable(key, value);
-    const data = this.context.data;
-    const previous = data.get(key);
-    data.set(key, value as JsonValue);
-    const size = Buffer.byteLength(JSON.stringify(Object.fromEntries(data)));
-    if (size > this.maxDataSize) {
-      if (previous === undefined) data.delete(key);
-      else data.set(key, previous);
-      throw new SessionDataTooLargeException(size, this.maxDataSize);
-    }
-    this.context.changes.set(key, value as JsonValue);
+    const size = this.context.sizeWith(key, value as JsonValue);
+    if (size > this.maxDataSize) throw new SessionDataTooLargeException(size, this.maxDataSize);
+    this.context.setValue(key, value as JsonValue);
   }
 
   delete(key: keyof SessionDataShape<T> & string): void {
@@ -180,16 +173,13 @@ export class Session<T extends object = SessionData> {
   }
 
   private remove(key: string): void {
-    if (!this.context.data.delete(key)) return;
-    this.context.changes.set(key, undefined);
+    this.context.deleteValue(key);
   }
 
   /** Removes every key. */
   clear(): void {
     if (this.context.data.size === 0 && !this.context.record) return;
-    this.context.data.clear();
-    this.context.changes.clear();
-    this.context.replaced = true;
+    this.context.clearData();
   }
 
   /** The keys currently set. */

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Clock } from '../core/clock';
-import { InjectSessionOptions } from '../options/session-options.provider';
+import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { RememberMeRepository } from '../remember-me/remember-me.repository';
 import { SessionRepository } from './session.repository';

@@ -1,6 +1,6 @@
 import { JsonValue } from '../core/json-value';
 import { RegenerationPurpose } from '../core/obsolete-id-policy';
-import { SessionRecord } from '../core/session-record';
+import { countActive, SessionRecord } from '../core/session-record';
 
 /** A change to session data: a key-level merge, or a replacement of the whole object. */
 export interface DataChange {
@@ -65,57 +65,87 @@ export interface Regeneration {
 }
 
 /**
- * Storage of sessions. The abstract class is the injection token: provide another
- * implementation (`{ provide: SessionRepository, useClass: ... }`) to store sessions elsewhere.
- * Every method is one statement keyed by `id_hash` or `user_id`.
+ * Storage of sessions: the contract the package's security rules rely on. The abstract class
+ * is the injection token; bind another implementation with the `repositories` extra of
+ * `SessionModule.forRoot` / `forRootAsync` (`repositories: { session: MyRepository }`), and run
+ * the package's contract suite (`describeSessionRepositoryContract` in its `test/contract/`)
+ * against it.
+ *
+ * Every implementation keeps these promises:
+ * - **Atomic.** Each method takes effect as one indivisible step, as seen by every other call
+ *   on the same store (from any process): no caller observes half of it, and of two calls that
+ *   compete for one row (two regenerations, a regeneration and a revocation, a guarded update
+ *   and a write) each sees the other either wholly done or not begun.
+ * - **A write never revives an obsolete row.** A row that is obsolete (regenerated), revoked
+ *   or gone stays so: `update`, `regenerate` and `markPresented` on it write nothing.
+ * - **Fails closed.** When the store cannot answer or refuses a call, the method rejects with
+ *   a `SessionStoreError` (wrap the driver's error as its `cause`), never resolves with a
+ *   guess: the request then answers 503 `session_store_unavailable` instead of serving or
+ *   dropping a session it could not read or write.
+ * - Rows are keyed by `idHash` (SHA-256 of the token) and listed by `userId`; the repository
+ *   never sees a token. Time comes from the caller (`now`, `at`), never from the store's clock.
  */
 export abstract class SessionRepository {
+  /** The work of `serializeUser` under way per user, in this process (the default one). */
+  private readonly serialized = new Map<string, Promise<void>>();
+
   /**
-   * The deployment's server key (signs pre-sessions): the stored one, or `candidate` stored
-   * now when there is none yet. Every instance on the same database gets the same key.
+   * The deployment's server key (signs pre-sessions): the key stored first, or `candidate`,
+   * stored now, when none is. Every caller on the same store, in every process, gets the same
+   * key from then on, however many race to store theirs.
    */
   abstract serverKey(candidate: Buffer, now: Date): Promise<Buffer>;
 
-  /** The rows among `idHashes` that exist, in no particular order. */
+  /** The rows among `idHashes` that exist, whatever their state, in no particular order. */
   abstract findByHashes(idHashes: Buffer[]): Promise<SessionRecord[]>;
 
+  /**
+   * Stores a new session exactly as given, not obsolete, not revoked, without successor, and
+   * returns it with its first `version`.
+   */
   abstract insert(session: NewSession): Promise<SessionRecord>;
 
   /**
-   * Applies `update` to an active (not obsolete) session. Returns the new `version`, or `null`
-   * when the row is gone or obsolete: a write never brings a session back.
+   * Applies `update` to a live session (neither obsolete nor revoked), atomically: the data
+   * change (a key-level merge, or a replacement), the touch, a CSRF secret only where the row
+   * has none, and a `version` greater than before. Returns that version, or `null` when
+   * nothing was written: the row is gone, obsolete or revoked (a write never brings a session
+   * back), or its guard failed (a guarded key no longer holds its expected value).
    */
   abstract update(idHash: Buffer, update: SessionUpdate): Promise<number | null>;
 
   /**
-   * Marks the old session obsolete (its data emptied, the purpose recorded) and inserts its
-   * successor, in one statement. Returns the successor, or `null` when the old session was
-   * already obsolete or gone (a concurrent regeneration or logout won), in which case nothing
-   * is written.
+   * Retires a live session and creates its successor, atomically: the old row becomes obsolete
+   * (its data emptied, `obsoletedAt`, `obsoletedBy`, `successor` and the retention `expiresAt`
+   * recorded) and the successor starts from the old row's data at that moment with the change
+   * applied, its `createdAt`, and its CSRF secret unless a new one is given. Returns the
+   * successor; `null` when the old row is already obsolete, revoked or gone, in which case
+   * nothing is written. Of concurrent regenerations of one row exactly one succeeds.
    */
   abstract regenerate(regeneration: Regeneration): Promise<SessionRecord | null>;
 
   /**
-   * Records that a client presented this session's own token, if none had yet (a successor
-   * coming into use: from now on its old ID is only served to requests in flight).
+   * Records `at` as the moment a client first presented this session's own token, unless one
+   * is recorded already (the first presentation wins; later calls change nothing). For a
+   * successor this starts the short in-flight leeway of its old ID.
    */
   abstract markPresented(idHash: Buffer, at: Date): Promise<void>;
 
   /**
-   * Deletes one session; the row as it was when deleted (its `successor`, if a concurrent
-   * regeneration just retired it), or `null` when there was none.
+   * Deletes one session and returns the row as it was when deleted (with its `successor`, if a
+   * concurrent regeneration had just retired it), or `null` when there was none.
    */
   abstract delete(idHash: Buffer): Promise<SessionRecord | null>;
 
-  /** The user's sessions that are neither obsolete, revoked nor past `expires_at`. */
+  /** The user's sessions that are neither obsolete, revoked nor expired at `now`. */
   abstract findActiveOfUser(userId: string, now: Date): Promise<SessionRecord[]>;
 
   /**
-   * Revokes the sessions of a user in `scope`: their data is emptied and `revoked_at` set, and they are kept until
-   * `expiresAt` so that their next use is answered as revoked. Returns the revoked rows as they
-   * were before. Whole chains end: a successor that a regeneration running at the same moment
-   * inserts is revoked too (the PostgreSQL implementation repeats the statement until a pass
-   * finds nothing left).
+   * Revokes the user's sessions in `scope` that are not revoked yet, obsolete ones included:
+   * each one's data is emptied, its `successor` forgotten, `revokedAt` set, and it is kept
+   * until `expiresAt` so that its next use is answered as revoked. Returns the revoked rows as
+   * they were before. Whole chains end: a successor that a regeneration running at the same
+   * moment inserts is revoked too, so that no live session of the scope survives the call.
    */
   abstract revoke(
     userId: string,
@@ -126,16 +156,16 @@ export abstract class SessionRepository {
 
   /**
    * Revokes every session of a user, as `revoke` does, and returns how many of them were
-   * active (not obsolete). Override it to count in the store instead of reading every row back.
+   * live (not obsolete). Override it to count in the store instead of reading every row back.
    */
   async revokeAll(userId: string, revokedAt: Date, expiresAt: Date): Promise<number> {
     const revoked = await this.revoke(userId, {}, revokedAt, expiresAt);
-    return revoked.filter((record) => record.obsoletedAt === null).length;
+    return countActive(revoked);
   }
 
   /**
-   * Revokes the least recently used active sessions of a user so that at most `keep` remain.
-   * Returns the revoked rows.
+   * Revokes, as `revoke` does, the user's active sessions (as `findActiveOfUser` counts them)
+   * beyond the `keep` most recently used (latest `lastSeenAt`). Returns the revoked rows.
    */
   abstract revokeLeastRecentlyUsed(
     userId: string,
@@ -145,23 +175,33 @@ export abstract class SessionRepository {
   ): Promise<SessionRecord[]>;
 
   /**
-   * Runs `work` with every other `serializeUser` of the same user waiting for it, on a
-   * repository whose statements see what the previous one committed: the session limit holds
-   * under concurrent logins. The default runs `work` at once on this repository (enough for a
-   * store that serialises every call itself); the PostgreSQL implementation takes a
-   * transaction-level advisory lock on the user.
+   * Runs `work` while every other `serializeUser` of the same user waits for it, on a
+   * repository that sees what the previous work wrote: count-then-insert (the session limit)
+   * holds under concurrent logins. Returns (or rejects with) what `work` does; `work` must not
+   * call `serializeUser` itself. The default queues the calls of each user in this process,
+   * which is enough for a store used by one process only; a store shared by several
+   * processes overrides it with a lock in the store (PostgreSQL: a transaction-level advisory
+   * lock on the user).
    */
   serializeUser<T>(
     userId: string,
     work: (repository: SessionRepository) => Promise<T>,
   ): Promise<T> {
-    void userId;
-    return work(this);
+    const result = (this.serialized.get(userId) ?? Promise.resolve()).then(() => work(this));
+    const done = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.serialized.set(userId, done);
+    void done.then(() => {
+      if (this.serialized.get(userId) === done) this.serialized.delete(userId);
+    });
+    return result;
   }
 
   /**
-   * Deletes up to `limit` rows whose `expires_at` has passed, skipping rows other transactions
-   * hold. Returns how many were deleted.
+   * Deletes up to `limit` rows whose `expiresAt` is at or before `now` (whatever their state),
+   * leaving alone rows that a concurrent call is changing. Returns how many were deleted.
    */
   abstract deleteExpired(now: Date, limit: number): Promise<number>;
 }

@@ -53,31 +53,36 @@ function withinTimeout<T>(work: Promise<T>): Promise<T> {
  */
 export class SessionStorageCheck {
   constructor(
-    private readonly dataSource: DataSource,
     /** The `dataSource` extra: `undefined` for the default data source. */
     readonly dataSourceName: string | undefined,
-    /** The tables of the repositories that are the package's own (not replaced by the app). */
-    private readonly tables: RequiredTable[],
+    /**
+     * The tables of the repositories that are the package's own (not replaced by the
+     * application), and the data source that holds them; `undefined` when there are none.
+     */
+    private readonly target: { source: DataSource; tables: RequiredTable[] } | undefined,
   ) {}
 
   async verify(): Promise<StorageReadiness> {
-    if (this.tables.length === 0) return { reachable: true };
+    if (!this.target) return { reachable: true };
+    const { source, tables } = this.target;
     let found: Map<string, Set<string>>;
     try {
-      found = await withinTimeout(this.readColumns());
+      found = await withinTimeout(this.readColumns(source, tables));
     } catch (error) {
       return { reachable: false, reason: failureText(error) || 'unknown failure' };
     }
-    const missing = missingSchema(this.tables, found);
-    if (missing.length > 0) throw new SessionSetupError(this.missingMessage(missing));
+    const missing = missingSchema(tables, found);
+    if (missing.length > 0) throw new SessionSetupError(this.missingMessage(source, missing));
     return { reachable: true };
   }
 
-  private async readColumns(): Promise<Map<string, Set<string>>> {
-    const result = await poolOf(this.dataSource).query<{ table: string; column: string }>(
-      COLUMNS_SQL,
-      [this.tables.map((table) => table.name)],
-    );
+  private async readColumns(
+    source: DataSource,
+    tables: RequiredTable[],
+  ): Promise<Map<string, Set<string>>> {
+    const result = await poolOf(source).query<{ table: string; column: string }>(COLUMNS_SQL, [
+      tables.map((table) => table.name),
+    ]);
     const found = new Map<string, Set<string>>();
     for (const { table, column } of result.rows) {
       const columns = found.get(table) ?? new Set<string>();
@@ -87,8 +92,8 @@ export class SessionStorageCheck {
     return found;
   }
 
-  private missingMessage(missing: string[]): string {
-    const database = (this.dataSource.driver as { database?: unknown } | undefined)?.database;
+  private missingMessage(source: DataSource, missing: string[]): string {
+    const database = (source.driver as { database?: unknown } | undefined)?.database;
     const where =
       `TypeORM data source "${dataSourceLabel(this.dataSourceName)}"` +
       (typeof database === 'string' ? ` (database "${database}")` : '');

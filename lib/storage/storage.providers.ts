@@ -2,7 +2,7 @@ import { Provider } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { SessionSetupError } from '../core/errors';
-import { RESOLVED_SESSION_OPTIONS } from '../options/session-options.provider';
+import { RESOLVED_SESSION_OPTIONS } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { PostgresRememberMeRepository } from '../remember-me/postgres-remember-me.repository';
 import { RememberMeTokenEntity } from '../remember-me/remember-me-token.entity';
@@ -10,6 +10,7 @@ import { RememberMeRepository } from '../remember-me/remember-me.repository';
 import { PostgresSessionRepository } from './postgres-session.repository';
 import { SessionServerKeyEntity } from './server-key.entity';
 import { SessionEntity } from './session.entity';
+import { boundRepository, SessionRepositories } from './repository-bindings';
 import { SessionRepository } from './session.repository';
 import { dataSourceLabel, SessionStorageCheck } from './storage-check';
 import { requiredTable } from './storage-schema';
@@ -56,49 +57,73 @@ function requirePostgres(source: DataSource | undefined, name: string | undefine
   return source;
 }
 
+/** The data source when the module has one; `undefined` otherwise (an optional dependency). */
+function optionalDataSource(dataSource: string | undefined) {
+  return { token: getDataSourceToken(dataSource), optional: true };
+}
+
 /**
- * Binds {@link SessionRepository} and {@link RememberMeRepository} to PostgreSQL on the named
- * (or default) TypeORM data source, and the start-up check of their tables. The data source is
- * an optional dependency so that its absence is reported in the package's words.
+ * Binds {@link SessionRepository} and {@link RememberMeRepository}: to the application's own
+ * stores where `repositories` names them, else to PostgreSQL on the named (or default) TypeORM
+ * data source; and the start-up check of the tables of those that are the package's own. The
+ * data source is required only while one of them is: its absence is then reported in the
+ * package's words.
  */
-export function storageProviders(dataSource?: string): Provider[] {
-  const inject = [SESSION_DATA_SOURCE, RESOLVED_SESSION_OPTIONS];
+export function storageProviders(
+  dataSource: string | undefined,
+  repositories: SessionRepositories = {},
+): Provider[] {
+  const postgres = [SESSION_DATA_SOURCE, RESOLVED_SESSION_OPTIONS];
+  const usesPostgres = !repositories.session || !repositories.rememberMe;
   return [
-    {
-      provide: SESSION_DATA_SOURCE,
-      useFactory: (source: DataSource | undefined) => requirePostgres(source, dataSource),
-      inject: [{ token: getDataSourceToken(dataSource), optional: true }],
-    },
-    {
-      provide: SessionRepository,
-      useFactory: (source: DataSource, options: ResolvedSessionOptions) =>
-        new PostgresSessionRepository(source, options),
-      inject,
-    },
-    {
-      provide: RememberMeRepository,
-      useFactory: (source: DataSource, options: ResolvedSessionOptions) =>
-        new PostgresRememberMeRepository(source, options),
-      inject,
-    },
+    ...(usesPostgres
+      ? [
+          {
+            provide: SESSION_DATA_SOURCE,
+            useFactory: (source: DataSource | undefined) => requirePostgres(source, dataSource),
+            inject: [optionalDataSource(dataSource)],
+          },
+        ]
+      : []),
+    repositories.session
+      ? boundRepository(SessionRepository, repositories.session)
+      : {
+          provide: SessionRepository,
+          useFactory: (source: DataSource, options: ResolvedSessionOptions) =>
+            new PostgresSessionRepository(source, options),
+          inject: postgres,
+        },
+    repositories.rememberMe
+      ? boundRepository(RememberMeRepository, repositories.rememberMe)
+      : {
+          provide: RememberMeRepository,
+          useFactory: (source: DataSource, options: ResolvedSessionOptions) =>
+            new PostgresRememberMeRepository(source, options),
+          inject: postgres,
+        },
     {
       provide: SessionStorageCheck,
-      // Only the tables of the package's own repositories: one an application put in their
-      // place keeps its data where it chooses.
+      // Only the tables of the package's own repositories (or subclasses of them): one an
+      // application put in their place keeps its data where it chooses.
       useFactory: (
-        source: DataSource,
+        source: DataSource | undefined,
         sessions: SessionRepository,
         rememberMe: RememberMeRepository,
-      ) =>
-        new SessionStorageCheck(source, dataSource, [
+      ) => {
+        const tables = [
           ...(sessions instanceof PostgresSessionRepository
             ? [requiredTable(SessionEntity), requiredTable(SessionServerKeyEntity)]
             : []),
           ...(rememberMe instanceof PostgresRememberMeRepository
             ? [requiredTable(RememberMeTokenEntity)]
             : []),
-        ]),
-      inject: [SESSION_DATA_SOURCE, SessionRepository, RememberMeRepository],
+        ];
+        return new SessionStorageCheck(
+          dataSource,
+          tables.length === 0 ? undefined : { source: requirePostgres(source, dataSource), tables },
+        );
+      },
+      inject: [optionalDataSource(dataSource), SessionRepository, RememberMeRepository],
     },
   ];
 }
