@@ -33,15 +33,15 @@ export {
   SessionPlatformError,
 } from './core/errors';
 
-export { Session, type SessionData, type SessionDataShape } from './session/session';
-export { SessionService, type SessionSummary } from './services/session.service';
+export { Session, type SessionData, type SessionDataShape } from './lifecycle/session';
+export { SessionService, type SessionSummary } from './lifecycle/session.service';
 export { SessionGarbageCollector } from './storage/session-garbage-collector';
 export { describeDevice } from './core/device-summary';
 export { SessionEvents, type SessionEventListener } from './events/session-events';
 export type * from './events/session-event';
 
 export { SessionGuard } from './http/session.guard';
-export { getSession } from './http/session-request';
+export { getSession } from './lifecycle/session-request';
 export {
   SessionDenialCode,
   SessionUnauthorizedException,
@@ -54,7 +54,7 @@ export {
   SessionDataTooLargeException,
   SessionDataInvalidException,
   SessionContextUnsupportedException,
-} from './http/session.exceptions';
+} from './errors/session.exceptions';
 
 export { Public, Authenticated, SESSION_ACCESS_KEY } from './decorators/route-access.decorators';
 export { SkipCsrf, CsrfToken, SKIP_CSRF_KEY } from './decorators/csrf.decorators';
@@ -66,9 +66,9 @@ export {
   type RememberMeRecord,
   type NewRememberMe,
   type RememberMeRotation,
-} from './remember-me/remember-me.repository';
-export { PostgresRememberMeRepository } from './remember-me/postgres-remember-me.repository';
-export { RememberMeTokenEntity } from './remember-me/remember-me-token.entity';
+} from './storage/remember-me.repository';
+export { PostgresRememberMeRepository } from './storage/postgres-remember-me.repository';
+export { RememberMeTokenEntity } from './storage/remember-me-token.entity';
 export { CurrentSession, CurrentUserId, CurrentUser } from './decorators/session-param.decorators';
 export { SessionUserLoader } from './user/session-user-loader';
 export { getCurrentUser } from './user/current-user';

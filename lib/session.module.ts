@@ -13,16 +13,16 @@ import {
   type ResolvedSessionOptions,
 } from './options/resolve-session-options';
 import { InjectSessionOptions, RESOLVED_SESSION_OPTIONS } from './options/session-options.token';
-import { SessionService } from './services/session.service';
+import { SessionService } from './lifecycle/session.service';
 import { CsrfService } from './csrf/csrf.service';
-import { RememberMeRepository } from './remember-me/remember-me.repository';
+import { RememberMeRepository } from './storage/remember-me.repository';
 import { RememberMeService } from './remember-me/remember-me.service';
 import { SessionEvents } from './events/session-events';
-import { ObsoleteAccessResponder } from './session/obsolete-access.responder';
-import { SessionLoader } from './session/session-loader';
-import { SessionRevoker } from './session/session-revoker';
-import { ServerKey } from './session/server-key';
-import { SessionWriter } from './session/session-writer';
+import { ObsoleteAccessResponder } from './lifecycle/obsolete-access.responder';
+import { SessionLoader } from './lifecycle/session-loader';
+import { SessionRevoker } from './lifecycle/session-revoker';
+import { ServerKey } from './lifecycle/server-key';
+import { SessionWriter } from './lifecycle/session-writer';
 import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.module-definition';
 import { SessionGarbageCollector } from './storage/session-garbage-collector';
 import { SessionRepository } from './storage/session.repository';

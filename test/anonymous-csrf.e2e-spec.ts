@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { issuePreSession } from '../lib/core/pre-session-token';
-import { maskCsrfToken } from '../lib/csrf/csrf-token';
+import { maskCsrfToken } from '../lib/core/csrf-token';
 import { ADAPTERS, clockAt, eventsOf, startApp, T0, TestApp, useTestApp } from './support/test-app';
 import { COOKIE, countRows, idHash, rowFor, sessionCookies } from './support/http-client';
 

@@ -1,4 +1,4 @@
-import { SessionRecord } from './session-record';
+import type { SessionRecord } from './session-record';
 
 /** The time rules of the session lifecycle, in milliseconds, after defaults are applied. */
 export interface SessionTimings {

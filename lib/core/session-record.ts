@@ -1,5 +1,5 @@
 import { JsonValue } from './json-value';
-import { RegenerationPurpose } from './obsolete-id-policy';
+import type { RegenerationPurpose } from './obsolete-id-policy';
 
 /** One row of the `session` table, as the core sees it. */
 export interface SessionRecord {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { contextOf, Session } from '../session/session';
-import { generateCsrfSecret, maskCsrfToken } from './csrf-token';
+import { contextOf, Session } from '../lifecycle/session';
+import { generateCsrfSecret, maskCsrfToken } from '../core/csrf-token';
 
 /**
  * Hands out CSRF tokens bound to the session (synchronizer tokens): each is the session's

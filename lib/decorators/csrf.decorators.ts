@@ -1,5 +1,5 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import { getSession } from '../http/session-request';
+import { getSession } from '../lifecycle/session-request';
 import { CsrfService } from '../csrf/csrf.service';
 
 /** Metadata key of `@SkipCsrf()`. */

@@ -1,5 +1,5 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import { getSession } from '../http/session-request';
+import { getSession } from '../lifecycle/session-request';
 import { getCurrentUser } from '../user/current-user';
 
 /**

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
-import { ServerKey } from '../session/server-key';
+import { ServerKey } from '../lifecycle/server-key';
 import { dataSourceLabel, SessionStorageCheck } from '../storage/storage-check';
 import { GuardRegistration } from './guard-registration';
 

@@ -1,7 +1,7 @@
 import { HttpException, Injectable, InternalServerErrorException, Logger } from '@nestjs/common';
-import { SessionContext } from '../session/session-context';
-import { SessionWriter } from '../session/session-writer';
-import { sessionContextOf, SessionRequest } from './session-request';
+import { SessionContext } from '../lifecycle/session-context';
+import { SessionWriter } from '../lifecycle/session-writer';
+import { sessionContextOf, SessionRequest } from '../lifecycle/session-request';
 import { SessionResponder } from './session-responder';
 
 /** What a response must become after the commit: itself (`null`) or this error. */

@@ -2,9 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
-import { SessionContext } from '../session/session-context';
+import { SessionContext } from '../lifecycle/session-context';
 import { dropsSecureCookies, insecureTransportWarning, transportOf } from './insecure-transport';
-import { serializeClearingCookie, serializeSessionCookie } from './session-cookie';
+import { serializeClearingCookie, serializeSessionCookie } from '../lifecycle/session-cookie';
 
 /**
  * Whether a response belongs to one browser's session, so that no cache may keep it or hand it

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable, OnModuleInit } from '@nestjs/common';
 import { ModuleRef, Reflector } from '@nestjs/core';
 import { checkProvenance } from '../csrf/request-origin';
-import { verifyCsrfToken } from '../csrf/csrf-token';
+import { verifyCsrfToken } from '../core/csrf-token';
 import { SKIP_CSRF_KEY } from '../decorators/csrf.decorators';
 import { FRESH_AUTH_KEY } from '../decorators/fresh-auth.decorator';
 import { SESSION_ACCESS_KEY } from '../decorators/route-access.decorators';
@@ -11,9 +11,9 @@ import { DefaultRouteAccess } from '../options/session-options';
 import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { RememberMeService } from '../remember-me/remember-me.service';
-import { SessionService } from '../services/session.service';
-import { SessionContext, SessionDenial } from '../session/session-context';
-import { SessionLoader } from '../session/session-loader';
+import { SessionService } from '../lifecycle/session.service';
+import { SessionContext, SessionDenial } from '../lifecycle/session-context';
+import { SessionLoader } from '../lifecycle/session-loader';
 import { setCurrentUser } from '../user/current-user';
 import { findSessionUserLoader } from '../user/find-session-user-loader';
 import { SessionUserLoader } from '../user/session-user-loader';
@@ -22,13 +22,13 @@ import {
   SessionDenialCode,
   SessionForbiddenException,
   SessionUnauthorizedException,
-} from './session.exceptions';
+} from '../errors/session.exceptions';
 import {
   attachSessionContext,
   getSession,
   sessionContextOf,
   SessionRequest,
-} from './session-request';
+} from '../lifecycle/session-request';
 import { SessionResponder } from './session-responder';
 
 /** Methods that must not change state, so they need no CSRF token. */

@@ -7,17 +7,17 @@ import { withinGracePeriod } from '../core/session-policy';
 import { isWellFormedHandle } from '../core/session-token';
 import { openSuccessor, sealSuccessor } from '../core/successor-seal';
 import { describeSession, SessionEvents } from '../events/session-events';
-import { readCookie } from '../http/session-cookie';
-import { SessionDenialCode } from '../http/session.exceptions';
-import { SessionRequest } from '../http/session-request';
+import { readCookie } from '../lifecycle/session-cookie';
+import { SessionDenialCode } from '../errors/session.exceptions';
+import { SessionRequest } from '../lifecycle/session-request';
 import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
-import { SessionContext } from '../session/session-context';
-import { contextOf, Session } from '../session/session';
-import { SessionRevoker } from '../session/session-revoker';
-import { SessionWriter } from '../session/session-writer';
+import { SessionContext } from '../lifecycle/session-context';
+import { contextOf, Session } from '../lifecycle/session';
+import { SessionRevoker } from '../lifecycle/session-revoker';
+import { SessionWriter } from '../lifecycle/session-writer';
 import { SessionRepository } from '../storage/session.repository';
-import { RememberMeRecord, RememberMeRepository } from './remember-me.repository';
+import { RememberMeRecord, RememberMeRepository } from '../storage/remember-me.repository';
 import {
   formatRememberMeCookie,
   generateSelector,
@@ -26,7 +26,7 @@ import {
   parseRememberMeCookie,
   RememberMeCredentials,
   validatorMatches,
-} from './remember-me-token';
+} from '../core/remember-me-token';
 
 /** A remembered device as a device list shows it: never a selector, validator or hash. */
 export interface RememberedDevice {

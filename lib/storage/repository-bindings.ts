@@ -7,7 +7,7 @@ import type {
   Type,
   ValueProvider,
 } from '@nestjs/common';
-import { RememberMeRepository } from '../remember-me/remember-me.repository';
+import { RememberMeRepository } from './remember-me.repository';
 import { SessionRepository } from './session.repository';
 
 /**

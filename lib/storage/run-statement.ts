@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient, QueryConfig } from 'pg';
 import { DataSource } from 'typeorm';
-import { SessionStoreError } from '../http/session.exceptions';
+import { SessionStoreError } from '../errors/session.exceptions';
 
 /** The rows and affected-row count of one statement. */
 export interface StatementResult<T> {

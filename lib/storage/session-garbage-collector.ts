@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { Clock } from '../core/clock';
 import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
-import { RememberMeRepository } from '../remember-me/remember-me.repository';
+import { RememberMeRepository } from './remember-me.repository';
 import { SessionRepository } from './session.repository';
 
 /**

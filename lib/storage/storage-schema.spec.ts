@@ -1,4 +1,4 @@
-import { RememberMeTokenEntity } from '../remember-me/remember-me-token.entity';
+import { RememberMeTokenEntity } from './remember-me-token.entity';
 import { SessionServerKeyEntity } from './server-key.entity';
 import { SessionEntity } from './session.entity';
 import { missingSchema, requiredTable } from './storage-schema';

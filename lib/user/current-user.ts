@@ -1,5 +1,5 @@
 import { SessionUsageError } from '../core/errors';
-import { getSession } from '../http/session-request';
+import { getSession } from '../lifecycle/session-request';
 
 /**
  * The user the guard loaded for each request (`null`: anonymous, or the user is gone). A

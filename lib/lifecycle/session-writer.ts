@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../core/clock';
-import { generateCsrfSecret } from '../csrf/csrf-token';
+import { generateCsrfSecret } from '../core/csrf-token';
 import {
   limitReached,
   planSuccessor,
@@ -23,7 +23,7 @@ import {
   SessionDenialCode,
   SessionForbiddenException,
   SessionUnauthorizedException,
-} from '../http/session.exceptions';
+} from '../errors/session.exceptions';
 import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { DataChange, SessionRepository } from '../storage/session.repository';

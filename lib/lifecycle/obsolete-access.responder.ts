@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { countActive, SessionRecord } from '../core/session-record';
 import { describeSession, SessionEvents } from '../events/session-events';
-import { SessionDenialCode } from '../http/session.exceptions';
+import { SessionDenialCode } from '../errors/session.exceptions';
 import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionRepository } from '../storage/session.repository';

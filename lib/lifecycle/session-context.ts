@@ -2,7 +2,7 @@ import { JsonValue } from '../core/json-value';
 import { issuePreSession, PreSession, renewPreSession } from '../core/pre-session-token';
 import { SessionRecord } from '../core/session-record';
 import { DataChange } from '../storage/session.repository';
-import { SessionDenialCode } from '../http/session.exceptions';
+import { SessionDenialCode } from '../errors/session.exceptions';
 import { EventRequestInfo } from '../events/session-event';
 
 /** Why the session the request pointed at cannot be used. */

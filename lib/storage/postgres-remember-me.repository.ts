@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { runStatement, StatementOptions, StatementResult } from '../storage/run-statement';
+import { runStatement, StatementOptions, StatementResult } from './run-statement';
 import {
   NewRememberMe,
   RememberMeRecord,

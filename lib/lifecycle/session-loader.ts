@@ -5,10 +5,10 @@ import { isPreSessionLive, PreSession, readPreSession } from '../core/pre-sessio
 import { assessSession, SessionVerdict } from '../core/session-policy';
 import { hashToken } from '../core/session-token';
 import { describeSession, SessionEvents } from '../events/session-events';
-import { readSessionCookie } from '../http/session-cookie';
+import { readSessionCookie } from './session-cookie';
 import { FailureWindow } from '../core/failure-window';
-import { SessionDenialCode, SessionIdGuessingException } from '../http/session.exceptions';
-import { clientInfo, SessionRequest } from '../http/session-request';
+import { SessionDenialCode, SessionIdGuessingException } from '../errors/session.exceptions';
+import { clientInfo, SessionRequest } from './session-request';
 import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionRepository } from '../storage/session.repository';

@@ -1,7 +1,7 @@
 import { SessionUsageError } from '../core/errors';
 import { EventRequestInfo } from '../events/session-event';
-import { SessionContext } from '../session/session-context';
-import { contextOf, Session } from '../session/session';
+import { SessionContext } from './session-context';
+import { contextOf, Session } from './session';
 
 /**
  * The session of each request the guard saw. A WeakMap rather than a property: adding a

@@ -7,7 +7,7 @@ import {
 import {
   SessionDataInvalidException,
   SessionDataTooLargeException,
-} from '../http/session.exceptions';
+} from '../errors/session.exceptions';
 import { KeyUpdate, SessionContext } from './session-context';
 
 /**

@@ -6,9 +6,9 @@ import { isWellFormedHandle } from '../core/session-token';
 import { describeSession, SessionEvents } from '../events/session-events';
 import { SessionRepository } from '../storage/session.repository';
 import { EventRequestInfo } from '../events/session-event';
-import { contextOf, Session } from '../session/session';
-import { SessionRevoker } from '../session/session-revoker';
-import { SessionWriter } from '../session/session-writer';
+import { contextOf, Session } from './session';
+import { SessionRevoker } from './session-revoker';
+import { SessionWriter } from './session-writer';
 
 /** One login of a user, as a "your devices" list shows it: never a token or a hash. */
 export interface SessionSummary {

@@ -3,7 +3,7 @@ import { SessionDataError } from '../core/errors';
 import { JsonValue } from '../core/json-value';
 import { SessionRecord } from '../core/session-record';
 import { generateToken, hashToken } from '../core/session-token';
-import { SessionDataTooLargeException, SessionDenialCode } from '../http/session.exceptions';
+import { SessionDataTooLargeException, SessionDenialCode } from '../errors/session.exceptions';
 import { contextOf, Session } from './session';
 import { SessionContext } from './session-context';
 
