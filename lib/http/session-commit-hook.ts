@@ -5,7 +5,7 @@ import { SessionPlatformError } from '../core/errors';
 import { addExpressCommitHook } from './platform/express-commit-hook';
 import { addFastifyCommitHook } from './platform/fastify-commit-hook';
 import { SessionCommitter } from './session-committer';
-import { SessionRequest } from '../lifecycle/session-request';
+import { SessionRequest } from './client-request';
 
 /**
  * Runs the {@link SessionCommitter} from the HTTP platform's own response hook rather than a

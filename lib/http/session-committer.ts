@@ -1,7 +1,8 @@
 import { HttpException, Injectable, InternalServerErrorException, Logger } from '@nestjs/common';
 import { SessionContext } from '../lifecycle/session-context';
 import { SessionWriter } from '../lifecycle/session-writer';
-import { sessionContextOf, SessionRequest } from '../lifecycle/session-request';
+import { sessionContextOf } from '../lifecycle/session-request';
+import { SessionRequest } from './client-request';
 import { SessionResponder } from './session-responder';
 
 /** What a response must become after the commit: itself (`null`) or this error. */

@@ -23,12 +23,8 @@ import {
   SessionForbiddenException,
   SessionUnauthorizedException,
 } from '../errors/session.exceptions';
-import {
-  attachSessionContext,
-  getSession,
-  sessionContextOf,
-  SessionRequest,
-} from '../lifecycle/session-request';
+import { attachSessionContext, getSession, sessionContextOf } from '../lifecycle/session-request';
+import { clientInfo, SessionRequest } from './client-request';
 import { SessionResponder } from './session-responder';
 
 /** Methods that must not change state, so they need no CSRF token. */
@@ -235,8 +231,10 @@ export class SessionGuard implements CanActivate, OnModuleInit {
 
   /** Store failures surface as `SessionStoreError`, itself a 503: the request fails closed. */
   private async loadSession(request: SessionRequest): Promise<SessionContext> {
-    const context = await this.loader.load(request);
-    const restoring = this.rememberMe.restore(request, context);
+    // The guard reads the request; the layers below get plain values.
+    const cookies = request.headers.cookie;
+    const context = await this.loader.load(cookies, () => clientInfo(request));
+    const restoring = this.rememberMe.restore(cookies, context);
     if (restoring) await restoring;
     attachSessionContext(request, context, this.options.maxDataSize);
     // Without a loader, and for an anonymous session, no further await.

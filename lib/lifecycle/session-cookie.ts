@@ -2,6 +2,9 @@ import { isPreSessionShaped } from '../core/pre-session-token';
 import { isWellFormedToken, TOKEN_LENGTH } from '../core/session-token';
 import { ResolvedCookieOptions } from '../options/resolve-session-options';
 
+/** A request's Cookie header, as Node gives it. */
+export type CookieHeader = string | string[] | undefined;
+
 /** What the Cookie header says about the session cookie. */
 export interface SessionCookieRead {
   /** A pair with the session cookie's name was present (well-formed or not). */
@@ -28,10 +31,7 @@ export const MAX_CANDIDATES = 3;
  * exactly a well-formed token or has exactly a pre-session's shape: no decoding, no quotes, no
  * trimming of anything but the spaces around a pair. Everything else is ignored, before any query.
  */
-export function readSessionCookie(
-  header: string | string[] | undefined,
-  name: string,
-): SessionCookieValues {
+export function readSessionCookie(header: CookieHeader, name: string): SessionCookieValues {
   const read: SessionCookieValues = {
     ...readCookie(header, name, acceptSessionValue, MAX_CANDIDATES),
     preSessions: [],
@@ -53,7 +53,7 @@ function acceptSessionValue(value: string): boolean {
  * `max`), with the parsing rules of {@link readSessionCookie}.
  */
 export function readCookie(
-  header: string | string[] | undefined,
+  header: CookieHeader,
   name: string,
   accept: (value: string) => boolean,
   max: number,

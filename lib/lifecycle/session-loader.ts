@@ -4,11 +4,11 @@ import { judgeObsoleteUse } from '../core/obsolete-id-policy';
 import { isPreSessionLive, PreSession, readPreSession } from '../core/pre-session-token';
 import { assessSession, SessionVerdict } from '../core/session-policy';
 import { hashToken } from '../core/session-token';
+import type { EventRequestInfo } from '../events/session-event';
 import { describeSession, SessionEvents } from '../events/session-events';
-import { readSessionCookie } from './session-cookie';
+import { CookieHeader, readSessionCookie } from './session-cookie';
 import { FailureWindow } from '../core/failure-window';
 import { SessionDenialCode, SessionIdGuessingException } from '../errors/session.exceptions';
-import { clientInfo, SessionRequest } from './session-request';
 import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionRepository } from '../storage/session.repository';
@@ -49,11 +49,18 @@ export class SessionLoader {
   /** Unknown or malformed IDs per client address (R19); bounded, per application instance. */
   private readonly guesses: FailureWindow;
 
-  async load(request: SessionRequest): Promise<SessionContext> {
-    const cookie = readSessionCookie(request.headers.cookie, this.options.cookie.name);
+  /**
+   * The session of a request, from its Cookie header; `readClient` gives the client's address
+   * and user agent, read only when an event or a write needs them.
+   */
+  async load(
+    cookieHeader: CookieHeader,
+    readClient: () => EventRequestInfo,
+  ): Promise<SessionContext> {
+    const cookie = readSessionCookie(cookieHeader, this.options.cookie.name);
     const context = new SessionContext(
       this.clock.now(),
-      () => clientInfo(request),
+      readClient,
       cookie.present,
       this.serverKey.current,
     );

@@ -1,5 +1,4 @@
 import { SessionUsageError } from '../core/errors';
-import { EventRequestInfo } from '../events/session-event';
 import { SessionContext } from './session-context';
 import { contextOf, Session } from './session';
 
@@ -9,33 +8,16 @@ import { contextOf, Session } from './session';
  */
 const sessions = new WeakMap<object, Session<object>>();
 
-const MAX_USER_AGENT = 512;
-
-/** The parts of an Express or Fastify request this package reads. */
-export interface SessionRequest {
-  headers: Record<string, string | string[] | undefined>;
-  method?: string;
-  ip?: string;
-}
-
-/** The client's address (as the platform's trust-proxy setting gives it) and user agent. */
-export function clientInfo(request: SessionRequest): EventRequestInfo {
-  const agent = request.headers['user-agent'];
-  return {
-    ip: request.ip ?? null,
-    userAgent: typeof agent === 'string' ? agent.slice(0, MAX_USER_AGENT) : null,
-  };
-}
-
+/** Gives `request` (an Express or Fastify request, used as a key only) its session. */
 export function attachSessionContext(
-  request: SessionRequest,
+  request: object,
   context: SessionContext,
   maxDataSize: number,
 ): void {
   sessions.set(request, new Session(context, maxDataSize));
 }
 
-export function sessionContextOf(request: SessionRequest): SessionContext | undefined {
+export function sessionContextOf(request: object): SessionContext | undefined {
   const session = sessions.get(request);
   return session && contextOf(session);
 }

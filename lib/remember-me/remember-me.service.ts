@@ -7,9 +7,8 @@ import { withinGracePeriod } from '../core/session-policy';
 import { isWellFormedHandle } from '../core/session-token';
 import { openSuccessor, sealSuccessor } from '../core/successor-seal';
 import { describeSession, SessionEvents } from '../events/session-events';
-import { readCookie } from '../lifecycle/session-cookie';
+import { CookieHeader, readCookie } from '../lifecycle/session-cookie';
 import { SessionDenialCode } from '../errors/session.exceptions';
-import { SessionRequest } from '../lifecycle/session-request';
 import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionContext } from '../lifecycle/session-context';
@@ -124,8 +123,8 @@ export class RememberMeService {
    * remember-me cookie, starts a session from it, or answers a theft. `null` (at once) when
    * there is nothing to restore, as for every request with a signed-in session.
    */
-  restore(request: SessionRequest, context: SessionContext): Promise<void> | null {
-    const credentials = this.read(request, context);
+  restore(cookieHeader: CookieHeader, context: SessionContext): Promise<void> | null {
+    const credentials = this.read(cookieHeader, context);
     if (!credentials || context.record?.userId || !this.mayRestore(context)) return null;
     return this.restoreFrom(credentials, context);
   }
@@ -199,14 +198,9 @@ export class RememberMeService {
    * The remember-me cookie of the request, if well-formed (its selector is kept so that a
    * logout can forget the device); a malformed one is cleared.
    */
-  private read(request: SessionRequest, context: SessionContext): RememberMeCredentials | null {
+  private read(cookieHeader: CookieHeader, context: SessionContext): RememberMeCredentials | null {
     const name = this.options.rememberMe.cookie.name;
-    const read = readCookie(
-      request.headers.cookie,
-      name,
-      (v) => parseRememberMeCookie(v) !== null,
-      1,
-    );
+    const read = readCookie(cookieHeader, name, (v) => parseRememberMeCookie(v) !== null, 1);
     if (read.tokens.length === 0) {
       if (read.present) context.clearRememberMeCookie();
       return null;
