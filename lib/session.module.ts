@@ -4,9 +4,9 @@ import { Clock, SystemClock } from './core/clock';
 import { GuardRegistration } from './diagnostics/guard-registration';
 import { SessionStartup } from './diagnostics/session-startup';
 import { SessionGuard } from './http/session.guard';
-import { SessionCommitHook } from './http/session-commit-hook';
-import { SessionCommitter } from './http/session-committer';
-import { SessionResponder } from './http/session-responder';
+import { ResponseHooks } from './http/response-hooks';
+import { SessionSaver } from './http/session-saver';
+import { SessionResponseHeaders } from './http/response-headers';
 import { cookieTossingWarning } from './options/cookie-tossing';
 import {
   resolveSessionOptions,
@@ -18,7 +18,7 @@ import { CsrfService } from './csrf/csrf.service';
 import { RememberMeRepository } from './storage/remember-me.repository';
 import { RememberMeService } from './remember-me/remember-me.service';
 import { SessionEvents } from './events/session-events';
-import { ObsoleteAccessResponder } from './lifecycle/obsolete-access.responder';
+import { StolenIdResponse } from './lifecycle/stolen-id-response';
 import { SessionLoader } from './lifecycle/session-loader';
 import { SessionRevoker } from './lifecycle/session-revoker';
 import { ServerKey } from './lifecycle/server-key';
@@ -57,19 +57,19 @@ import { SessionRepository } from './storage/session.repository';
     },
     { provide: Clock, useClass: SystemClock },
     SessionEvents,
-    ObsoleteAccessResponder,
+    StolenIdResponse,
     SessionLoader,
     SessionWriter,
     SessionRevoker,
     ServerKey,
-    SessionResponder,
+    SessionResponseHeaders,
     SessionService,
     SessionGuard,
     SessionGarbageCollector,
     CsrfService,
     RememberMeService,
-    SessionCommitter,
-    SessionCommitHook,
+    SessionSaver,
+    ResponseHooks,
     GuardRegistration,
     SessionStartup,
   ],
@@ -79,7 +79,7 @@ import { SessionRepository } from './storage/session.repository';
     SessionEvents,
     SessionRepository,
     SessionLoader,
-    SessionResponder,
+    SessionResponseHeaders,
     SessionService,
     SessionGuard,
     SessionGarbageCollector,

@@ -25,7 +25,7 @@ import {
 } from '../errors/session.exceptions';
 import { attachSessionContext, getSession, sessionContextOf } from '../lifecycle/session-request';
 import { clientInfo, SessionRequest } from './client-request';
-import { SessionResponder } from './session-responder';
+import { SessionResponseHeaders } from './response-headers';
 
 /** Methods that must not change state, so they need no CSRF token. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -73,7 +73,7 @@ export class SessionGuard implements CanActivate, OnModuleInit {
   constructor(
     protected readonly reflector: Reflector,
     protected readonly loader: SessionLoader,
-    protected readonly responder: SessionResponder,
+    protected readonly headers: SessionResponseHeaders,
     protected readonly events: SessionEvents,
     protected readonly rememberMe: RememberMeService,
     @InjectSessionOptions() protected readonly options: ResolvedSessionOptions,
@@ -224,7 +224,7 @@ export class SessionGuard implements CanActivate, OnModuleInit {
    * nothing of the session is saved for a request that never reached its handler.
    */
   protected refuse(response: unknown, context: SessionContext, exception: Error): never {
-    this.responder.apply(response, context);
+    this.headers.write(response, context);
     context.refuse();
     throw exception;
   }

@@ -49,7 +49,7 @@ interface HeldRememberMe {
  *
  * Its state is private and read through getters; it changes only through the operations
  * below, each saying what happened to the request's session (the loader admits or denies it,
- * the writer adopts what it stored, the services end it, the responder writes it out).
+ * the writer adopts what it stored, the revoker ends it, the response headers write it out).
  */
 export class SessionContext {
   #token: string | null = null;
@@ -64,7 +64,7 @@ export class SessionContext {
   #replaced = false;
   #ended = false;
   #refused = false;
-  #committed = false;
+  #saved = false;
   #cookie: CookieAction = null;
   #denial: SessionDenial | null = null;
   #pendingCsrfSecret: Buffer | null = null;
@@ -271,9 +271,9 @@ export class SessionContext {
    * the guard let through; `false` for a refused request and for every later call (the next chunk
    * of a streamed body), so a session is saved once.
    */
-  startCommit(): boolean {
-    if (this.#refused || this.#committed) return false;
-    this.#committed = true;
+  startSave(): boolean {
+    if (this.#refused || this.#saved) return false;
+    this.#saved = true;
     return true;
   }
 

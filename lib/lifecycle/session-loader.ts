@@ -12,7 +12,7 @@ import { SessionDenialCode, SessionIdGuessingException } from '../errors/session
 import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { SessionRepository } from '../storage/session.repository';
-import { ObsoleteAccessResponder } from './obsolete-access.responder';
+import { StolenIdResponse } from './stolen-id-response';
 import { ServerKey } from './server-key';
 import { findSessions, MAX_SUCCESSOR_HOPS, ReachedSession, successorOf } from './session-chain';
 import { SessionContext } from './session-context';
@@ -30,7 +30,7 @@ function weight(verdict: SessionVerdict): number {
 /**
  * Turns a request's cookie into its session context: strict mode (only stored IDs count),
  * expiry from stored time-stamps, and obsolete IDs (forwarded, answered as anonymous, or handed
- * to the {@link ObsoleteAccessResponder}, as `judgeObsoleteUse` decides).
+ * to the {@link StolenIdResponse}, as `judgeObsoleteUse` decides).
  */
 @Injectable()
 export class SessionLoader {
@@ -39,7 +39,7 @@ export class SessionLoader {
     private readonly repository: SessionRepository,
     private readonly clock: Clock,
     private readonly events: SessionEvents,
-    private readonly obsoleteAccess: ObsoleteAccessResponder,
+    private readonly stolenIdResponse: StolenIdResponse,
     private readonly serverKey: ServerKey,
   ) {
     const { threshold, window } = options.idGuessing;
@@ -246,7 +246,7 @@ export class SessionLoader {
       use = judgeObsoleteUse(obsolete, successor.record.presentedAt, context.loadedAt, timings);
     }
     if (use === 'attack') {
-      await this.obsoleteAccess.respond(context, record, await this.userBehind(reached));
+      await this.stolenIdResponse.respond(context, record, await this.userBehind(reached));
       return;
     }
     if (use === 'anonymous') {

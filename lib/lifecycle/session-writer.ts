@@ -76,7 +76,7 @@ export class SessionWriter {
    * Whether the request left anything to write: data, a new CSRF secret, a due touch or
    * rotation. Most reads leave nothing, and then no statement is sent.
    */
-  needsCommit(context: SessionContext): boolean {
+  needsWrite(context: SessionContext): boolean {
     if (context.ended) return false;
     const newSecret = context.pendingCsrfSecret !== null;
     if (!context.record) return context.data.size > 0 || newSecret;
@@ -84,8 +84,8 @@ export class SessionWriter {
   }
 
   /** Writes what the request changed, after the handler. */
-  async commit(context: SessionContext): Promise<void> {
-    if (!this.needsCommit(context)) return;
+  async persist(context: SessionContext): Promise<void> {
+    if (!this.needsWrite(context)) return;
     if (!context.record) {
       await this.create(this.repository, context, ANONYMOUS);
       return;

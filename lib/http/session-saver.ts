@@ -3,22 +3,22 @@ import { SessionContext } from '../lifecycle/session-context';
 import { SessionWriter } from '../lifecycle/session-writer';
 import { sessionContextOf } from '../lifecycle/session-request';
 import { SessionRequest } from './client-request';
-import { SessionResponder } from './session-responder';
+import { SessionResponseHeaders } from './response-headers';
 
-/** What a response must become after the commit: itself (`null`) or this error. */
-export type CommitOutcome = HttpException | null;
+/** What a response must become after the save: itself (`null`) or this error. */
+export type SaveOutcome = HttpException | null;
 
 /**
  * The step after the handler, run by the HTTP platform's response hook just before the response
  * goes out: writes what changed in the session and sets or clears its cookies.
  */
 @Injectable()
-export class SessionCommitter {
-  private readonly logger = new Logger(SessionCommitter.name);
+export class SessionSaver {
+  private readonly logger = new Logger(SessionSaver.name);
 
   constructor(
     private readonly writer: SessionWriter,
-    private readonly responder: SessionResponder,
+    private readonly headers: SessionResponseHeaders,
   ) {}
 
   /**
@@ -28,15 +28,15 @@ export class SessionCommitter {
    * is nothing to save, as for most reads, so the response is not held at all. Once per
    * request: later calls (the next chunk of a streamed body) return `null`.
    */
-  commit(
+  save(
     request: SessionRequest,
     response: unknown,
     statusCode: number,
-  ): CommitOutcome | Promise<CommitOutcome> {
+  ): SaveOutcome | Promise<SaveOutcome> {
     const context = sessionContextOf(request);
-    if (!context?.startCommit()) return null;
-    if (!this.writer.needsCommit(context)) return this.finish(response, context, null, statusCode);
-    return this.writer.commit(context).then(
+    if (!context?.startSave()) return null;
+    if (!this.writer.needsWrite(context)) return this.finish(response, context, null, statusCode);
+    return this.writer.persist(context).then(
       () => this.finish(response, context, null, statusCode),
       (error: unknown) =>
         this.finish(
@@ -53,9 +53,9 @@ export class SessionCommitter {
     context: SessionContext,
     failure: HttpException | null,
     statusCode: number,
-  ): CommitOutcome {
+  ): SaveOutcome {
     try {
-      this.responder.apply(response, context);
+      this.headers.write(response, context);
     } catch (error) {
       failure ??= this.unexpected(error);
     }

@@ -2,13 +2,13 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
 import { SessionPlatformError } from '../core/errors';
-import { addExpressCommitHook } from './platform/express-commit-hook';
-import { addFastifyCommitHook } from './platform/fastify-commit-hook';
-import { SessionCommitter } from './session-committer';
+import { addExpressResponseHook } from './platform/express-response-hook';
+import { addFastifyResponseHook } from './platform/fastify-response-hook';
+import { SessionSaver } from './session-saver';
 import { SessionRequest } from './client-request';
 
 /**
- * Runs the {@link SessionCommitter} from the HTTP platform's own response hook rather than a
+ * Runs the {@link SessionSaver} from the HTTP platform's own response hook rather than a
  * global Nest interceptor: every global interceptor puts each request of the app through
  * Nest's RxJS pipeline, and moving the save out of it raised session reads by about 30% in
  * `npm run bench`. Express: the app's response prototype; Fastify: an `onSend` hook. Both
@@ -17,10 +17,10 @@ import { SessionRequest } from './client-request';
  * has nothing to hook.
  */
 @Injectable()
-export class SessionCommitHook implements OnModuleInit {
+export class ResponseHooks implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly committer: SessionCommitter,
+    private readonly saver: SessionSaver,
   ) {}
 
   onModuleInit(): void {
@@ -29,10 +29,10 @@ export class SessionCommitHook implements OnModuleInit {
     const type = adapter.getType();
     switch (type) {
       case 'express':
-        addExpressCommitHook(
+        addExpressResponseHook(
           (adapter.getInstance() as { response: object }).response,
           (response: ServerResponse) =>
-            this.committer.commit(
+            this.saver.save(
               response.req as unknown as SessionRequest,
               response,
               response.statusCode,
@@ -40,8 +40,8 @@ export class SessionCommitHook implements OnModuleInit {
         );
         break;
       case 'fastify':
-        addFastifyCommitHook(adapter.getInstance(), (request, reply) =>
-          this.committer.commit(request as SessionRequest, reply, reply.statusCode),
+        addFastifyResponseHook(adapter.getInstance(), (request, reply) =>
+          this.saver.save(request as SessionRequest, reply, reply.statusCode),
         );
         break;
       default:

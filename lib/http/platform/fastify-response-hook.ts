@@ -1,4 +1,4 @@
-import type { CommitOutcome } from '../session-committer';
+import type { SaveOutcome } from '../session-saver';
 
 /** The part of a Fastify instance and reply this hook uses (Fastify is an optional peer). */
 interface FastifyReplyLike {
@@ -20,17 +20,17 @@ interface FastifyLike {
 }
 
 /**
- * Adds an `onSend` hook that runs `commit` before the headers of every response go out (and
+ * Adds an `onSend` hook that runs `save` before the headers of every response go out (and
  * waits for it when it returns a promise). When the outcome is an error, it is sent instead of
- * the payload, with Nest's usual JSON body. `commit` returns `null` at once for requests with
+ * the payload, with Nest's usual JSON body. `save` returns `null` at once for requests with
  * nothing to save.
  */
-export function addFastifyCommitHook(
+export function addFastifyResponseHook(
   fastify: FastifyLike,
-  commit: (request: object, reply: FastifyReplyLike) => CommitOutcome | Promise<CommitOutcome>,
+  save: (request: object, reply: FastifyReplyLike) => SaveOutcome | Promise<SaveOutcome>,
 ): void {
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    const settle = (failure: CommitOutcome) => {
+    const settle = (failure: SaveOutcome) => {
       if (!failure) return done(null, payload);
       destroyStream(payload);
       reply.code(failure.getStatus());
@@ -38,7 +38,7 @@ export function addFastifyCommitHook(
       reply.header('content-type', 'application/json; charset=utf-8');
       done(null, JSON.stringify(failure.getResponse()));
     };
-    const outcome = commit(request, reply);
+    const outcome = save(request, reply);
     if (outcome instanceof Promise) outcome.then(settle, done);
     else settle(outcome);
   });

@@ -68,7 +68,7 @@ function headerText(value: unknown): string | undefined {
  * so it works on Express and Fastify.
  */
 @Injectable()
-export class SessionResponder {
+export class SessionResponseHeaders {
   private readonly logger = new Logger('SessionModule');
   /**
    * Whether requests are still looked at for a Secure cookie that the browser would drop:
@@ -83,7 +83,7 @@ export class SessionResponder {
     this.watchingTransport = options.cookie.secure;
   }
 
-  apply(response: unknown, context: SessionContext): void {
+  write(response: unknown, context: SessionContext): void {
     const adapter = this.adapterHost.httpAdapter;
     if (adapter.isHeadersSent(response)) return;
     const cookie = this.options.cookie;

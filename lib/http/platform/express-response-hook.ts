@@ -1,26 +1,26 @@
 import type { HttpException } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import type { CommitOutcome } from '../session-committer';
+import type { SaveOutcome } from '../session-saver';
 
 type Send = (this: ServerResponse, ...args: unknown[]) => unknown;
 
-/** Calls held while a commit waits for the database, or `failed` once its error went out. */
+/** Calls held while a save waits for the database, or `failed` once its error went out. */
 type Held = [Send, unknown[]][] | 'failed';
 
-const HOOKED = Symbol('nest-session-security:commit-hook');
+const HOOKED = Symbol('nest-session-security:response-hook');
 
 /**
- * Runs `commit` at each Express response's first `write()` or `end()`, while its headers are
+ * Runs `save` at each Express response's first `write()` or `end()`, while its headers are
  * still open, through the app's own response prototype (`app.response`, Express's documented
  * extension point): nothing is added to each response, which measured several microseconds a
- * request. A commit that waits for the database holds that call (and whatever is written
+ * request. A save that waits for the database holds that call (and whatever is written
  * meanwhile, in order) until it is done. When the outcome is an error, the body is dropped and
- * the error goes out instead, with Nest's usual JSON body. `commit` returns `null` at once for
+ * the error goes out instead, with Nest's usual JSON body. `save` returns `null` at once for
  * responses with nothing (more) to save.
  */
-export function addExpressCommitHook(
+export function addExpressResponseHook(
   responsePrototype: object,
-  commit: (response: ServerResponse) => CommitOutcome | Promise<CommitOutcome>,
+  save: (response: ServerResponse) => SaveOutcome | Promise<SaveOutcome>,
 ): void {
   const target = responsePrototype as ServerResponse & { [HOOKED]?: true };
   if (target[HOOKED]) return;
@@ -30,11 +30,7 @@ export function addExpressCommitHook(
   const end = target.end as Send;
   const held = new WeakMap<ServerResponse, Held>();
 
-  const release = (
-    response: ServerResponse,
-    calls: [Send, unknown[]][],
-    failure: CommitOutcome,
-  ) => {
+  const release = (response: ServerResponse, calls: [Send, unknown[]][], failure: SaveOutcome) => {
     if (failure && !response.headersSent) {
       held.set(response, 'failed');
       sendError(response, end, failure);
@@ -50,7 +46,7 @@ export function addExpressCommitHook(
       waiting.push([send, args]);
       return undefined;
     }
-    const outcome = commit(response);
+    const outcome = save(response);
     if (outcome === null) return send.apply(response, args);
     if (!(outcome instanceof Promise)) {
       release(response, [[send, args]], outcome);
@@ -62,10 +58,10 @@ export function addExpressCommitHook(
     return undefined;
   };
 
-  target.write = function committedWrite(this: ServerResponse, ...args: unknown[]) {
+  target.write = function savingWrite(this: ServerResponse, ...args: unknown[]) {
     return pass(this, write, args) ?? true;
   } as ServerResponse['write'];
-  target.end = function committedEnd(this: ServerResponse, ...args: unknown[]) {
+  target.end = function savingEnd(this: ServerResponse, ...args: unknown[]) {
     pass(this, end, args);
     return this;
   } as ServerResponse['end'];

@@ -16,7 +16,7 @@ import { SessionRevoker } from './session-revoker';
  * with the evidence.
  */
 @Injectable()
-export class ObsoleteAccessResponder {
+export class StolenIdResponse {
   constructor(
     @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
     private readonly repository: SessionRepository,
