@@ -11,6 +11,7 @@ import {
   SessionGuard,
   SessionModule,
   SessionRepository,
+  type SessionModuleOptions,
 } from 'nest-session-security';
 import { DataSource } from 'typeorm';
 import { describeRememberMeRepositoryContract } from './contract/remember-me-repository.contract';
@@ -143,24 +144,30 @@ class CountingSessionRepository extends PostgresSessionRepository {
   }
 }
 
+/** An app whose session repository is a {@link CountingSessionRepository}, bound by a factory. */
+function startCounting(options: SessionModuleOptions = {}) {
+  return startOn('express', [
+    typeOrmRoot(),
+    SessionModule.forRoot({
+      csrf: { enabled: false },
+      ...storageOptions(),
+      ...options,
+      repositories: {
+        session: {
+          useFactory: (dataSource: DataSource) =>
+            new CountingSessionRepository(dataSource, storageOptions()),
+          inject: [DataSource],
+        },
+      },
+    }),
+  ]);
+}
+
 describe('issue 14 a subclass of the PostgreSQL repository bound through a factory', () => {
   let app: INestApplication;
   let url: string;
   beforeAll(async () => {
-    ({ app, url } = await startOn('express', [
-      typeOrmRoot(),
-      SessionModule.forRoot({
-        csrf: { enabled: false },
-        ...storageOptions(),
-        repositories: {
-          session: {
-            useFactory: (dataSource: DataSource) =>
-              new CountingSessionRepository(dataSource, storageOptions()),
-            inject: [DataSource],
-          },
-        },
-      }),
-    ]));
+    ({ app, url } = await startCounting());
   });
   afterAll(() => app?.close());
 
@@ -173,5 +180,22 @@ describe('issue 14 a subclass of the PostgreSQL repository bound through a facto
     expect((await browser.post('/login', { userId: 'carol' })).status).toBe(200);
     expect(CountingSessionRepository.inserts).toBe(before + 1);
     expect((await browser.get('/private')).body).toMatchObject({ userIdParam: 'carol' });
+  });
+});
+
+describe('issue 14 a subclass of the PostgreSQL repository under a session limit', () => {
+  let app: INestApplication;
+  let url: string;
+  beforeAll(async () => {
+    ({ app, url } = await startCounting({ maxSessionsPerUser: 2 }));
+  });
+  afterAll(() => app?.close());
+
+  it("a sign-in under the limit (one transaction per user) still goes through the subclass's methods", async () => {
+    const before = CountingSessionRepository.inserts;
+    const browser = new Browser(url);
+    expect((await browser.post('/login', { userId: 'dave' })).status).toBe(200);
+    expect(CountingSessionRepository.inserts).toBe(before + 1);
+    expect((await browser.get('/private')).body).toMatchObject({ userIdParam: 'dave' });
   });
 });

@@ -183,10 +183,17 @@ export class PostgresSessionRepository extends SessionRepository {
     return runLocked(
       this.dataSource,
       `nest-session-security:user:${userId}`,
-      (client) =>
-        work(new PostgresSessionRepository(this.dataSource, this.statementOptions, client)),
+      (client) => work(this.onClient(client)),
       this.statementOptions,
     );
+  }
+
+  /**
+   * This repository on the client of a transaction: an object whose prototype is this one, so
+   * that a subclass's overrides (of `run` or of any method) apply inside `serializeUser` too.
+   */
+  private onClient(client: PoolClient): this {
+    return Object.create(this, { client: { value: client } }) as this;
   }
 
   /** Runs a revoking statement until a pass revokes nothing; all rows it revoked. */
