@@ -20,6 +20,7 @@ const LAYERS = [
   'user', // the app's user for a signed-in session
   'decorators', // metadata and parameter decorators
   'http', // guard, responder, save hooks: the only code that reads requests and writes headers
+  'sockets', // WebSocket gateways: handshake, per-message sessions, live sign-out of open sockets
   'diagnostics', // start-up checks
 ];
 const ROOT_FILES = ['index', 'session.module', 'session.module-definition'].flatMap((name) => [

@@ -7,6 +7,8 @@ module.exports = {
   moduleNameMapper: {
     '^nest-session-security$': '<rootDir>/lib/index.ts',
     '^nest-session-security/testing$': '<rootDir>/lib/testing/index.ts',
+    // Mercurius loads @fastify/static, which requires an ES-module-only content-disposition.
+    '^content-disposition$': '<rootDir>/test/support/content-disposition.cjs',
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   // The quick-start test unpacks the package there: a second "nest-session-security" for Jest.

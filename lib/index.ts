@@ -41,6 +41,11 @@ export { SessionEvents, type SessionEventListener } from './events/session-event
 export type * from './events/session-event';
 
 export { SessionGuard } from './http/session.guard';
+export {
+  SessionWebSocketAdapter,
+  SESSION_CLOSE_CODE,
+  type SessionWebSocketAdapterOptions,
+} from './sockets/session-web-socket-adapter';
 export { getSession } from './lifecycle/session-request';
 export {
   SessionDenialCode,
@@ -54,6 +59,7 @@ export {
   SessionDataTooLargeException,
   SessionDataInvalidException,
   SessionContextUnsupportedException,
+  SessionGraphQLException,
 } from './errors/session.exceptions';
 
 export { Public, Authenticated, SESSION_ACCESS_KEY } from './decorators/route-access.decorators';

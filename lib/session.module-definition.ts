@@ -2,6 +2,7 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { SessionModuleExtras, SessionModuleOptions } from './options/session-options';
 import { SessionRepositories } from './storage/repository-bindings';
 import { storageProviders } from './storage/storage.providers';
+import { listenClientsProvider } from './sockets/listen-clients';
 
 /**
  * What is given beside the options of `forRoot` / `forRootAsync` because it shapes the module
@@ -29,6 +30,7 @@ export const {
       providers: [
         ...(definition.providers ?? []),
         ...storageProviders(extras.dataSource, extras.repositories),
+        listenClientsProvider(extras.dataSource),
       ],
     }),
   )

@@ -26,6 +26,10 @@ import { SessionWriter } from './lifecycle/session-writer';
 import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.module-definition';
 import { SessionGarbageCollector } from './storage/session-garbage-collector';
 import { SessionRepository } from './storage/session.repository';
+import { GatewayRules } from './sockets/gateway-rules';
+import { LiveSignOut } from './sockets/live-sign-out';
+import { SessionEndListener } from './sockets/session-end-listener';
+import { SocketSessions } from './sockets/socket-sessions';
 
 /**
  * Server-side sessions on PostgreSQL. Import it once with `forRoot()` or `forRootAsync()`,
@@ -72,6 +76,10 @@ import { SessionRepository } from './storage/session.repository';
     ResponseHooks,
     GuardRegistration,
     SessionStartup,
+    GatewayRules,
+    SessionEndListener,
+    LiveSignOut,
+    SocketSessions,
   ],
   exports: [
     RESOLVED_SESSION_OPTIONS,
@@ -86,6 +94,7 @@ import { SessionRepository } from './storage/session.repository';
     CsrfService,
     RememberMeService,
     RememberMeRepository,
+    SocketSessions,
   ],
 })
 export class SessionModule extends ConfigurableSessionModule implements OnModuleInit {

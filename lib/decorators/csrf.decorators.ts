@@ -1,4 +1,5 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { sessionCarrierOf } from './session-carrier';
 import { getSession } from '../lifecycle/session-request';
 import { CsrfService } from '../csrf/csrf.service';
 
@@ -29,5 +30,5 @@ const tokens = new CsrfService();
  * }
  */
 export const CsrfToken = createParamDecorator((_: unknown, context: ExecutionContext) =>
-  tokens.token(getSession(context.switchToHttp().getRequest())),
+  tokens.token(getSession(sessionCarrierOf(context))),
 );

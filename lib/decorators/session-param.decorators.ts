@@ -1,6 +1,7 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { getSession } from '../lifecycle/session-request';
 import { getCurrentUser } from '../user/current-user';
+import { sessionCarrierOf } from './session-carrier';
 
 /**
  * Injects the request's session object (`Session`). Named so as not to clash with
@@ -13,7 +14,7 @@ import { getCurrentUser } from '../user/current-user';
  * }
  */
 export const CurrentSession = createParamDecorator((_: unknown, context: ExecutionContext) =>
-  getSession(context.switchToHttp().getRequest()),
+  getSession(sessionCarrierOf(context)),
 );
 
 /**
@@ -31,8 +32,7 @@ export const CurrentSession = createParamDecorator((_: unknown, context: Executi
  * invoices(@CurrentUserId(ParseIntPipe) userId: number) { ... }
  */
 export const CurrentUserId = createParamDecorator<undefined>(
-  (_: undefined, context: ExecutionContext) =>
-    getSession(context.switchToHttp().getRequest()).userId,
+  (_: undefined, context: ExecutionContext) => getSession(sessionCarrierOf(context)).userId,
 );
 
 /**
@@ -49,5 +49,5 @@ export const CurrentUserId = createParamDecorator<undefined>(
  * }
  */
 export const CurrentUser = createParamDecorator<undefined>(
-  (_: undefined, context: ExecutionContext) => getCurrentUser(context.switchToHttp().getRequest()),
+  (_: undefined, context: ExecutionContext) => getCurrentUser(sessionCarrierOf(context)),
 );

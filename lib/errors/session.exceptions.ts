@@ -4,6 +4,7 @@ import {
   ConflictException,
   ForbiddenException,
   HttpException,
+  IntrinsicException,
   PayloadTooLargeException,
   ServiceUnavailableException,
   UnauthorizedException,
@@ -105,6 +106,37 @@ export class SessionContextUnsupportedException extends SessionForbiddenExceptio
         `refuses ${handler ?? 'this handler'}. Mark a handler that needs no session ` +
         `@Public(), or apply the SessionGuard to HTTP controllers only.`,
     );
+  }
+}
+
+/**
+ * A denial of the `SessionGuard` on a GraphQL resolver: the same `code`, message and status as
+ * over REST, in the form GraphQL servers answer with. graphql-js copies the `extensions` of an
+ * error a resolver throws into the GraphQL error, so the response carries `extensions.code`.
+ * It is deliberately not an `HttpException`: @nestjs/apollo would rewrite the `code` of one
+ * into its own `UNAUTHENTICATED` or `FORBIDDEN`. `extensions.http.status` is how Apollo Server
+ * sets the HTTP status (which @nestjs/apollo resets to 200 unless
+ * `preserveHttpStatusForExecutionErrors: false`), `statusCode` how Mercurius does (when the
+ * whole `data` is `null`). An `IntrinsicException`, so Nest does not log it as an error.
+ *
+ * @example
+ * // Apollo's formatError, to tell session denials apart:
+ * formatError: (formatted, error) =>
+ *   unwrapResolverError(error) instanceof SessionGraphQLException ? formatted : mask(formatted),
+ */
+export class SessionGraphQLException extends IntrinsicException {
+  readonly extensions: { code: SessionDenialCode; http: { status: number } };
+
+  constructor(
+    readonly code: SessionDenialCode,
+    message: string,
+    /** The status the same denial has over REST (401, 403, 503, ...). */
+    readonly statusCode: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'SessionGraphQLException';
+    this.extensions = { code, http: { status: statusCode } };
   }
 }
 

@@ -21,11 +21,18 @@ import {
   SessionContextUnsupportedException,
   SessionDenialCode,
   SessionForbiddenException,
+  SessionGraphQLException,
   SessionUnauthorizedException,
 } from '../errors/session.exceptions';
 import { attachSessionContext, getSession, sessionContextOf } from '../lifecycle/session-request';
+import { authenticationDenial, freshnessDenial } from '../lifecycle/access-denials';
+import { currentSocketMessage } from '../lifecycle/socket-message-scope';
+import { findGraphqlHttp, graphqlOperationOf } from '../decorators/graphql-context';
 import { clientInfo, SessionRequest } from './client-request';
 import { SessionResponseHeaders } from './response-headers';
+import { graphqlCsrfChecks } from './graphql-csrf-policy';
+import { asGraphqlDenial } from './graphql-denial';
+import { firstCsrfRejection, loadGraphqlSessionOnce } from './graphql-request-state';
 
 /** Methods that must not change state, so they need no CSRF token. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -37,6 +44,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 function header(request: SessionRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** A GraphQL resolver's refusal: the denial, with the status it has over REST. */
+function graphqlDenial(denial: SessionDenial, status: number): SessionGraphQLException {
+  return new SessionGraphQLException(denial.code, denial.message, status);
 }
 
 /** A route's session requirements, read once per handler from its decorators. */
@@ -87,10 +99,27 @@ export class SessionGuard implements CanActivate, OnModuleInit {
   }
 
   async canActivate(execution: ExecutionContext): Promise<boolean> {
-    if (execution.getType() !== 'http') return this.canActivateOutsideHttp(execution);
-    const http = execution.switchToHttp();
-    const request = http.getRequest<SessionRequest>();
-    const response = http.getResponse<unknown>();
+    switch (execution.getType<string>()) {
+      case 'http': {
+        const http = execution.switchToHttp();
+        const request = http.getRequest<SessionRequest>();
+        return this.canActivateHttp(execution, request, http.getResponse<unknown>());
+      }
+      case 'graphql':
+        return this.canActivateGraphql(execution);
+      case 'ws':
+        return this.canActivateSocketMessage(execution);
+      default:
+        return this.canActivateOutsideHttp(execution);
+    }
+  }
+
+  /** A REST route: the request's session, its access level, CSRF and freshness. */
+  protected async canActivateHttp(
+    execution: ExecutionContext,
+    request: SessionRequest,
+    response: unknown,
+  ): Promise<boolean> {
     const context = sessionContextOf(request) ?? (await this.loadSession(request));
     const rules = this.rulesOf(execution);
     const authenticated = rules.access === 'authenticated';
@@ -98,6 +127,145 @@ export class SessionGuard implements CanActivate, OnModuleInit {
     if (!rules.skipCsrf) this.verifyCsrf(request, response, context);
     if (authenticated) this.requireFreshness(rules.freshAuthMaxAge, response, context);
     return true;
+  }
+
+  /**
+   * A GraphQL resolver (a root field; field resolvers too with `fieldResolverEnhancers:
+   * ['guards']`): the session of the HTTP request the operation came in, loaded once however
+   * many root fields run the guard; the resolver's access level and freshness as on a REST
+   * route; the CSRF rules of `graphqlCsrfChecks`. A denial is a `SessionGraphQLException`, whose
+   * `code` reaches the response as `extensions.code`. It refuses this field only, so nothing is
+   * marked refused: the request's other fields run, and its session is saved (its cookie set or
+   * cleared) by the platform's response hook as for any request. An operation that did not come
+   * over HTTP (a subscription over a WebSocket) has no cookie: only public resolvers run there,
+   * as in `canActivateOutsideHttp`.
+   */
+  protected async canActivateGraphql(execution: ExecutionContext): Promise<boolean> {
+    const http = findGraphqlHttp(execution);
+    if (!http) return this.canActivateOutsideHttp(execution);
+    const request = http.request as SessionRequest;
+    let context: SessionContext;
+    try {
+      context =
+        sessionContextOf(request) ??
+        (await loadGraphqlSessionOnce(request, () => this.loadSession(request)));
+    } catch (error) {
+      throw asGraphqlDenial(error);
+    }
+    const rules = this.rulesOf(execution);
+    const authenticated = rules.access === 'authenticated';
+    const unauthenticated = authenticated ? authenticationDenial(context) : null;
+    if (unauthenticated) throw graphqlDenial(unauthenticated, 401);
+    const forged = rules.skipCsrf ? null : this.graphqlCsrfDenial(execution, request, context);
+    if (forged) throw graphqlDenial(forged, 403);
+    const stale = authenticated ? freshnessDenial(rules.freshAuthMaxAge, context) : null;
+    if (stale) throw graphqlDenial(stale, 401);
+    return true;
+  }
+
+  /** The checks of `graphqlCsrfChecks` carried out: the refusal of a request failing one. */
+  private graphqlCsrfDenial(
+    execution: ExecutionContext,
+    request: SessionRequest,
+    context: SessionContext,
+  ): SessionDenial | null {
+    if (!this.options.csrf.enabled) return null;
+    const method = (request.method ?? 'GET').toUpperCase();
+    const checks = graphqlCsrfChecks({
+      safeMethod: SAFE_METHODS.has(method),
+      contentType: header(request, 'content-type'),
+      operation: graphqlOperationOf(execution),
+    });
+    if (checks.provenance) context.markCsrfChecked();
+    const reason = this.csrfRejection(request, context, checks.provenance, checks.token !== null);
+    if (!reason) return null;
+    if (firstCsrfRejection(request)) this.reportCsrfRejection(context, reason, method);
+    if (reason !== 'missing-token' && reason !== 'invalid-token') {
+      return {
+        code: SessionDenialCode.CsrfOriginRejected,
+        message: 'This request comes from another site and was refused.',
+      };
+    }
+    const tokenHeader = this.options.csrf.header;
+    return {
+      code: SessionDenialCode.CsrfTokenInvalid,
+      message:
+        checks.token === 'body'
+          ? `A GraphQL request sent as a form or as text/plain needs a valid CSRF token for this session in the ${tokenHeader} header; send operations as application/json.`
+          : `A GraphQL mutation needs a valid CSRF token for this session in the ${tokenHeader} header.`,
+    };
+  }
+
+  /**
+   * Why a request fails the CSRF checks asked for, `null` when it passes: its provenance
+   * (`Sec-Fetch-Site`, `Origin`), then the session's token in the header (a synchronizer token:
+   * a cookie the attacker planted is never compared with anything).
+   */
+  private csrfRejection(
+    request: SessionRequest,
+    context: SessionContext,
+    provenance: boolean,
+    tokenRequired: boolean,
+  ): CsrfRejectedEvent['reason'] | null {
+    if (provenance) {
+      // Express's `req.protocol` and Fastify's `request.protocol`, read without importing either.
+      const { protocol } = request as { protocol?: unknown };
+      const problem = checkProvenance(
+        {
+          secFetchSite: header(request, 'sec-fetch-site'),
+          origin: header(request, 'origin'),
+          host: header(request, 'host'),
+          protocol: typeof protocol === 'string' ? protocol : undefined,
+        },
+        this.options.csrf.trustedOrigins,
+      );
+      if (problem) return problem;
+    }
+    if (!tokenRequired) return null;
+    const token = header(request, this.options.csrf.header);
+    // A session's own secret; without a session, the visitor's pre-session's.
+    const secret = context.record
+      ? context.record.csrfSecret
+      : (context.preSession?.csrfSecret ?? null);
+    if (verifyCsrfToken(token, secret)) return null;
+    return token ? 'invalid-token' : 'missing-token';
+  }
+
+  private reportCsrfRejection(
+    context: SessionContext,
+    reason: CsrfRejectedEvent['reason'],
+    method: string,
+  ): void {
+    this.events.emit({
+      type: 'csrf.rejected',
+      at: context.loadedAt,
+      request: context.client,
+      reason,
+      method,
+      session: context.record ? describeSession(context.record) : null,
+    });
+  }
+
+  /**
+   * A WebSocket message handler, when a gateway names the guard (Nest's global guards do not
+   * apply to gateways: the package's socket adapter enforces the same rules on every message
+   * before any guard). The message's session was loaded by the adapter; the handler's access
+   * level and freshness apply. No CSRF check: the handshake's Origin was checked.
+   */
+  protected canActivateSocketMessage(execution: ExecutionContext): boolean {
+    const message = currentSocketMessage();
+    const context =
+      message?.socket === execution.switchToWs().getClient<object>()
+        ? sessionContextOf(message)
+        : undefined;
+    // Without the package's adapter (socket.io, say) there is no session: public handlers only.
+    if (!context) return this.canActivateOutsideHttp(execution);
+    const rules = this.rulesOf(execution);
+    if (rules.access !== 'authenticated') return true;
+    const denial = authenticationDenial(context) ?? freshnessDenial(rules.freshAuthMaxAge, context);
+    if (!denial) return true;
+    context.refuse();
+    throw new SessionUnauthorizedException(denial.code, denial.message);
   }
 
   /**
@@ -137,13 +305,8 @@ export class SessionGuard implements CanActivate, OnModuleInit {
   }
 
   protected requireAuthentication(response: unknown, context: SessionContext): void {
-    if (context.denial) this.deny(response, context, context.denial);
-    if (!context.record?.userId) {
-      this.deny(response, context, {
-        code: SessionDenialCode.Required,
-        message: 'Sign in to use this resource.',
-      });
-    }
+    const denial = authenticationDenial(context);
+    if (denial) this.deny(response, context, denial);
   }
 
   /**
@@ -205,13 +368,8 @@ export class SessionGuard implements CanActivate, OnModuleInit {
     response: unknown,
     context: SessionContext,
   ): void {
-    if (maxAge === undefined) return;
-    const authenticatedAt = context.record?.authenticatedAt;
-    if (authenticatedAt && context.loadedAt.getTime() - authenticatedAt.getTime() <= maxAge) return;
-    this.deny(response, context, {
-      code: SessionDenialCode.ReauthRequired,
-      message: 'Confirm your identity again to continue.',
-    });
+    const denial = freshnessDenial(maxAge, context);
+    if (denial) this.deny(response, context, denial);
   }
 
   /** Refuses the request, clearing the cookie on this same response when it must go. */

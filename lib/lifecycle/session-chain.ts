@@ -1,6 +1,6 @@
 import { crossesAuthentication } from '../core/obsolete-id-policy';
 import { SessionRecord } from '../core/session-record';
-import { assessSession, SessionTimings } from '../core/session-policy';
+import { assessSession, SessionTimings, SessionVerdict } from '../core/session-policy';
 import { hashToken } from '../core/session-token';
 import { openSuccessor } from '../core/successor-seal';
 import { SessionRepository } from '../storage/session.repository';
@@ -41,11 +41,32 @@ export async function successorOf(
 }
 
 /**
- * Where a request that loaded `token` goes on after a concurrent regeneration retired it: the
- * live session at the end of same-user regenerations within grace (the request was in flight,
- * so the successor's being in use does not matter here); `'signed-in'` when the chain crossed
- * an authentication boundary (the request's session became someone's sign-in: it must reach
- * nothing of it); `null` when the session ended.
+ * Where `token` leads now: the live session at the end of same-user regenerations within grace;
+ * `'signed-in'` when the chain crossed an authentication boundary (the holder's session became
+ * someone's sign-in: it must reach nothing of it); else the verdict on the session where the
+ * chain ends (revoked, expired, obsolete beyond grace), `null` when it is gone.
+ */
+export async function followChain(
+  repository: SessionRepository,
+  token: string,
+  now: Date,
+  timings: SessionTimings,
+): Promise<ReachedSession | 'signed-in' | { ended: SessionVerdict | null }> {
+  let reached: ReachedSession | null = (await findSessions(repository, [token]))[0] ?? null;
+  for (let hop = 0; reached && hop <= MAX_SUCCESSOR_HOPS; hop++) {
+    const verdict = assessSession(reached.record, now, timings);
+    if (verdict.state === 'active') return reached;
+    if (verdict.state !== 'obsolete' || !verdict.withinGrace) return { ended: verdict };
+    if (crossesAuthentication(reached.record.obsoletedBy)) return 'signed-in';
+    reached = await successorOf(repository, reached);
+  }
+  return { ended: null };
+}
+
+/**
+ * Where a request that loaded `token` goes on after a concurrent regeneration retired it (the
+ * request was in flight, so the successor's being in use does not matter here): see
+ * {@link followChain}; `null` when the session ended.
  */
 export async function continuationOf(
   repository: SessionRepository,
@@ -53,13 +74,6 @@ export async function continuationOf(
   now: Date,
   timings: SessionTimings,
 ): Promise<ReachedSession | 'signed-in' | null> {
-  let reached: ReachedSession | null = (await findSessions(repository, [token]))[0] ?? null;
-  for (let hop = 0; reached && hop <= MAX_SUCCESSOR_HOPS; hop++) {
-    const verdict = assessSession(reached.record, now, timings);
-    if (verdict.state === 'active') return reached;
-    if (verdict.state !== 'obsolete' || !verdict.withinGrace) return null;
-    if (crossesAuthentication(reached.record.obsoletedBy)) return 'signed-in';
-    reached = await successorOf(repository, reached);
-  }
-  return null;
+  const next = await followChain(repository, token, now, timings);
+  return next === 'signed-in' || 'record' in next ? next : null;
 }

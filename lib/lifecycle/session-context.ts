@@ -4,6 +4,7 @@ import { SessionRecord } from '../core/session-record';
 import { DataChange } from '../storage/session.repository';
 import { SessionDenialCode } from '../errors/session.exceptions';
 import { EventRequestInfo } from '../events/session-event';
+import { SessionUsageError } from '../core/errors';
 
 /** Why the session the request pointed at cannot be used. */
 export interface SessionDenial {
@@ -87,8 +88,24 @@ export class SessionContext {
     readonly cookieSent: boolean,
     /** The key pre-sessions are issued with; `null` while it is not loaded. */
     serverKey: Buffer | null = null,
+    /**
+     * A WebSocket message's session: there is no response to carry a cookie, so nothing that
+     * needs one (a new session, a new ID, a remember-me cookie) can happen.
+     */
+    readonly overSocket = false,
   ) {
     this.#serverKey = serverKey;
+  }
+
+  /**
+   * Refuses `action` when it needs to set a cookie and the session came over a WebSocket:
+   * the client would keep a token that no longer works, so it fails before anything is written.
+   */
+  requireCookieChannel(action: string): void {
+    if (!this.overSocket) return;
+    throw new SessionUsageError(
+      `${action} needs a response that sets a cookie, and a WebSocket message has none: do it over HTTP (a REST route or a GraphQL mutation), then reconnect the socket.`,
+    );
   }
 
   /** The token that reaches the request's session; `null` without one. */
@@ -205,6 +222,7 @@ export class SessionContext {
    * issue time), and sets it in the cookie. Nothing is stored.
    */
   holdPreSession(key: Buffer): PreSession {
+    this.requireCookieChannel('Issuing a CSRF token without a session');
     this.#preSession = this.#preSession
       ? renewPreSession(key, this.#preSession, this.loadedAt)
       : issuePreSession(key, this.loadedAt);

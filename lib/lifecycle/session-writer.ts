@@ -87,10 +87,14 @@ export class SessionWriter {
   async persist(context: SessionContext): Promise<void> {
     if (!this.needsWrite(context)) return;
     if (!context.record) {
+      context.requireCookieChannel('Starting a session');
       await this.create(this.repository, context, ANONYMOUS);
       return;
     }
-    if (context.rotationDue || (this.options.regenerateOnWrite && context.hasChanges)) {
+    // Over a WebSocket the ID stays: the browser's cookie must keep reaching the session. The
+    // next HTTP request that is due rotates it.
+    const rotates = context.rotationDue || (this.options.regenerateOnWrite && context.hasChanges);
+    if (rotates && !context.overSocket) {
       await this.regenerate(context, {
         purpose: 'rotation',
         reason: context.rotationDue ? 'interval' : 'write',
@@ -108,6 +112,7 @@ export class SessionWriter {
    * the limit holds under concurrent logins.
    */
   async regenerate(context: SessionContext, plan: RegenerationPlan): Promise<void> {
+    context.requireCookieChannel('A new session ID (sign-in, regeneration)');
     const limit = sessionLimitStep(plan, context.record?.userId, {
       max: this.options.maxSessionsPerUser,
       policy: this.options.sessionLimitPolicy,

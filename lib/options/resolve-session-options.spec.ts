@@ -500,6 +500,16 @@ describe('resolveSessionOptions: rejected options name the option and the allowe
     expect(resolveSessionOptions({ preparedStatements: false }).preparedStatements).toBe(false);
   });
 
+  it('listenConnection that is not a PostgreSQL connection string, without showing it', () => {
+    const expected =
+      'listenConnection: listenConnection must be a PostgreSQL connection string such as "postgres://user:password@db-host:5432/app"';
+    expect(problems({ listenConnection: 'mysql://root:secret@db/app' })).toEqual([expected]);
+    expect(problems({ listenConnection: 5432 })).toEqual([expected]);
+    const url = 'postgresql://app:secret@db-direct:5432/app?sslmode=require';
+    expect(resolveSessionOptions({ listenConnection: url }).listenConnection).toBe(url);
+    expect(resolveSessionOptions({}).listenConnection).toBeUndefined();
+  });
+
   it('several problems are listed together in one error', () => {
     const listed = problems({
       idleTimeout: 0,

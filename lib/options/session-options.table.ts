@@ -30,6 +30,8 @@ const COOKIE_DOMAIN =
   /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/;
 const ORIGIN = /^https?:\/\/[^/\s]+$/;
+/** A `postgres://` or `postgresql://` URL (libpq's connection URI), without white space. */
+const POSTGRES_URL = /^postgres(?:ql)?:\/\/\S+$/;
 
 /**
  * The longest grace period: long enough for a mobile client on a slow network, short enough
@@ -92,6 +94,11 @@ export const SESSION_OPTION_TABLE = {
   rotationInterval: duration({ default: '15m', off: true }),
   regenerateOnWrite: flag({ default: false }),
   preparedStatements: flag({ default: true }),
+  // No default: the data source's own connection settings.
+  listenConnection: text({
+    pattern: POSTGRES_URL,
+    must: 'be a PostgreSQL connection string such as "postgres://user:password@db-host:5432/app"',
+  }),
   maxDataSize: integer({ default: 8192, between: [2, 1_048_576], unit: 'bytes' }),
   idGuessing: nested(ID_GUESSING_OPTIONS),
   rememberMe: nested(REMEMBER_ME_OPTIONS),

@@ -161,6 +161,15 @@ export interface SessionModuleOptions {
    */
   preparedStatements?: boolean;
   /**
+   * A PostgreSQL connection string for the one connection each instance keeps open to hear of
+   * ended sessions (`LISTEN`), so that open WebSockets of a session that ends on any instance are
+   * closed. Default: none, the connection settings of the module's data source. Set it when that
+   * data source goes through a pooler in transaction mode (PgBouncer), where `LISTEN` does not
+   * work: give a direct (or session-mode) address of the same database. It is used as it is, so
+   * it carries every setting (user, password, database, `sslmode`).
+   */
+  listenConnection?: string;
+  /**
    * Warn at start-up when no `SessionGuard` is registered anywhere (`APP_GUARD`,
    * `app.useGlobalGuards`, `@UseGuards` on a controller or handler, subclasses included).
    * Default `true`; set `false` when the application runs the guard in a way the check cannot

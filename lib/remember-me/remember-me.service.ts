@@ -72,6 +72,7 @@ export class RememberMeService {
    */
   async issue(session: Session<object>): Promise<void> {
     const context = contextOf(session);
+    context.requireCookieChannel('RememberMeService.issue');
     const record = context.record;
     if (!record?.userId) {
       throw new SessionUsageError(

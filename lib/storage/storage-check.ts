@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { SessionSetupError } from '../core/errors';
 import { poolOf } from './run-statement';
-import { missingSchema, RequiredTable } from './storage-schema';
+import { FoundTable, missingSchema, RequiredTable } from './storage-schema';
 
 /**
  * How long start-up waits for the database to answer: a database that is away must not hold
@@ -9,14 +9,23 @@ import { missingSchema, RequiredTable } from './storage-schema';
  */
 const ANSWER_TIMEOUT = 5_000;
 
-/** The columns of each of the named tables that the search path finds (absent tables: no entry). */
-const COLUMNS_SQL = `
-  SELECT wanted.name AS "table", attribute.attname AS "column"
+/**
+ * The columns and the triggers of each of the named tables that the search path finds (absent
+ * tables: no row). One round trip: the start-up waits for it.
+ */
+const SCHEMA_SQL = `
+  SELECT wanted.name AS "table", 'column' AS "kind", attribute.attname AS "name"
   FROM unnest($1::text[]) AS wanted(name)
   JOIN pg_attribute AS attribute
     ON attribute.attrelid = to_regclass(quote_ident(wanted.name))
    AND attribute.attnum > 0
-   AND NOT attribute.attisdropped`;
+   AND NOT attribute.attisdropped
+  UNION ALL
+  SELECT wanted.name, 'trigger', trigger.tgname
+  FROM unnest($1::text[]) AS wanted(name)
+  JOIN pg_trigger AS trigger
+    ON trigger.tgrelid = to_regclass(quote_ident(wanted.name))
+   AND NOT trigger.tgisinternal`;
 
 /** The outcome of the start-up check when it did not stop the start. */
 export type StorageReadiness = { reachable: true } | { reachable: false; reason: string };
@@ -47,7 +56,7 @@ function withinTimeout<T>(work: Promise<T>): Promise<T> {
 
 /**
  * Checks at start-up that the package's tables exist on the data source with every column the
- * package's statements use. Missing ones stop the start with a {@link SessionSetupError} that
+ * package's statements use, and the triggers that signal ended sessions. Missing ones stop the start with a {@link SessionSetupError} that
  * says to run `SESSION_MIGRATIONS`; a database that does not answer does not (requests answer
  * 503 until it is back), and is reported to the caller instead.
  */
@@ -65,9 +74,9 @@ export class SessionStorageCheck {
   async verify(): Promise<StorageReadiness> {
     if (!this.target) return { reachable: true };
     const { source, tables } = this.target;
-    let found: Map<string, Set<string>>;
+    let found: Map<string, FoundTable>;
     try {
-      found = await withinTimeout(this.readColumns(source, tables));
+      found = await withinTimeout(this.readSchema(source, tables));
     } catch (error) {
       return { reachable: false, reason: failureText(error) || 'unknown failure' };
     }
@@ -76,18 +85,20 @@ export class SessionStorageCheck {
     return { reachable: true };
   }
 
-  private async readColumns(
+  private async readSchema(
     source: DataSource,
     tables: RequiredTable[],
-  ): Promise<Map<string, Set<string>>> {
-    const result = await poolOf(source).query<{ table: string; column: string }>(COLUMNS_SQL, [
-      tables.map((table) => table.name),
-    ]);
-    const found = new Map<string, Set<string>>();
-    for (const { table, column } of result.rows) {
-      const columns = found.get(table) ?? new Set<string>();
-      columns.add(column);
-      found.set(table, columns);
+  ): Promise<Map<string, FoundTable>> {
+    const result = await poolOf(source).query<{
+      table: string;
+      kind: 'column' | 'trigger';
+      name: string;
+    }>(SCHEMA_SQL, [tables.map((table) => table.name)]);
+    const found = new Map<string, { columns: Set<string>; triggers: Set<string> }>();
+    for (const { table, kind, name } of result.rows) {
+      let present = found.get(table);
+      if (!present) found.set(table, (present = { columns: new Set(), triggers: new Set() }));
+      (kind === 'column' ? present.columns : present.triggers).add(name);
     }
     return found;
   }
@@ -104,7 +115,8 @@ export class SessionStorageCheck {
       '   TypeOrmModule.forRoot({ ..., migrations: [...SESSION_MIGRATIONS], migrationsRun: true }),',
       'or run them with the TypeORM CLI before starting the application. With `synchronize`',
       'instead of migrations, list SessionEntity, RememberMeTokenEntity and SessionServerKeyEntity',
-      'in its `entities`.',
+      'in its `entities`, and SessionEndedNotification1764000000004 in its `migrations` (with',
+      '`migrationsRun: true`): `synchronize` creates no triggers.',
     ].join('\n');
   }
 }

@@ -1,10 +1,26 @@
 import { getMetadataArgsStorage } from 'typeorm';
+import { SESSION_ENDED_TRIGGERS } from './session-ended-signal';
 
-/** A table of the storage contract and the columns the package's statements read or write. */
+/**
+ * A table of the storage contract: the columns the package's statements read or write, and the
+ * triggers its migrations create on it.
+ */
 export interface RequiredTable {
   name: string;
   columns: string[];
+  triggers: string[];
 }
+
+/** What the database has of one table: its column names and trigger names. */
+export interface FoundTable {
+  columns: ReadonlySet<string>;
+  triggers: ReadonlySet<string>;
+}
+
+/** The triggers the migrations create, by table: TypeORM's entities cannot describe triggers. */
+const REQUIRED_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
+  session: SESSION_ENDED_TRIGGERS,
+};
 
 /**
  * The table an entity of the package describes, read from its TypeORM decorators: the entities
@@ -18,24 +34,36 @@ export function requiredTable(entity: abstract new () => unknown): RequiredTable
   const columns = storage.columns
     .filter((column) => column.target === entity)
     .map((column) => column.options.name ?? column.propertyName);
-  return { name: table.name, columns };
+  return { name: table.name, columns, triggers: [...(REQUIRED_TRIGGERS[table.name] ?? [])] };
+}
+
+/** `"a", "b"` after `noun` or its plural. */
+function named(noun: string, names: string[]): string {
+  const list = names.map((name) => `"${name}"`).join(', ');
+  return `${noun}${names.length > 1 ? 's' : ''} ${list}`;
 }
 
 /**
- * What the database lacks of `required`, one line per table: a table that is absent, or the
- * columns an older migration did not create. `found` holds the columns of every table that
- * exists. Empty when nothing is missing.
+ * What the database lacks of `required`, one line per table and kind: a table that is absent,
+ * the columns an older migration did not create, the triggers a later migration adds. `found`
+ * holds every table that exists. Empty when nothing is missing.
  */
 export function missingSchema(
   required: RequiredTable[],
-  found: ReadonlyMap<string, ReadonlySet<string>>,
+  found: ReadonlyMap<string, FoundTable>,
 ): string[] {
-  return required.flatMap(({ name, columns }) => {
+  return required.flatMap(({ name, columns, triggers }) => {
     const present = found.get(name);
     if (!present) return [`table "${name}" does not exist`];
-    const absent = columns.filter((column) => !present.has(column));
-    if (absent.length === 0) return [];
-    const list = absent.map((column) => `"${column}"`).join(', ');
-    return [`table "${name}" has no column${absent.length > 1 ? 's' : ''} ${list}`];
+    const absentColumns = columns.filter((column) => !present.columns.has(column));
+    const absentTriggers = triggers.filter((trigger) => !present.triggers.has(trigger));
+    return [
+      ...(absentColumns.length > 0
+        ? [`table "${name}" has no ${named('column', absentColumns)}`]
+        : []),
+      ...(absentTriggers.length > 0
+        ? [`table "${name}" has no ${named('trigger', absentTriggers)}`]
+        : []),
+    ];
   });
 }

@@ -78,6 +78,8 @@ export interface TestAppSetup {
   globalGuard?: boolean;
   /** Trust X-Forwarded-* headers (Express `trust proxy`, Fastify `trustProxy`). */
   trustProxy?: boolean;
+  /** Changes to the app before it starts (a WebSocket adapter, say). */
+  configure?: (app: INestApplication) => void;
 }
 
 export interface TestApp {
@@ -148,6 +150,7 @@ export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Prom
   if (adapter === 'express' && setup.trustProxy) {
     app.getHttpAdapter().getInstance().set('trust proxy', true);
   }
+  setup.configure?.(app);
   await app.init();
   if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   await app.listen(0, '127.0.0.1');

@@ -2,6 +2,7 @@ import { CreateSessionTable1764000000000 } from './1764000000000-create-session-
 import { CreateRememberMeTable1764000000001 } from './1764000000001-create-remember-me-table';
 import { SessionRegenerationColumns1764000000002 } from './1764000000002-session-regeneration-columns';
 import { CreateServerKeyTable1764000000003 } from './1764000000003-create-server-key-table';
+import { SessionEndedNotification1764000000004 } from './1764000000004-session-ended-notification';
 
 /**
  * The package's migrations, in order, to add to a data source's `migrations` list.
@@ -14,6 +15,7 @@ export const SESSION_MIGRATIONS = [
   CreateRememberMeTable1764000000001,
   SessionRegenerationColumns1764000000002,
   CreateServerKeyTable1764000000003,
+  SessionEndedNotification1764000000004,
 ];
 
 export {
@@ -21,4 +23,5 @@ export {
   CreateRememberMeTable1764000000001,
   SessionRegenerationColumns1764000000002,
   CreateServerKeyTable1764000000003,
+  SessionEndedNotification1764000000004,
 };

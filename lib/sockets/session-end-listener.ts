@@ -1,0 +1,259 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import type { Client, Notification } from 'pg';
+import { SESSION_ENDED_CHANNEL } from '../storage/session-ended-signal';
+import { LISTEN_CLIENTS, ListenClientFactory } from './listen-clients';
+import { ANSWER_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, reconnectDelay } from './listen-timings';
+
+export { SESSION_ENDED_CHANNEL };
+
+/**
+ * What the listener tells its subscribers:
+ * - `ended`: these session rows stopped being live (revoked, made obsolete, or deleted while
+ *   live), on any instance. `idHashes` are the rows' whole `id_hash` in lower-case hexadecimal
+ *   (64 characters), as the trigger sends them; one notice may carry several.
+ * - `resync`: the listener has just started listening, the first time or after the connection
+ *   was lost; notifications sent before may have been missed, so check every open socket.
+ */
+export type SessionEndNotice = { kind: 'ended'; idHashes: string[] } | { kind: 'resync' };
+
+export type SessionEndSubscriber = (notice: SessionEndNotice) => void;
+
+/** A payload the trigger sends: one row's `id_hash` in hexadecimal. */
+const ID_HASH_HEX = /^[0-9a-f]{64}$/;
+
+/** How long a clean close may take before the socket is destroyed instead. */
+const CLOSE_TIMEOUT_MS = 1_000;
+
+/** `work`, or a rejection once `ms` have passed without it settling. */
+function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
+    timer.unref();
+  });
+  // A failure after the deadline won has nothing left to report.
+  work.catch(() => undefined);
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Closes a connection that is broken or no longer wanted, without waiting for the server. */
+function destroy(client: Client): void {
+  (client.connection as Client['connection'] | undefined)?.stream?.destroy();
+}
+
+/** Says goodbye to the server when it answers in time; destroys the connection otherwise. */
+async function closeGracefully(client: Client): Promise<void> {
+  try {
+    await withinDeadline(client.end(), CLOSE_TIMEOUT_MS);
+  } catch {
+    destroy(client);
+  }
+}
+
+function reasonOf(error: unknown): string {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const parts = [code, message].filter((part) => typeof part === 'string' && part !== '');
+  return parts.length > 0 ? parts.join(': ') : String(error);
+}
+
+/**
+ * Hears from PostgreSQL which sessions stopped being live, on any instance of the application:
+ * one dedicated connection per instance runs `LISTEN` on {@link SESSION_ENDED_CHANNEL}, which
+ * the triggers of migration `SessionEndedNotification1764000000004` notify. It listens only while
+ * someone subscribes (the first subscriber opens the connection, the last one to leave closes
+ * it) and stops for good when the application shuts down.
+ *
+ * A connection that fails (an error, the server closing it, a heartbeat `SELECT 1` every
+ * {@link HEARTBEAT_INTERVAL_MS} that fails or takes longer than {@link ANSWER_TIMEOUT_MS}) is
+ * dropped and opened again after {@link reconnectDelay} (100 ms, doubling up to 3 s); each
+ * successful `LISTEN` is followed by a `resync` notice. One warning is logged per outage.
+ *
+ * Where the sessions are not stored by the package's PostgreSQL repository, it is not
+ * {@link available}: nothing ever arrives, and subscribers must check open sockets themselves.
+ *
+ * @example
+ * const unsubscribe = listener.subscribe((notice) => {
+ *   if (notice.kind === 'resync') checkEverySocket();
+ *   else closeSocketsOf(notice.idHashes);
+ * });
+ */
+@Injectable()
+export class SessionEndListener implements OnModuleDestroy {
+  private readonly logger = new Logger(SessionEndListener.name);
+  /** One entry per call of `subscribe`, so the same function may subscribe twice. */
+  private readonly subscribers = new Set<{ notify: SessionEndSubscriber }>();
+  /** The connection being opened or listening; none while stopped or waiting to retry. */
+  private client: Client | undefined;
+  private listeningPid: number | undefined;
+  /** The next heartbeat or reconnection. */
+  private timer: NodeJS.Timeout | undefined;
+  /** Attempts that failed in a row since the connection last listened: the backoff's exponent. */
+  private failures = 0;
+  /** Whether the current outage was reported: one warning per outage, not one per retry. */
+  private outageReported = false;
+  /** Hashes received and not yet delivered: those that arrive together go out in one notice. */
+  private received: string[] = [];
+  private shutDown = false;
+
+  constructor(
+    /** `null` when the sessions are not in the package's PostgreSQL store. */
+    @Inject(LISTEN_CLIENTS) private readonly openClient: ListenClientFactory | null,
+  ) {}
+
+  /** Whether notices can arrive at all: false for a session store of the application's own. */
+  get available(): boolean {
+    return this.openClient !== null;
+  }
+
+  /** True only while `LISTEN` is in effect on a connection that answered its last heartbeat. */
+  get listening(): boolean {
+    return this.listeningPid !== undefined;
+  }
+
+  /** The PostgreSQL backend process of the listening connection (`pg_stat_activity.pid`). */
+  get backendPid(): number | undefined {
+    return this.listeningPid;
+  }
+
+  /**
+   * Calls `subscriber` with every notice from now on; returns the function that ends the
+   * subscription. The first subscriber opens the connection and hears the `resync` that follows
+   * its `LISTEN`; one that joins while the listener listens hears the next one only. A subscriber
+   * that throws is logged and the others are still called.
+   */
+  subscribe(subscriber: SessionEndSubscriber): () => void {
+    const entry = { notify: subscriber };
+    this.subscribers.add(entry);
+    if (this.subscribers.size === 1 && !this.shutDown) void this.connect();
+    return () => {
+      if (this.subscribers.delete(entry) && this.subscribers.size === 0) void this.stop();
+    };
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.shutDown = true;
+    await this.stop();
+  }
+
+  private async connect(): Promise<void> {
+    if (!this.openClient) return;
+    let client: Client;
+    try {
+      client = this.openClient();
+    } catch (error) {
+      this.retryLater(error);
+      return;
+    }
+    this.client = client;
+    client.on('notification', (message) => {
+      if (client === this.client) this.receive(message);
+    });
+    client.on('error', (error) => this.lose(client, error));
+    client.on('end', () => this.lose(client, new Error('the server closed the connection')));
+    let pid: number;
+    try {
+      await client.connect();
+      await withinDeadline(client.query(`LISTEN ${SESSION_ENDED_CHANNEL}`), ANSWER_TIMEOUT_MS);
+      const { rows } = await withinDeadline(
+        client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'),
+        ANSWER_TIMEOUT_MS,
+      );
+      pid = rows[0].pid;
+    } catch (error) {
+      this.lose(client, error);
+      return;
+    }
+    // Stopped, or lost and replaced, while the statements ran.
+    if (client !== this.client) return;
+    this.listeningPid = pid;
+    this.failures = 0;
+    if (this.outageReported) {
+      this.outageReported = false;
+      this.logger.log('Listening for ended sessions again');
+    }
+    this.scheduleHeartbeat(client);
+    this.emit({ kind: 'resync' });
+  }
+
+  private scheduleHeartbeat(client: Client): void {
+    this.timer = setTimeout(() => void this.heartbeat(client), HEARTBEAT_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  private async heartbeat(client: Client): Promise<void> {
+    this.timer = undefined;
+    try {
+      await withinDeadline(client.query('SELECT 1'), ANSWER_TIMEOUT_MS);
+    } catch (error) {
+      this.lose(client, error);
+      return;
+    }
+    if (client === this.client) this.scheduleHeartbeat(client);
+  }
+
+  /** The connection failed: drop it and try again. */
+  private lose(client: Client, error: unknown): void {
+    if (client !== this.client) return;
+    this.client = undefined;
+    this.listeningPid = undefined;
+    clearTimeout(this.timer);
+    destroy(client);
+    this.retryLater(error);
+  }
+
+  /** Reports the outage once, and opens a new connection after the backoff's delay. */
+  private retryLater(error: unknown): void {
+    if (!this.outageReported) {
+      this.outageReported = true;
+      this.logger.warn(
+        `The connection that listens for ended sessions failed (${reasonOf(error)}); reconnecting. ` +
+          'Sessions that end meanwhile are not notified: open sockets are checked instead.',
+      );
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.connect();
+    }, reconnectDelay(this.failures++));
+    this.timer.unref();
+  }
+
+  private async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const client = this.client;
+    this.client = undefined;
+    this.listeningPid = undefined;
+    this.failures = 0;
+    this.outageReported = false;
+    this.received = [];
+    if (client) await closeGracefully(client);
+  }
+
+  /**
+   * Keeps a well-formed hash for delivery at the end of the current task: pg emits the
+   * notifications of one network read one after the other, and they go out in one notice.
+   * Anything else on the channel (anyone connected to the database may `NOTIFY`) is ignored.
+   */
+  private receive(message: Notification): void {
+    const hash = message.payload ?? '';
+    if (message.channel !== SESSION_ENDED_CHANNEL || !ID_HASH_HEX.test(hash)) return;
+    this.received.push(hash);
+    if (this.received.length === 1) queueMicrotask(() => this.deliver());
+  }
+
+  private deliver(): void {
+    const idHashes = this.received;
+    this.received = [];
+    if (idHashes.length > 0) this.emit({ kind: 'ended', idHashes });
+  }
+
+  private emit(notice: SessionEndNotice): void {
+    for (const { notify } of [...this.subscribers]) {
+      try {
+        notify(notice);
+      } catch (error) {
+        this.logger.error(`A subscriber to ended sessions failed: ${reasonOf(error)}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,270 @@
+import { INestApplication } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { SESSION_CLOSE_CODE, SessionWebSocketAdapter } from 'nest-session-security';
+import { Browser, COOKIE, rowFor } from './support/http-client';
+import { AccountGateway, LobbyGateway } from './support/session-gateways';
+import { HandshakeRefused, SocketClient } from './support/socket-client';
+import { ADAPTERS, clockAt, startApp, TestApp, useTestApp } from './support/test-app';
+
+const MINUTE = 60_000;
+/** The bound the package documents for closing a signed-out socket. */
+const CLOSE_BOUND_MS = 2000;
+
+function withSockets(app: INestApplication): void {
+  app.useWebSocketAdapter(new SessionWebSocketAdapter(app, new WsAdapter(app)));
+}
+
+const setup = {
+  providers: [AccountGateway, LobbyGateway],
+  configure: withSockets,
+  options: { idleTimeout: 30 * MINUTE, absoluteTimeout: 8 * 60 * MINUTE },
+};
+
+function cookieOf(browser: Browser): string | null {
+  return browser.token ? `${COOKIE}=${browser.token}` : null;
+}
+
+async function signIn(t: TestApp, userId = 'alice'): Promise<Browser> {
+  const browser = new Browser(t.url);
+  const response = await browser.post('/login', { userId });
+  expect(response.status).toBe(200);
+  return browser;
+}
+
+/** Opens the account socket of a signed-in browser and reads its hello. */
+async function openAccount(t: TestApp, browser: Browser): Promise<SocketClient> {
+  const socket = await SocketClient.connect(`${t.url}/ws`, { cookie: cookieOf(browser) });
+  expect(await socket.next()).toEqual({ type: 'hello', user: expect.any(String) });
+  return socket;
+}
+
+describe.each(ADAPTERS)('WebSocket gateways (%s)', (adapter) => {
+  const t = useTestApp(adapter, setup);
+
+  describe('handshake', () => {
+    it('a signed-in browser opens the gateway; handlers see its session', async () => {
+      const browser = await signIn(t);
+      const socket = await SocketClient.connect(`${t.url}/ws`, { cookie: cookieOf(browser) });
+      expect(await socket.next()).toEqual({ type: 'hello', user: 'alice' });
+      expect(await socket.ask('whoami')).toEqual({
+        event: 'whoami',
+        data: { userId: 'alice', handle: expect.any(String), data: {} },
+      });
+      socket.close();
+    });
+
+    it('without a session, an authenticated gateway closes the socket with 4401 session_required', async () => {
+      const socket = await SocketClient.connect(`${t.url}/ws`);
+      expect(await socket.closed).toEqual({ code: SESSION_CLOSE_CODE, reason: 'session_required' });
+    });
+
+    it('a made-up cookie is refused as no session and counted as unknown', async () => {
+      const socket = await SocketClient.connect(`${t.url}/ws`, {
+        cookie: `${COOKIE}=${'x'.repeat(43)}`,
+      });
+      expect(await socket.closed).toEqual({ code: SESSION_CLOSE_CODE, reason: 'session_required' });
+    });
+
+    it('a public gateway lets anyone in; its authenticated handler refuses them', async () => {
+      const socket = await SocketClient.connect(`${t.url}/public-ws`);
+      expect(await socket.ask('whoami')).toEqual({ event: 'whoami', data: { userId: null } });
+      expect(await socket.ask('private')).toEqual({
+        event: 'exception',
+        data: { status: 'error', code: 'session_required', message: expect.any(String) },
+      });
+      expect(await socket.closeWithin(100)).toBe('open');
+      socket.close();
+    });
+
+    it('cross-site WebSocket hijacking: a handshake from another site is refused with 403', async () => {
+      const browser = await signIn(t);
+      const refused = SocketClient.connect(`${t.url}/ws`, {
+        cookie: cookieOf(browser),
+        origin: 'https://evil.example',
+      });
+      await expect(refused).rejects.toEqual(new HandshakeRefused(403));
+      const same = await SocketClient.connect(`${t.url}/ws`, {
+        cookie: cookieOf(browser),
+        origin: t.url,
+      });
+      expect(await same.next()).toEqual({ type: 'hello', user: 'alice' });
+      same.close();
+      expect(t.events.some((event) => event.type === 'csrf.rejected')).toBe(true);
+    });
+
+    it('an old token: a logged-out session cannot open a socket', async () => {
+      const browser = await signIn(t);
+      const stolen = cookieOf(browser);
+      await browser.post('/logout');
+      const socket = await SocketClient.connect(`${t.url}/ws`, { cookie: stolen });
+      expect((await socket.closed).code).toBe(SESSION_CLOSE_CODE);
+    });
+
+    it('an expired session cannot open a socket', async () => {
+      const browser = await signIn(t);
+      clockAt(t, 31 * MINUTE);
+      const socket = await SocketClient.connect(`${t.url}/ws`, { cookie: cookieOf(browser) });
+      expect(await socket.closed).toEqual({
+        code: SESSION_CLOSE_CODE,
+        reason: 'session_idle_expired',
+      });
+    });
+  });
+
+  describe('messages', () => {
+    it('data written in a handler is saved, and HTTP sees it', async () => {
+      const browser = await signIn(t);
+      const socket = await openAccount(t, browser);
+      expect(await socket.ask('set', { key: 'theme', value: 2 })).toEqual({
+        event: 'set',
+        data: { ok: true },
+      });
+      await Promise.all([socket.ask('add', { by: 1 }), socket.ask('add', { by: 2 })]);
+      const row = await rowFor(t.dataSource, browser.token!);
+      expect(row?.data).toEqual({ theme: 2, count: 3 });
+      expect((await browser.get('/private')).body.data).toEqual({ theme: 2, count: 3 });
+      socket.close();
+    });
+
+    it('a new session ID cannot be made over a socket: a clear error, nothing changes', async () => {
+      const browser = await signIn(t);
+      const socket = await openAccount(t, browser);
+      const answer = (await socket.ask('regenerate')) as { data: { error: string } };
+      expect(answer.data.error).toMatch(/WebSocket message has none: do it over HTTP/);
+      expect((await rowFor(t.dataSource, browser.token!))?.obsoleted_at).toBeNull();
+      expect((await browser.get('/private')).status).toBe(200);
+      socket.close();
+    });
+
+    it('a message counts as activity: the idle deadline moves', async () => {
+      const browser = await signIn(t);
+      const socket = await openAccount(t, browser);
+      clockAt(t, 25 * MINUTE);
+      await socket.ask('whoami');
+      clockAt(t, 50 * MINUTE);
+      expect((await socket.ask('whoami')) as object).toMatchObject({ data: { userId: 'alice' } });
+      socket.close();
+    });
+
+    it('@RequireFreshAuth applies to messages, by the injected clock', async () => {
+      const browser = await signIn(t);
+      const socket = await openAccount(t, browser);
+      expect(await socket.ask('sensitive')).toEqual({ event: 'sensitive', data: { ok: true } });
+      clockAt(t, 6 * MINUTE);
+      await socket.ask('whoami');
+      expect(await socket.ask('sensitive')).toEqual({
+        event: 'exception',
+        data: { status: 'error', code: 'reauth_required', message: expect.any(String) },
+      });
+      socket.close();
+    });
+
+    it('a rotation over HTTP moves the socket on to the successor', async () => {
+      const browser = await signIn(t);
+      const socket = await openAccount(t, browser);
+      const before = browser.token;
+      expect((await browser.post('/elevate')).status).toBe(200);
+      expect(browser.token).not.toBe(before);
+      expect(await socket.closeWithin(300)).toBe('open');
+      expect((await socket.ask('set', { key: 'after', value: 1 })) as object).toMatchObject({
+        data: { ok: true },
+      });
+      expect((await rowFor(t.dataSource, browser.token!))?.data).toEqual({ after: 1 });
+      socket.close();
+    });
+  });
+
+  describe('live sign-out', () => {
+    it.each([
+      ['logout', async (b: Browser) => void (await b.post('/logout')), 'session_ended'],
+      [
+        'logout everywhere',
+        async (b: Browser) => void (await b.post('/logout-all')),
+        'session_revoked',
+      ],
+    ])('%s closes the socket with 4401 and the code', async (_, end, code) => {
+      const browser = await signIn(t);
+      const socket = await openAccount(t, browser);
+      const started = Date.now();
+      await end(browser);
+      expect(await socket.closeWithin(CLOSE_BOUND_MS)).toEqual({
+        code: SESSION_CLOSE_CODE,
+        reason: code,
+      });
+      expect(Date.now() - started).toBeLessThan(CLOSE_BOUND_MS);
+    });
+
+    it("revoking one device from another closes that device's sockets only", async () => {
+      const laptop = await signIn(t);
+      const phone = await signIn(t);
+      const laptopSocket = await openAccount(t, laptop);
+      const phoneSocket = await openAccount(t, phone);
+      const phoneHandle = ((await phoneSocket.ask('whoami')) as { data: { handle: string } }).data
+        .handle;
+      expect((await laptop.delete(`/sessions/${phoneHandle}`)).status).toBe(204);
+      expect(await phoneSocket.closeWithin(CLOSE_BOUND_MS)).toEqual({
+        code: SESSION_CLOSE_CODE,
+        reason: 'session_revoked',
+      });
+      expect(await laptopSocket.closeWithin(200)).toBe('open');
+      laptopSocket.close();
+    });
+
+    it('idle expiry closes the socket once the clock passes the deadline', async () => {
+      const browser = await signIn(t);
+      const socket = await openAccount(t, browser);
+      clockAt(t, 31 * MINUTE);
+      expect(await socket.closeWithin(CLOSE_BOUND_MS + 500)).toEqual({
+        code: SESSION_CLOSE_CODE,
+        reason: 'session_idle_expired',
+      });
+    });
+
+    it('a sign-out wins over a message in flight: no message is served after it', async () => {
+      const browser = await signIn(t);
+      const socket = await openAccount(t, browser);
+      await browser.post('/logout');
+      socket.send('whoami');
+      const outcome = await Promise.race([socket.next(1000).then(() => 'served'), socket.closed]);
+      expect(outcome).toEqual({ code: SESSION_CLOSE_CODE, reason: 'session_ended' });
+    });
+  });
+});
+
+describe.each(ADAPTERS)('live sign-out across instances (%s)', (adapter) => {
+  const a = useTestApp(adapter, setup);
+  let b: TestApp;
+  beforeAll(async () => {
+    b = await startApp(adapter, setup);
+  });
+  afterAll(() => b.close());
+
+  it('a revocation on one instance closes the socket held by the other', async () => {
+    const browser = await signIn(a);
+    const socket = await openAccount(a, browser);
+    const other = new Browser(b.url);
+    other.token = browser.token;
+    const started = Date.now();
+    expect((await other.post('/logout-all')).status).toBe(200);
+    expect(await socket.closeWithin(CLOSE_BOUND_MS)).toEqual({
+      code: SESSION_CLOSE_CODE,
+      reason: 'session_revoked',
+    });
+    expect(Date.now() - started).toBeLessThan(CLOSE_BOUND_MS);
+  });
+
+  it("without the notification connection, a revoked session's socket still closes within the bound", async () => {
+    const browser = await signIn(a);
+    const socket = await openAccount(a, browser);
+    await a.dataSource.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
+    );
+    const other = new Browser(b.url);
+    other.token = browser.token;
+    expect((await other.post('/logout-all')).status).toBe(200);
+    expect(await socket.closeWithin(CLOSE_BOUND_MS)).toEqual({
+      code: SESSION_CLOSE_CODE,
+      reason: 'session_revoked',
+    });
+  });
+});
