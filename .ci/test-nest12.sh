@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs the test suites against NestJS 12 (ESM-only packages) in a throwaway copy of the repository,
 # so the working tree's Nest 11 node_modules are never touched.
-#   usage: .ci/test-nest12.sh [jest-json-output]   (default: test-artifacts/nest12-results.json)
+#   usage: .ci/test-nest12.sh [jest-json-output [test paths...]]
+#          (default output: test-artifacts/nest12-results.json; default: every suite)
 # Env: KEEP_WORKDIR=1 keeps the copy; TEST_DATABASE / DATABASE_URL as for the Nest 11 leg.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Resolve the output path against the caller's directory before we cd anywhere.
 out=${1:-$repo/test-artifacts/nest12-results.json}
+shift || true
 [[ $out == /* ]] || out=$PWD/$out
 mkdir -p "$(dirname "$out")"
 export npm_config_loglevel=error npm_config_audit=false npm_config_fund=false
@@ -45,7 +47,10 @@ for (const field of ['dependencies', 'devDependencies']) {
 manifest.devDependencies = { ...manifest.devDependencies, ...pins };
 fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + '\n');
 JS
-npm install --no-save </dev/null >/dev/null
+# --legacy-peer-deps: npm places packages in name order, so it would check @nestjs/apollo 14's peer
+# @nestjs/common ^12 while @nestjs/common is still the locked 11 and give up (ERESOLVE). Every peer
+# the suites need is a pinned or locked devDependency, so nothing is left out by skipping the check.
+npm install --no-save --legacy-peer-deps </dev/null >/dev/null
 
 node -e '
   const names = Object.keys(require("./.ci/nest12/package.json").devDependencies);
@@ -56,6 +61,6 @@ node -e '
 # Jest can only load ESM-only packages through Node's VM modules (its warning is just noise here).
 export NODE_OPTIONS="--experimental-vm-modules --disable-warning=ExperimentalWarning ${NODE_OPTIONS:-}"
 rc=0
-node_modules/.bin/jest --config .ci/nest12/jest.config.mjs --runInBand --json --outputFile="$out" </dev/null || rc=$?
+node_modules/.bin/jest --config .ci/nest12/jest.config.mjs --runInBand --json --outputFile="$out" "$@" </dev/null || rc=$?
 echo "jest results: $out (exit $rc)"
 exit "$rc"

@@ -87,6 +87,7 @@ export {
   CreateRememberMeTable1764000000001,
   SessionRegenerationColumns1764000000002,
   CreateServerKeyTable1764000000003,
+  SessionEndedNotification1764000000004,
 } from './storage/migrations';
 export {
   SessionRepository,

@@ -92,7 +92,7 @@ function expectUnsupported(outcome: true | HttpException, type: string, handler:
     code: 'session_context_unsupported',
   });
   expect(body.message).toContain(`"${type}"`);
-  expect(body.message).toContain('not supported yet');
+  expect(body.message).toContain('No session can be loaded');
   expect(body.message).toContain(handler);
   expect(body.message).toContain('@Public()');
 }

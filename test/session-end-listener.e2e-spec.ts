@@ -1,14 +1,17 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { createConnection, createServer, Server, Socket } from 'node:net';
-import { SESSION_MIGRATIONS, SessionModule } from 'nest-session-security';
+import {
+  SESSION_MIGRATIONS,
+  SessionEndedNotification1764000000004,
+  SessionModule,
+} from 'nest-session-security';
 import { DataSource } from 'typeorm';
 import {
   SESSION_ENDED_CHANNEL,
   SessionEndListener,
   SessionEndNotice,
 } from '../lib/sockets/session-end-listener';
-import { SessionEndedNotification1764000000004 } from '../lib/storage/migrations';
 import {
   createTestDatabase,
   dropTestDatabase,

@@ -1,42 +1,21 @@
-import { INestApplication } from '@nestjs/common';
-import { WsAdapter } from '@nestjs/platform-ws';
-import { SESSION_CLOSE_CODE, SessionWebSocketAdapter } from 'nest-session-security';
+import { SESSION_CLOSE_CODE } from 'nest-session-security';
+import { SessionEndListener } from '../lib/sockets/session-end-listener';
 import { Browser, COOKIE, rowFor } from './support/http-client';
-import { AccountGateway, LobbyGateway } from './support/session-gateways';
 import { HandshakeRefused, SocketClient } from './support/socket-client';
+import {
+  CLOSE_BOUND_MS,
+  cookieOf,
+  openAccount,
+  signIn,
+  copyOf,
+  expectSignedOut,
+  socketSetup as setup,
+} from './support/socket-test-app';
 import { ADAPTERS, clockAt, startApp, TestApp, useTestApp } from './support/test-app';
+import { testDatabaseUrl } from './support/database-url';
+import { TcpProxy } from './support/tcp-proxy';
 
 const MINUTE = 60_000;
-/** The bound the package documents for closing a signed-out socket. */
-const CLOSE_BOUND_MS = 2000;
-
-function withSockets(app: INestApplication): void {
-  app.useWebSocketAdapter(new SessionWebSocketAdapter(app, new WsAdapter(app)));
-}
-
-const setup = {
-  providers: [AccountGateway, LobbyGateway],
-  configure: withSockets,
-  options: { idleTimeout: 30 * MINUTE, absoluteTimeout: 8 * 60 * MINUTE },
-};
-
-function cookieOf(browser: Browser): string | null {
-  return browser.token ? `${COOKIE}=${browser.token}` : null;
-}
-
-async function signIn(t: TestApp, userId = 'alice'): Promise<Browser> {
-  const browser = new Browser(t.url);
-  const response = await browser.post('/login', { userId });
-  expect(response.status).toBe(200);
-  return browser;
-}
-
-/** Opens the account socket of a signed-in browser and reads its hello. */
-async function openAccount(t: TestApp, browser: Browser): Promise<SocketClient> {
-  const socket = await SocketClient.connect(`${t.url}/ws`, { cookie: cookieOf(browser) });
-  expect(await socket.next()).toEqual({ type: 'hello', user: expect.any(String) });
-  return socket;
-}
 
 describe.each(ADAPTERS)('WebSocket gateways (%s)', (adapter) => {
   const t = useTestApp(adapter, setup);
@@ -202,10 +181,7 @@ describe.each(ADAPTERS)('WebSocket gateways (%s)', (adapter) => {
       const phoneHandle = ((await phoneSocket.ask('whoami')) as { data: { handle: string } }).data
         .handle;
       expect((await laptop.delete(`/sessions/${phoneHandle}`)).status).toBe(204);
-      expect(await phoneSocket.closeWithin(CLOSE_BOUND_MS)).toEqual({
-        code: SESSION_CLOSE_CODE,
-        reason: 'session_revoked',
-      });
+      await expectSignedOut(phoneSocket, 'session_revoked');
       expect(await laptopSocket.closeWithin(200)).toBe('open');
       laptopSocket.close();
     });
@@ -242,29 +218,77 @@ describe.each(ADAPTERS)('live sign-out across instances (%s)', (adapter) => {
   it('a revocation on one instance closes the socket held by the other', async () => {
     const browser = await signIn(a);
     const socket = await openAccount(a, browser);
-    const other = new Browser(b.url);
-    other.token = browser.token;
+    const other = copyOf(b, browser);
     const started = Date.now();
     expect((await other.post('/logout-all')).status).toBe(200);
-    expect(await socket.closeWithin(CLOSE_BOUND_MS)).toEqual({
-      code: SESSION_CLOSE_CODE,
-      reason: 'session_revoked',
-    });
+    await expectSignedOut(socket, 'session_revoked');
     expect(Date.now() - started).toBeLessThan(CLOSE_BOUND_MS);
   });
 
-  it("without the notification connection, a revoked session's socket still closes within the bound", async () => {
+  it('a killed notification connection: its reconnection re-checks every socket, and the revoked one closes', async () => {
     const browser = await signIn(a);
     const socket = await openAccount(a, browser);
     await a.dataSource.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
     );
-    const other = new Browser(b.url);
-    other.token = browser.token;
+    const other = copyOf(b, browser);
     expect((await other.post('/logout-all')).status).toBe(200);
-    expect(await socket.closeWithin(CLOSE_BOUND_MS)).toEqual({
-      code: SESSION_CLOSE_CODE,
-      reason: 'session_revoked',
+    await expectSignedOut(socket, 'session_revoked');
+  });
+});
+
+describe.each(ADAPTERS)('live sign-out without notifications (%s)', (adapter) => {
+  const proxy = TcpProxy.for(testDatabaseUrl());
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    await proxy.start();
+    // Instance A listens through the proxy, so the test can cut its notifications alone.
+    a = await startApp(adapter, {
+      ...setup,
+      options: { ...setup.options, listenConnection: proxy.urlThrough(testDatabaseUrl()) },
     });
+    b = await startApp(adapter, setup);
+  });
+  afterAll(async () => {
+    await Promise.all([a.close(), b.close()]);
+    await proxy.close();
+  });
+
+  /** Whether A's listener reaches the state `expected` within 10 s. */
+  async function listening(expected: boolean): Promise<boolean> {
+    const listener = a.app.get(SessionEndListener);
+    const deadline = Date.now() + 10_000;
+    while (listener.listening !== expected && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return listener.listening;
+  }
+
+  it('a session revoked while the listening connection is down still closes its socket within the bound', async () => {
+    const browser = await signIn(a);
+    const socket = await openAccount(a, browser);
+    expect(await listening(true)).toBe(true);
+    await proxy.refuse();
+    try {
+      expect(await listening(false)).toBe(false);
+      const other = copyOf(b, browser);
+      const started = Date.now();
+      expect((await other.post('/logout-all')).status).toBe(200);
+      await expectSignedOut(socket, 'session_revoked');
+      expect(Date.now() - started).toBeLessThan(CLOSE_BOUND_MS);
+      expect(a.app.get(SessionEndListener).listening).toBe(false);
+    } finally {
+      await proxy.forward();
+    }
+  });
+
+  it('once the connection is back, notifications close sockets again', async () => {
+    const browser = await signIn(a);
+    const socket = await openAccount(a, browser);
+    expect(await listening(true)).toBe(true);
+    const other = copyOf(b, browser);
+    expect((await other.post('/logout-all')).status).toBe(200);
+    await expectSignedOut(socket, 'session_revoked');
   });
 });

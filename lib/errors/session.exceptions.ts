@@ -56,8 +56,9 @@ export const SessionDenialCode = {
    */
   DataInvalid: 'session_data_invalid',
   /**
-   * The `SessionGuard` met a GraphQL, WebSocket or microservice handler that is not `@Public()`:
-   * sessions are not supported outside HTTP yet, so the guard fails closed.
+   * The `SessionGuard` met a handler that is not `@Public()` where no session can be loaded: a
+   * microservice (RPC) handler, a GraphQL operation without an HTTP request, or a WebSocket
+   * message without the package's socket adapter. The guard fails closed.
    */
   ContextUnsupported: 'session_context_unsupported',
 } as const;
@@ -102,9 +103,10 @@ export class SessionContextUnsupportedException extends SessionForbiddenExceptio
   ) {
     super(
       SessionDenialCode.ContextUnsupported,
-      `Sessions are not supported yet in the "${contextType}" context, so the SessionGuard ` +
-        `refuses ${handler ?? 'this handler'}. Mark a handler that needs no session ` +
-        `@Public(), or apply the SessionGuard to HTTP controllers only.`,
+      `No session can be loaded for ${handler ?? 'this handler'} in the "${contextType}" ` +
+        `context (a microservice, a GraphQL operation without an HTTP request, or a WebSocket ` +
+        `gateway without SessionWebSocketAdapter), so the SessionGuard refuses it. Mark a ` +
+        `handler that needs no session @Public().`,
     );
   }
 }

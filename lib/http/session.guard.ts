@@ -66,8 +66,10 @@ interface RouteRules {
  * also loads the user of a signed-in session, once per request, for `@CurrentUser()` and
  * `req.user`.
  *
- * Outside HTTP (GraphQL, WebSocket, microservices) sessions are not supported yet: only public
- * handlers run there, the others are refused with 403 `session_context_unsupported`.
+ * GraphQL resolvers get the same rules on the operation's HTTP request; WebSocket messages those
+ * of the package's socket adapter. Where no session can be loaded (microservices, a GraphQL
+ * operation without an HTTP request, sockets without the adapter) only public handlers run, the
+ * others are refused with 403 `session_context_unsupported`.
  *
  * @example
  * // every route, globally:
@@ -269,9 +271,10 @@ export class SessionGuard implements CanActivate, OnModuleInit {
   }
 
   /**
-   * GraphQL resolvers, WebSocket message handlers and microservice handlers: sessions are not
-   * supported there yet, so only a public handler runs (`@Public()` on the handler or its class,
-   * or no decorator with `defaultAccess: 'public'`), with no session loaded and no CSRF check.
+   * Handlers where no session can be loaded (microservices, GraphQL without an HTTP request,
+   * sockets without the package's adapter): only a public handler runs (`@Public()` on the
+   * handler or its class, or no decorator with `defaultAccess: 'public'`), with no session
+   * loaded and no CSRF check.
    * Any other is refused with 403 `session_context_unsupported`: the guard never fails open.
    * A subclass may override this to support a context of its own.
    */

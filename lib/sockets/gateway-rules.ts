@@ -12,6 +12,9 @@ const GATEWAY_OPTIONS = 'websockets:gateway_options';
 const MESSAGE_MAPPING_METADATA = 'websockets:message_mapping';
 const MESSAGE_METADATA = 'message';
 
+/** A gateway's class, as Nest's container holds it. */
+type GatewayClass = abstract new (...args: never[]) => unknown;
+
 /** A message handler's session requirements. */
 export interface MessageRules {
   access: DefaultRouteAccess;
@@ -75,23 +78,23 @@ export class GatewayRules {
         const type = provider.metatype;
         if (typeof type !== 'function' || !Reflect.getMetadata(GATEWAY_METADATA, type)) continue;
         const options = Reflect.getMetadata(GATEWAY_OPTIONS, type) as { path?: string } | undefined;
-        byPath.set(normalizedPath(options?.path ?? '/'), this.gatewayOf(type));
+        byPath.set(normalizedPath(options?.path ?? '/'), this.gatewayOf(type as GatewayClass));
       }
     }
     return (this.byPath = byPath);
   }
 
-  private gatewayOf(type: Function): Gateway {
+  private gatewayOf(type: GatewayClass): Gateway {
     const read = <T>(key: string, target: object) =>
       Reflect.getMetadata(key, target) as T | undefined;
     const access = read<DefaultRouteAccess>(SESSION_ACCESS_KEY, type) ?? this.options.defaultAccess;
     const messages = new Map<string, MessageRules>();
-    const handlers = new Set<Function>();
+    const handlers = new Set<object>();
     // Handlers a gateway inherits count too; a subclass's own method wins.
     for (let proto = type.prototype as object | null; proto && proto !== Object.prototype;) {
       for (const name of Object.getOwnPropertyNames(proto)) {
         const value = Object.getOwnPropertyDescriptor(proto, name)?.value as unknown;
-        if (typeof value === 'function') handlers.add(value as Function);
+        if (typeof value === 'function') handlers.add(value as object);
       }
       proto = Object.getPrototypeOf(proto) as object | null;
     }
