@@ -17,3 +17,12 @@ export function clientInfo(request: SessionRequest): EventRequestInfo {
     userAgent: typeof agent === 'string' ? agent.slice(0, MAX_USER_AGENT) : null,
   };
 }
+
+/**
+ * A request header as one string. Repeated headers are joined with a comma, as Node does for
+ * most headers, so that a second `Sec-Fetch-Site` or token header is seen rather than dropped.
+ */
+export function requestHeader(request: SessionRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}

@@ -1,7 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable, OnModuleInit } from '@nestjs/common';
 import { ModuleRef, Reflector } from '@nestjs/core';
-import { checkProvenance } from '../csrf/request-origin';
-import { verifyCsrfToken } from '../core/csrf-token';
 import { SKIP_CSRF_KEY } from '../decorators/csrf.decorators';
 import { FRESH_AUTH_KEY } from '../decorators/fresh-auth.decorator';
 import { SESSION_ACCESS_KEY } from '../decorators/route-access.decorators';
@@ -28,7 +26,8 @@ import { attachSessionContext, getSession, sessionContextOf } from '../lifecycle
 import { authenticationDenial, freshnessDenial } from '../lifecycle/access-denials';
 import { currentSocketMessage } from '../lifecycle/socket-message-scope';
 import { findGraphqlHttp, graphqlOperationOf } from '../decorators/graphql-context';
-import { clientInfo, SessionRequest } from './client-request';
+import { clientInfo, requestHeader, SessionRequest } from './client-request';
+import { csrfRejection, tokenRejection } from './csrf-check';
 import { SessionResponseHeaders } from './response-headers';
 import { graphqlCsrfChecks } from './graphql-csrf-policy';
 import { asGraphqlDenial } from './graphql-denial';
@@ -36,15 +35,6 @@ import { firstCsrfRejection, loadGraphqlSessionOnce } from './graphql-request-st
 
 /** Methods that must not change state, so they need no CSRF token. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-
-/**
- * A request header as one string. Repeated headers are joined with a comma, as Node does for
- * most headers, so that a second `Sec-Fetch-Site` or token header is seen rather than dropped.
- */
-function header(request: SessionRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
 
 /** A GraphQL resolver's refusal: the denial, with the status it has over REST. */
 function graphqlDenial(denial: SessionDenial, status: number): SessionGraphQLException {
@@ -175,11 +165,13 @@ export class SessionGuard implements CanActivate, OnModuleInit {
     const method = (request.method ?? 'GET').toUpperCase();
     const checks = graphqlCsrfChecks({
       safeMethod: SAFE_METHODS.has(method),
-      contentType: header(request, 'content-type'),
+      contentType: requestHeader(request, 'content-type'),
       operation: graphqlOperationOf(execution),
     });
     if (checks.provenance) context.markCsrfChecked();
-    const reason = this.csrfRejection(request, context, checks.provenance, checks.token !== null);
+    const reason = checks.provenance
+      ? csrfRejection(request, context, this.options.csrf, checks.token !== null)
+      : tokenRejection(request, context, this.options.csrf.header, checks.token !== null);
     if (!reason) return null;
     if (firstCsrfRejection(request)) this.reportCsrfRejection(context, reason, method);
     if (reason !== 'missing-token' && reason !== 'invalid-token') {
@@ -196,41 +188,6 @@ export class SessionGuard implements CanActivate, OnModuleInit {
           ? `A GraphQL request sent as a form or as text/plain needs a valid CSRF token for this session in the ${tokenHeader} header; send operations as application/json.`
           : `A GraphQL mutation needs a valid CSRF token for this session in the ${tokenHeader} header.`,
     };
-  }
-
-  /**
-   * Why a request fails the CSRF checks asked for, `null` when it passes: its provenance
-   * (`Sec-Fetch-Site`, `Origin`), then the session's token in the header (a synchronizer token:
-   * a cookie the attacker planted is never compared with anything).
-   */
-  private csrfRejection(
-    request: SessionRequest,
-    context: SessionContext,
-    provenance: boolean,
-    tokenRequired: boolean,
-  ): CsrfRejectedEvent['reason'] | null {
-    if (provenance) {
-      // Express's `req.protocol` and Fastify's `request.protocol`, read without importing either.
-      const { protocol } = request as { protocol?: unknown };
-      const problem = checkProvenance(
-        {
-          secFetchSite: header(request, 'sec-fetch-site'),
-          origin: header(request, 'origin'),
-          host: header(request, 'host'),
-          protocol: typeof protocol === 'string' ? protocol : undefined,
-        },
-        this.options.csrf.trustedOrigins,
-      );
-      if (problem) return problem;
-    }
-    if (!tokenRequired) return null;
-    const token = header(request, this.options.csrf.header);
-    // A session's own secret; without a session, the visitor's pre-session's.
-    const secret = context.record
-      ? context.record.csrfSecret
-      : (context.preSession?.csrfSecret ?? null);
-    if (verifyCsrfToken(token, secret)) return null;
-    return token ? 'invalid-token' : 'missing-token';
   }
 
   private reportCsrfRejection(
@@ -321,46 +278,20 @@ export class SessionGuard implements CanActivate, OnModuleInit {
     const method = (request.method ?? 'GET').toUpperCase();
     if (!this.options.csrf.enabled || SAFE_METHODS.has(method)) return;
     context.markCsrfChecked();
-    // Express's `req.protocol` and Fastify's `request.protocol`: getters that follow
-    // X-Forwarded-Proto only when the app trusts its proxy, read without importing either.
-    const { protocol } = request as { protocol?: unknown };
-    const provenance = checkProvenance(
-      {
-        secFetchSite: header(request, 'sec-fetch-site'),
-        origin: header(request, 'origin'),
-        host: header(request, 'host'),
-        protocol: typeof protocol === 'string' ? protocol : undefined,
-      },
-      this.options.csrf.trustedOrigins,
-    );
-    const token = header(request, this.options.csrf.header);
-    // A session's own secret; without a session, the visitor's pre-session's.
-    const secret = context.record
-      ? context.record.csrfSecret
-      : (context.preSession?.csrfSecret ?? null);
-    let reason: CsrfRejectedEvent['reason'] | null = provenance;
-    if (!reason && !verifyCsrfToken(token, secret))
-      reason = token ? 'invalid-token' : 'missing-token';
+    const reason = csrfRejection(request, context, this.options.csrf, true);
     if (!reason) return;
-    this.events.emit({
-      type: 'csrf.rejected',
-      at: context.loadedAt,
-      request: context.client,
-      reason,
-      method,
-      session: context.record ? describeSession(context.record) : null,
-    });
+    this.reportCsrfRejection(context, reason, method);
     this.refuse(
       response,
       context,
-      provenance
+      reason === 'missing-token' || reason === 'invalid-token'
         ? new SessionForbiddenException(
-            SessionDenialCode.CsrfOriginRejected,
-            'This request comes from another site and was refused.',
-          )
-        : new SessionForbiddenException(
             SessionDenialCode.CsrfTokenInvalid,
             `A valid CSRF token for this session is required in the ${this.options.csrf.header} header.`,
+          )
+        : new SessionForbiddenException(
+            SessionDenialCode.CsrfOriginRejected,
+            'This request comes from another site and was refused.',
           ),
     );
   }

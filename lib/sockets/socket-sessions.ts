@@ -20,18 +20,13 @@ import { authenticationDenial, freshnessDenial } from '../lifecycle/access-denia
 import { setCurrentUser } from '../user/current-user';
 import { findSessionUserLoader } from '../user/find-session-user-loader';
 import { SessionUserLoader } from '../user/session-user-loader';
-import { clientInfo } from '../http/client-request';
+import { clientInfo, requestHeader } from '../http/client-request';
 import { GatewayRules } from './gateway-rules';
 import { handshakeOriginProblem } from './handshake-origin';
 import { LiveSignOut } from './live-sign-out';
 
 /** What a handshake gets: the upgrade, or an HTTP refusal. */
 export type HandshakeVerdict = { accepted: true } | { accepted: false; status: number };
-
-function header(request: IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
 
 /** The handshake's client: the socket's peer address (no proxy header is trusted here). */
 function handshakeClient(request: IncomingMessage): EventRequestInfo {
@@ -81,9 +76,9 @@ export class SocketSessions implements OnModuleInit {
   async handshake(request: IncomingMessage): Promise<HandshakeVerdict> {
     const problem = handshakeOriginProblem(
       {
-        origin: header(request, 'origin'),
-        host: header(request, 'host'),
-        secFetchSite: header(request, 'sec-fetch-site'),
+        origin: requestHeader(request, 'origin'),
+        host: requestHeader(request, 'host'),
+        secFetchSite: requestHeader(request, 'sec-fetch-site'),
       },
       this.options.csrf.trustedOrigins,
     );
