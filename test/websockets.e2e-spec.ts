@@ -186,6 +186,36 @@ describe.each(ADAPTERS)('WebSocket gateways (%s)', (adapter) => {
       laptopSocket.close();
     });
 
+    it.each([
+      ['revoke-others', '/sessions/revoke-others'],
+      ['a password change', '/password'],
+    ])("%s closes the sockets of the other devices, not the caller's own", async (_, path) => {
+      const laptop = await signIn(t);
+      const phone = await signIn(t);
+      const laptopSocket = await openAccount(t, laptop);
+      const phoneSocket = await openAccount(t, phone);
+      expect((await laptop.post(path)).status).toBe(200);
+      await expectSignedOut(phoneSocket, 'session_revoked');
+      if (path === '/password') {
+        // The caller's session got a new ID across an authentication boundary: reconnect.
+        await expectSignedOut(laptopSocket, 'session_ended');
+      } else {
+        expect(await laptopSocket.closeWithin(200)).toBe('open');
+        laptopSocket.close();
+      }
+    });
+
+    it('absolute expiry closes the socket, however active it is', async () => {
+      const browser = await signIn(t);
+      const socket = await openAccount(t, browser);
+      for (let minutes = 20; minutes < 8 * 60; minutes += 20) {
+        clockAt(t, minutes * MINUTE);
+        await socket.ask('whoami');
+      }
+      clockAt(t, 8 * 60 * MINUTE + 1);
+      await expectSignedOut(socket, 'session_absolute_expired');
+    });
+
     it('idle expiry closes the socket once the clock passes the deadline', async () => {
       const browser = await signIn(t);
       const socket = await openAccount(t, browser);
