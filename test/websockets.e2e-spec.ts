@@ -322,3 +322,48 @@ describe.each(ADAPTERS)('live sign-out without notifications (%s)', (adapter) =>
     await expectSignedOut(socket, 'session_revoked');
   });
 });
+
+describe.each(ADAPTERS)('WebSockets while the database is away (%s)', (adapter) => {
+  const proxy = TcpProxy.for(testDatabaseUrl());
+  let t: TestApp;
+  beforeAll(async () => {
+    await proxy.start();
+    t = await startApp(adapter, {
+      ...setup,
+      databaseUrl: proxy.urlThrough(testDatabaseUrl()),
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await proxy.close();
+  });
+
+  it('a message gets session_store_unavailable, a handshake 503; both work again once it is back', async () => {
+    const browser = await signIn(t);
+    const socket = await openAccount(t, browser);
+    await proxy.refuse();
+    try {
+      expect(await socket.ask('whoami')).toEqual({
+        event: 'exception',
+        data: { status: 'error', code: 'session_store_unavailable', message: expect.any(String) },
+      });
+      await expect(
+        SocketClient.connect(`${t.url}/ws`, { cookie: cookieOf(browser) }),
+      ).rejects.toEqual(new HandshakeRefused(503));
+      expect(await socket.closeWithin(1500)).toBe('open');
+    } finally {
+      await proxy.forward();
+    }
+    let answer: unknown;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      answer = await socket.ask('whoami');
+      if ((answer as { event: string }).event === 'whoami') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(answer).toMatchObject({ event: 'whoami', data: { userId: 'alice' } });
+    const again = await SocketClient.connect(`${t.url}/ws`, { cookie: cookieOf(browser) });
+    expect(await again.next()).toEqual({ type: 'hello', user: 'alice' });
+    again.close();
+    socket.close();
+  });
+});

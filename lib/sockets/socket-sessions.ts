@@ -25,6 +25,14 @@ import { GatewayRules } from './gateway-rules';
 import { handshakeOriginProblem } from './handshake-origin';
 import { LiveSignOut } from './live-sign-out';
 
+/**
+ * The reply to a refused message, in the shape of Nest's WebSocket exceptions plus the stable
+ * denial `code`.
+ */
+function refusal(denial: { code: string; message: string }): unknown {
+  return { event: 'exception', data: { status: 'error', ...denial } };
+}
+
 /** What a handshake gets: the upgrade, or an HTTP refusal. */
 export type HandshakeVerdict = { accepted: true } | { accepted: false; status: number };
 
@@ -142,9 +150,33 @@ export class SocketSessions implements OnModuleInit {
    * Runs one message's handling (guard, pipes, handler) with the session as the store has it
    * now, and saves what the handler wrote. The gateway's rules for `event` apply first: a
    * refused message gets `{ event: 'exception', data: { status: 'error', code, message } }`
-   * and its handler does not run. A socket whose session ended is closed instead.
+   * and its handler does not run; so does one whose session could not be read or saved. A
+   * socket whose session ended is closed instead.
    */
   async handleMessage(socket: object, event: unknown, handle: () => unknown): Promise<unknown> {
+    try {
+      return await this.serveMessage(socket, event, handle);
+    } catch (error) {
+      if (error instanceof HttpException) {
+        // The client-facing body, as the HTTP response would carry it (never a driver's detail).
+        const { code, message } = error.getResponse() as { code?: string; message?: string };
+        if (code) return refusal({ code, message: message ?? error.message });
+      }
+      this.logger.error(`A WebSocket message failed: ${String(error)}`);
+      return refusal({ code: 'internal_error', message: 'The message could not be handled.' });
+    }
+  }
+
+  /**
+   * One message: its session, the gateway's rules, the handler, then the save. What fails
+   * before the handler (a store that cannot answer) or in the save (a conflict, data too
+   * large) reaches the client as a refusal, so a reply never claims a write that was lost.
+   */
+  private async serveMessage(
+    socket: object,
+    event: unknown,
+    handle: () => unknown,
+  ): Promise<unknown> {
     const context = await this.messageContext(socket);
     if (!context) return undefined;
     const message = new SocketMessage(socket);
@@ -153,17 +185,11 @@ export class SocketSessions implements OnModuleInit {
     if (rules.access === 'authenticated') {
       const denial =
         authenticationDenial(context) ?? freshnessDenial(rules.freshAuthMaxAge, context);
-      if (denial) return { event: 'exception', data: { status: 'error', ...denial } };
+      if (denial) return refusal(denial);
     }
     if (!(await this.loadUser(message, context))) return undefined;
     const result = await runSocketMessage(message, handle);
-    if (!context.refused) {
-      try {
-        await this.writer.persist(context);
-      } catch (error) {
-        this.logger.error(`A WebSocket message's session could not be saved: ${String(error)}`);
-      }
-    }
+    if (!context.refused) await this.writer.persist(context);
     return result;
   }
 

@@ -80,6 +80,8 @@ export interface TestAppSetup {
   trustProxy?: boolean;
   /** Changes to the app before it starts (a WebSocket adapter, say). */
   configure?: (app: INestApplication) => void;
+  /** The database URL of the app's data source (default: the test database). */
+  databaseUrl?: string;
 }
 
 export interface TestApp {
@@ -94,11 +96,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export function typeOrmRoot(name?: string): DynamicModule {
+export function typeOrmRoot(name?: string, url = testDatabaseUrl()): DynamicModule {
   return TypeOrmModule.forRoot({
     name,
     type: 'postgres',
-    url: testDatabaseUrl(),
+    url,
     migrations: SESSION_MIGRATIONS,
     migrationsRun: true,
     logging: false,
@@ -127,7 +129,7 @@ export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Prom
   const statements = new StatementCounter();
   const moduleRef = await Test.createTestingModule({
     imports: [
-      typeOrmRoot(),
+      typeOrmRoot(undefined, setup.databaseUrl),
       setup.sessionModule ?? SessionModule.forRoot(withDefaults(setup.options)),
       ...(setup.imports ?? []),
     ],
