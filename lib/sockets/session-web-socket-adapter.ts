@@ -1,6 +1,6 @@
 import { INestApplicationContext, WebSocketAdapter, WsMessageHandler } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { SessionUsageError } from '../core/errors';
 import { SessionDenialCode } from '../errors/session.exceptions';
 import { SocketSessions } from './socket-sessions';
