@@ -6,13 +6,31 @@ import { SessionGuard, SessionModule } from 'nest-session-security';
 import { SecurityEventLog } from './audit/security-event-log';
 import { AuthModule } from './auth/auth.module';
 import { CartModule } from './cart/cart.module';
+import { HttpAdapterName } from './config/server.config';
 import { sessionConfig } from './config/session.config';
 import { CsrfModule } from './csrf/csrf.module';
 import { dataSourceOptions } from './database/data-source.options';
+import { GraphqlDriverOverrides, sampleGraphqlModule } from './graphql/sample-graphql.module';
 import { HomeModule } from './home/home.module';
 import { JsonDepthMiddleware } from './http/json-depth.middleware';
 import { createValidationPipe } from './http/validation.pipe';
+import { LiveModule } from './live/live.module';
 import { SessionsModule } from './sessions/sessions.module';
+
+/** What the module graph depends on that is known only at start-up. */
+export interface AppModuleSetup {
+  /**
+   * The PostgreSQL server. An argument rather than configuration because the embedded server's
+   * port is known only once it has started.
+   */
+  databaseUrl: string;
+  /** False on the embedded server (see `DatabaseConnection`). Default true. */
+  preparedStatements?: boolean;
+  /** The HTTP platform, which decides the GraphQL driver (Apollo or Mercurius). */
+  adapter: HttpAdapterName;
+  /** Options for the GraphQL driver on top of the sample's (see `sampleGraphqlModule`). */
+  graphqlDriver?: GraphqlDriverOverrides;
+}
 
 @Module({})
 export class AppModule implements NestModule {
@@ -21,12 +39,13 @@ export class AppModule implements NestModule {
     consumer.apply(JsonDepthMiddleware).forRoutes('*');
   }
 
-  /**
-   * The application on the PostgreSQL server at `databaseUrl`. The URL is an argument rather
-   * than configuration because the embedded server's port is known only once it has started;
-   * `preparedStatements` is false on that server (see `DatabaseConnection`).
-   */
-  static register(databaseUrl: string, preparedStatements = true): DynamicModule {
+  /** The application on the PostgreSQL server at `databaseUrl`, for the `adapter` platform. */
+  static register({
+    databaseUrl,
+    preparedStatements = true,
+    adapter,
+    graphqlDriver,
+  }: AppModuleSetup): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -48,9 +67,11 @@ export class AppModule implements NestModule {
         CsrfModule,
         CartModule,
         HomeModule,
+        sampleGraphqlModule(adapter, graphqlDriver),
+        LiveModule,
       ],
       providers: [
-        // Every route needs a signed-in user unless it says @Public().
+        // Every route, resolver and gateway needs a signed-in user unless it says @Public().
         { provide: APP_GUARD, useClass: SessionGuard },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         // Every session event of the package, logged for a security team (context SecurityEvents).

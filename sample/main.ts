@@ -41,7 +41,11 @@ async function bootstrap(): Promise<void> {
   let app: INestApplication;
   try {
     app = await createSampleApp(
-      AppModule.register(database.url, database.preparedStatements),
+      AppModule.register({
+        databaseUrl: database.url,
+        preparedStatements: database.preparedStatements,
+        adapter: server.adapter,
+      }),
       server.adapter,
     );
     await app.listen(server.port, server.host);

@@ -1,14 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
-import {
-  CurrentSession,
-  CurrentUserId,
-  Session,
-  SessionDenialCode,
-  SessionService,
-  SessionUnauthorizedException,
-} from 'nest-session-security';
+import { CurrentSession, Session } from 'nest-session-security';
 import { PublicUser } from '../users/public-user';
-import { UsersService } from '../users/users.service';
+import { SignedInUsers } from './signed-in-users';
 
 export interface MeResponse {
   user: PublicUser;
@@ -18,25 +11,13 @@ export interface MeResponse {
 /** The signed-in user and the public facts of the current session (never its ID or token). */
 @Controller('me')
 export class MeController {
-  constructor(
-    private readonly users: UsersService,
-    private readonly sessions: SessionService,
-  ) {}
+  constructor(private readonly signedIn: SignedInUsers) {}
 
   // No decorator: the module's default access ('authenticated') answers 401 to anonymous callers.
   @Get()
-  async me(
-    @CurrentSession() session: Session,
-    @CurrentUserId() userId: string,
-  ): Promise<MeResponse> {
-    const user = await this.users.findById(userId);
-    // A session can outlive its user (deleted account): end it and answer as to a signed-out one.
-    if (!user) {
-      await this.sessions.logout(session);
-      throw new SessionUnauthorizedException(SessionDenialCode.Required, 'Sign in again.');
-    }
+  async me(@CurrentSession() session: Session): Promise<MeResponse> {
     return {
-      user,
+      user: await this.signedIn.userOf(session),
       session: {
         handle: session.handle,
         createdAt: session.createdAt,

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CartController } from './cart.controller';
+import { CartResolver } from './cart.resolver';
 
-@Module({ controllers: [CartController] })
+@Module({ controllers: [CartController], providers: [CartResolver] })
 export class CartModule {}

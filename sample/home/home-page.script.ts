@@ -5,6 +5,10 @@
  * renders the new state, and the new page fetches the CSRF token of the session as it now is
  * (sign-in gives the session a new secret). On failure the form says what went wrong, in
  * words chosen by the `code` of the error body.
+ *
+ * A signed-in page (`<main data-socket="/ws">`) keeps a WebSocket to `/ws` open: when the
+ * session ends elsewhere (another device signs this one out, an expiry), the server says so at
+ * once and the page shows "signed out: <code>", then the sign-in form.
  */
 export const HOME_PAGE_SCRIPT = `
 'use strict';
@@ -101,6 +105,13 @@ function reloadWith(notice) {
   location.reload();
 }
 
+/**
+ * While a form is being sent, its own answer says what became of the session (signing out
+ * here ends it too): a sign-out announced by the socket meanwhile waits for that answer.
+ */
+let sending = false;
+let endedWhileSending = null;
+
 document.addEventListener('submit', async (event) => {
   const form = event.target;
   if (!(form instanceof HTMLFormElement) || !form.dataset.api) return;
@@ -109,6 +120,7 @@ document.addEventListener('submit', async (event) => {
   const button = form.querySelector('button');
   clearMessages();
   button.disabled = true;
+  sending = true;
   try {
     const { response, body } = await submit(form);
     if (response.ok) return reloadWith(form.dataset.done);
@@ -126,7 +138,58 @@ document.addEventListener('submit', async (event) => {
     alert.textContent = 'The server cannot be reached. Check your connection and try again.';
   }
   button.disabled = false;
+  sending = false;
+  if (endedWhileSending) signedOutLive(endedWhileSending);
 });
+
+const SESSION_CLOSE_CODE = 4401;
+let signingOut = false;
+
+/** The session ended elsewhere: say how, at once, then show the page as it now is. */
+function signedOutLive(code) {
+  if (sending) {
+    endedWhileSending = code;
+    return;
+  }
+  if (signingOut) return;
+  signingOut = true;
+  const notice = 'signed out: ' + code + (MESSAGES[code] ? '. ' + MESSAGES[code] : '');
+  clearMessages();
+  const box = document.getElementById('notice');
+  box.textContent = notice;
+  box.hidden = false;
+  for (const button of document.querySelectorAll('form button')) button.disabled = true;
+  reloadWith(notice);
+}
+
+/**
+ * The page's WebSocket. The server closes it with 4401 when the session ends, after a
+ * "session.ended" message (or at once, with the code as the reason, when the session had
+ * ended before the socket opened). Any other close (a restarted server, a lost network) opens
+ * it again, waiting longer after each failure.
+ */
+function openSocket(path, retryMs) {
+  const url = new URL(path, location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  const socket = new WebSocket(url);
+  socket.addEventListener('message', (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (message.type === 'hello') retryMs = 1000;
+    if (message.type === 'session.ended') signedOutLive(String(message.code));
+  });
+  socket.addEventListener('close', (event) => {
+    if (event.code === SESSION_CLOSE_CODE) return signedOutLive(event.reason || 'session_ended');
+    if (!signingOut) setTimeout(() => openSocket(path, Math.min(retryMs * 2, 30000)), retryMs);
+  });
+}
+
+const socketPath = document.querySelector('main').dataset.socket;
+if (socketPath) openSocket(socketPath, 1000);
 
 const notice = sessionStorage.getItem('notice');
 if (notice) {

@@ -1,4 +1,5 @@
 import { MIN_PASSWORD_LENGTH } from '../auth/change-password.dto';
+import { ACCOUNT_SOCKET_PATH } from '../live/account-socket';
 import { SessionView } from '../sessions/session-view';
 import { DEMO_USERS } from '../users/demo-users';
 import { PublicUser } from '../users/public-user';
@@ -175,7 +176,7 @@ export function renderHomePage(view: SignedInView | null): string {
 <style>${HOME_PAGE_STYLE}</style>
 </head>
 <body>
-<main>
+<main${view ? ` data-socket="${ACCOUNT_SOCKET_PATH}"` : ''}>
 <h1>nest-session-security sample</h1>
 <noscript><p class="notice">This page needs JavaScript to sign in and out.</p></noscript>
 <p id="notice" class="notice" role="status" hidden></p>

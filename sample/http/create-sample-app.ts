@@ -3,6 +3,7 @@ import { AbstractHttpAdapter, NestFactory } from '@nestjs/core';
 import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { HttpAdapterName } from '../config/server.config';
+import { useSessionSockets } from '../live/session-sockets';
 import { limitJsonNesting } from './json-body';
 
 /** Prefix of the JSON API; the web page at `/` and its `/favicon.ico` stay outside it. */
@@ -25,6 +26,7 @@ export function configureSampleApp<T extends INestApplication>(app: T): T {
     (app as unknown as NestExpressApplication).disable('x-powered-by');
   }
   limitJsonNesting(app);
+  useSessionSockets(app);
   return app;
 }
 

@@ -59,6 +59,9 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
+/** What Fastify's JSON parser yields for a body nested too deep, in place of the body. */
+const TOO_DEEP = Symbol('JSON body nested too deep');
+
 /** 400 `invalid_body` for a JSON body nested deeper than {@link MAX_JSON_BODY_DEPTH}. */
 export class JsonTooDeepException extends BadRequestException {
   constructor() {
@@ -69,14 +72,20 @@ export class JsonTooDeepException extends BadRequestException {
 
 /**
  * Replaces the platform's JSON body parser with one that first refuses a body nested deeper than
- * {@link MAX_JSON_BODY_DEPTH}, with a 400 answered by Nest's exception filter like any other
- * (before guards, pipes and the handler run). Call it before `app.init()`.
+ * {@link MAX_JSON_BODY_DEPTH} with the 400 of {@link JsonTooDeepException}, before guards, pipes
+ * and the handler run. Call it before `app.init()`.
  *
  * - Express: nothing here; `JsonDepthMiddleware` refuses the parsed body.
  * - Fastify: a content-type parser that checks, then parses with Fastify's own JSON parser
  *   (prototype poisoning refused, as Nest configures it). Registering a parser tells Nest not to
  *   register its own, so the form (urlencoded) parser Nest would add is added here too, as Nest
- *   does it: the routes accept the same bodies on both platforms.
+ *   does it: the routes accept the same bodies on both platforms. A body nested too deep is
+ *   not parsed: the parser hands on a marker that a `preValidation` hook answers with the 400.
+ *   An error from the parser would be answered by Fastify's error handler instead, which is not
+ *   Nest's for the REST routes once Mercurius is registered (`@nestjs/mercurius` awaits
+ *   `app.register()` in `onModuleInit`, which adds the routes declared so far with the error
+ *   handler of that moment, Fastify's default, before Nest installs its own): the body would
+ *   lose its `code`.
  */
 export function limitJsonNesting(app: INestApplication): void {
   // Express: JsonDepthMiddleware refuses the parsed body (see there why not a parser hook).
@@ -86,8 +95,13 @@ export function limitJsonNesting(app: INestApplication): void {
   const { bodyLimit } = fastify.initialConfig;
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastifyApp.useBodyParser<Server>('application/json', { bodyLimit }, (request, body, done) => {
-    if (jsonNestsDeeperThan(body, MAX_JSON_BODY_DEPTH)) done(new JsonTooDeepException());
+    if (jsonNestsDeeperThan(body, MAX_JSON_BODY_DEPTH)) done(null, TOO_DEEP);
     else parseJson(request, body.toString('utf8'), done);
+  });
+  fastify.addHook('preValidation', (request, reply, done) => {
+    if (request.body !== TOO_DEEP) return done();
+    const refusal = new JsonTooDeepException();
+    void reply.code(refusal.getStatus()).send(refusal.getResponse());
   });
   fastifyApp.useBodyParser('application/x-www-form-urlencoded', { bodyLimit }, (_, body, done) =>
     done(null, parseQueryString(body.toString())),

@@ -126,15 +126,43 @@ suite.each(SAMPLE_ADAPTERS)(title, (adapter) => {
     problems.length = 0;
   });
 
-  it('two devices of alice: the first signs the second out, whose next action lands on the sign-in form', () =>
+  /** The text frames the page's WebSockets receive, and the URLs they were opened to. */
+  function watchSockets(page: Page): { urls: string[]; frames: string[] } {
+    const seen = { urls: [] as string[], frames: [] as string[] };
+    page.on('websocket', (socket) => {
+      seen.urls.push(socket.url());
+      socket.on('framereceived', ({ payload }) => seen.frames.push(String(payload)));
+    });
+    return seen;
+  }
+
+  /** The page's notice reads `signed out: <code>` (then why, in words), and then the sign-in form. */
+  async function signedOutLive(page: Page, code: string): Promise<void> {
+    await page.getByText(`signed out: ${code}`).waitFor({ timeout: 5000 });
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.getByRole('status').innerText()).toMatch(
+      new RegExp(`^signed out: ${code}\\b`),
+    );
+  }
+
+  it('two devices of alice: the first signs the second out from the session list; the second shows "signed out: session_revoked" at once, without a reload by anyone', () =>
     withScreenshots('two-devices', async () => {
       const laptop = await openPage('laptop', USER_AGENTS.chromeLinux);
       const phone = await openPage('phone', USER_AGENTS.safariIphone);
+      const phoneSockets = watchSockets(phone);
       await signIn(laptop);
       await signIn(phone);
       const phoneCookie = async () =>
         (await phone.context().cookies()).find((cookie) => cookie.name === SAMPLE_COOKIE)?.value;
       const revokedToken = await phoneCookie();
+      // The signed-in page opened /ws on its own origin (the CSP allows it) and was greeted.
+      const hello = JSON.stringify({ type: 'hello', user: 'alice' });
+      expect(await phone.locator('main').getAttribute('data-socket')).toBe('/ws');
+      for (let waited = 0; !phoneSockets.frames.includes(hello) && waited < 5000; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(phoneSockets.frames).toContain(hello);
+      expect(phoneSockets.urls).toContain(`ws://localhost:${sample.port}/ws`);
 
       await laptop.reload();
       const rows = laptop.locator('tbody tr');
@@ -146,14 +174,22 @@ suite.each(SAMPLE_ADAPTERS)(title, (adapter) => {
         await laptop.screenshot({ path: README_SCREENSHOT, fullPage: true });
       }
 
+      // From here on nothing touches the phone's page: whatever it shows, it found out itself.
+      const phoneRequests: string[] = [];
+      phone.on('request', (request) => phoneRequests.push(new URL(request.url()).pathname));
       await laptop.getByRole('button', { name: 'Sign out Safari on iOS' }).click();
       await laptop.getByText('Safari on iOS was signed out.').waitFor();
       expect(await rows.count()).toBe(1);
 
-      await phone.getByRole('button', { name: 'Sign out everywhere else' }).click();
-      await phone.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await signedOutLive(phone, 'session_revoked');
+      expect(phoneSockets.frames).toContain(
+        JSON.stringify({ type: 'session.ended', code: 'session_revoked' }),
+      );
+      // The phone learnt it from its socket: its first request afterwards is the page's own
+      // reload to show the sign-in form.
+      expect(phoneRequests[0]).toBe('/');
       expect(await phone.getByRole('status').innerText()).toBe(
-        'This device was signed out from another session. Sign in again.',
+        'signed out: session_revoked. This device was signed out from another session. Sign in again.',
       );
       // The revoked cookie was cleared; the sign-in form's CSRF token started an anonymous one.
       expect(await phoneCookie()).not.toBe(revokedToken);
@@ -241,8 +277,9 @@ suite.each(SAMPLE_ADAPTERS)(title, (adapter) => {
       expect(laptopCookies.map((cookie) => cookie.name)).not.toContain(REMEMBER_ME_COOKIE);
       expect(await rememberedDevicesOf('alice')).toBe(0);
 
-      // The other devices are signed out, and their remember-me cookies start nothing.
+      // The other devices show it at once, and their remember-me cookies start nothing.
       for (const page of [phone, desktop]) {
+        await signedOutLive(page, 'session_revoked');
         await page.reload();
         await page.getByRole('heading', { name: 'Sign in' }).waitFor();
         await page.reload();
@@ -292,9 +329,8 @@ suite.each(SAMPLE_ADAPTERS)(title, (adapter) => {
       await laptop.getByText('Firefox on Windows was signed out.').waitFor();
       expect(await laptop.locator('tbody tr').count()).toBe(1);
 
-      // The thief is signed out, and the remember-me cookie it holds restores nothing any more.
-      await thief.reload();
-      await thief.getByRole('heading', { name: 'Sign in' }).waitFor();
+      // The thief is signed out at once, and the remember-me cookie it holds restores nothing.
+      await signedOutLive(thief, 'session_revoked');
       await thief.context().addCookies([
         {
           name: held.name,
@@ -347,8 +383,7 @@ suite.each(SAMPLE_ADAPTERS)(title, (adapter) => {
       ]);
       expect(await laptop.locator('tbody tr').count()).toBe(1);
 
-      await phone.reload();
-      await phone.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await signedOutLive(phone, 'session_revoked');
       await fillSignIn(phone, carol);
       await phone.getByRole('button', { name: 'Sign in' }).click();
       await phone.getByText('Wrong username or password.').waitFor();

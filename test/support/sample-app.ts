@@ -67,7 +67,15 @@ export async function startSample(
   setup: SampleAppSetup,
 ): Promise<SampleApp> {
   let builder = Test.createTestingModule({
-    imports: [AppModule.register(setup.databaseUrl, !usesEmbeddedPostgres())],
+    imports: [
+      AppModule.register({
+        databaseUrl: setup.databaseUrl,
+        preparedStatements: !usesEmbeddedPostgres(),
+        adapter,
+        // Mercurius's query cache is loaded with import(), which Jest's CommonJS runtime cannot run.
+        graphqlDriver: adapter === 'fastify' ? { cache: false } : {},
+      }),
+    ],
   });
   if (setup.clock) builder = builder.overrideProvider(Clock).useValue(setup.clock);
   const moduleRef = await builder.compile();
@@ -131,6 +139,16 @@ export class SampleClient {
     return this.send('DELETE', path);
   }
 
+  /** The Cookie header the client sends (empty when it has no cookie). */
+  get cookieHeader(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  /** `POST /graphql` with the CSRF token, as the page would send an operation. */
+  graphql(query: string, variables?: Record<string, unknown>): Promise<request.Response> {
+    return this.post('/graphql', variables ? { query, variables } : { query });
+  }
+
   /** Signs in and expects it to work. */
   async signIn(
     username: string,
@@ -151,7 +169,7 @@ export class SampleClient {
       [method.toLowerCase() as 'get' | 'post' | 'delete'](path)
       .set('User-Agent', this.userAgent)
       .set('Accept', 'application/json');
-    const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    const cookie = this.cookieHeader;
     if (cookie) test = test.set('Cookie', cookie);
     if (csrfToken !== undefined) test = test.set('x-csrf-token', csrfToken);
     const response = await (body === undefined ? test : test.send(body));
