@@ -6,8 +6,8 @@ import { ACCOUNT_SOCKET_PATH, accountMessage } from './account-socket';
 
 /**
  * `GET /ws`, a plain WebSocket to the signed-in user's account: it greets the user, and the
- * package's adapter (`live-sign-out.ts`) tells the page and closes the socket the moment the
- * session ends anywhere. No decorator: the module's default access ('authenticated') has the
+ * package's adapter (set up in `session-sockets.ts`) tells the page and closes the socket the
+ * moment the session ends anywhere. No decorator: the module's default access ('authenticated') has the
  * adapter close a socket without a signed-in session with 4401 before this gateway sees it.
  */
 @WebSocketGateway({ path: ACCOUNT_SOCKET_PATH })
