@@ -11,18 +11,22 @@
  * BENCH_RUNS (5), BENCH_DURATION (seconds per run, 5), BENCH_WARMUP (seconds, 3),
  * BENCH_LARGE (1000000 stored sessions), BENCH_SMALL (10000), BENCH_ONLY (comma-separated
  * scenario ids), BENCH_CPU_PROF=1 (contenders write V8 CPU profiles to dist-bench/profiles),
- * BENCH_KEEP=1 (keep the benchmark databases afterwards; by default they are dropped).
+ * BENCH_KEEP=1 (keep the benchmark databases and Redis keys afterwards; by default they are
+ * deleted), BENCH_REDIS_URL (the connect-redis contender's Redis, default redis://127.0.0.1:6379;
+ * found, started or skipped as bench/redis.mjs says).
  */
 import autocannon from 'autocannon';
 import { createHash, createHmac } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { recreateDatabase, serverUrl, SQL_TOKEN, tokenOf, withClient } from './database.mjs';
 import { ContenderProcess, OUT } from './contender-process.mjs';
+import { deleteKeys, ensureRedis, redisSettings, stopRedis } from './redis.mjs';
 
 /* global fetch */
 
@@ -47,6 +51,8 @@ const CONFIG = {
   only: process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null,
 };
 const SECRET = 'bench-secret';
+/** Where the connect-redis contender keeps its sessions; deleted before and after the run. */
+const REDIS_PREFIX = 'nss_bench:';
 const log = (...args) =>
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
 
@@ -113,11 +119,59 @@ async function vacuum(url) {
   });
 }
 
+/**
+ * The write floor's table: one small row per signed-in reader, keyed as the session table is
+ * (SHA-256 of the cookie's token), so that the floor's UPDATE finds its row as a session write
+ * would.
+ */
+async function createWriteFloorTable(url, sessions) {
+  await withClient(url, async (client) => {
+    await client.query(
+      'CREATE TABLE write_floor (id_hash bytea PRIMARY KEY, user_id text NOT NULL, data jsonb NOT NULL)',
+    );
+    for (const [i, session] of sessions.entries()) {
+      const token = session.cookie.slice(session.cookie.indexOf('=') + 1);
+      await client.query(
+        `INSERT INTO write_floor (id_hash, user_id, data) VALUES ($1, $2, '{"n":0}')`,
+        [createHash('sha256').update(token, 'ascii').digest(), `reader-${i}`],
+      );
+    }
+  });
+}
+
+/** What the report says about durability: the server's settings. */
+async function postgresSettings(url) {
+  return withClient(url, async (client) => {
+    const settings = {};
+    for (const name of ['fsync', 'synchronous_commit', 'wal_sync_method']) {
+      settings[name] = (await client.query(`SHOW ${name}`)).rows[0][name];
+    }
+    return settings;
+  });
+}
+
+/**
+ * Deletes the connect-redis contender's keys and shuts down a Redis this run started (none: does
+ * nothing); a Redis that has gone away meanwhile is only logged.
+ */
+async function releaseRedis(redis) {
+  if (!redis) return;
+  try {
+    await deleteKeys(redis.url, REDIS_PREFIX);
+    if (redis.started) {
+      await stopRedis(redis.url);
+      log(`stopped the Redis this run started at ${redis.url}`);
+    }
+  } catch (error) {
+    log(`could not clean up Redis at ${redis.url}: ${error.message}`);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Contenders
 
-/** A contender of this run, profiled when BENCH_CPU_PROF=1. */
-function contender(name, file, url) {
+/** A contender of this run, profiled when BENCH_CPU_PROF=1; `extraEnv` adds to its environment. */
+function contender(name, file, url, extraEnv = {}) {
   const execArgv = CONFIG.cpuProf
     ? [
         '--cpu-prof',
@@ -125,7 +179,7 @@ function contender(name, file, url) {
         `--cpu-prof-name=${name}.cpuprofile`,
       ]
     : [];
-  const env = { BENCH_DATABASE_URL: url ?? '', BENCH_SESSION_SECRET: SECRET };
+  const env = { BENCH_DATABASE_URL: url ?? '', BENCH_SESSION_SECRET: SECRET, ...extraEnv };
   return new ContenderProcess(name, file, env, execArgv, log);
 }
 
@@ -308,8 +362,11 @@ function randomSession(path, prefix, count) {
 
 const LABELS = {
   ceiling: 'Nest, no session (ceiling)',
+  'ceiling-interceptor': 'Nest + one global no-op interceptor',
   floor: 'Nest + 1 PK SELECT (floor)',
+  'write-floor': 'Nest + 1 PK UPDATE committed durably (write floor)',
   'nestjs-session': 'nestjs-session + connect-pg-simple',
+  'nestjs-session-redis': 'nestjs-session + connect-redis (Redis)',
   module: 'nest-session-security',
 };
 
@@ -346,8 +403,46 @@ function table(results) {
   return rows.join('\n');
 }
 
-function targets(results) {
+/**
+ * Issue 17's table: each contender's reads as a ratio to the no-session ceiling's, its writes to
+ * the write floor's (the physical bounds on this machine), and both to nestjs-session +
+ * connect-pg-simple. Ratios of the medians of this run.
+ */
+const BOUNDS_ROWS = [
+  'ceiling',
+  'ceiling-interceptor',
+  'nestjs-session-redis',
+  'module',
+  'floor',
+  'write-floor',
+  'nestjs-session',
+];
+
+function boundsTable(results, skipped) {
   const rps = (id) => results[id]?.rps;
+  const cell = (value, reference) => (value && reference ? (value / reference).toFixed(2) : '');
+  const rows = [
+    '| contender | read (x ceiling) | write (x write floor) | read (x connect-pg-simple) | write (x connect-pg-simple) |',
+    '|---|--:|--:|--:|--:|',
+  ];
+  for (const name of BOUNDS_ROWS) {
+    if (skipped[name]) {
+      rows.push(`| ${LABELS[name]} | skipped: ${skipped[name]} | | | |`);
+      continue;
+    }
+    const read = rps(`${name}:read`);
+    const write = rps(`${name}:write`);
+    if (!read && !write) continue;
+    rows.push(
+      `| ${LABELS[name]} | ${cell(read, rps('ceiling:read'))} | ${cell(write, rps('write-floor:write'))} | ` +
+        `${cell(read, rps('nestjs-session:read'))} | ${cell(write, rps('nestjs-session:write'))} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+/** A list of targets, each met or missed; a name with "SQL" is a ceiling, any other a minimum. */
+function checkList() {
   const checks = [];
   const add = (name, value, goal, format = (v) => `${v.toFixed(2)}x`) => {
     if (value === undefined || Number.isNaN(value)) return;
@@ -360,12 +455,18 @@ function targets(results) {
       text: `${met ? 'MET   ' : 'MISSED'} ${name}: ${format(value)} (target ${name.includes('SQL') ? '<=' : '>='} ${format(goal)})`,
     });
   };
+  return { checks, add };
+}
+
+/** Four decimals: a due touch (one UPDATE per session per touchInterval) shows. */
+const perRequest = (v) => v.toFixed(4);
+
+function targets(results) {
+  const rps = (id) => results[id]?.rps;
+  const { checks, add } = checkList();
   add('read vs nestjs-session', rps('module:read') / rps('nestjs-session:read'), 2.0);
   add('read vs one-SELECT floor', rps('module:read') / rps('floor:read'), 0.85);
-  // Four decimals: a due touch (one UPDATE per session per touchInterval) shows as 1.000x.
-  add('SQL statements per read', results['module:read']?.statementsPerRequest, 1.0, (v) =>
-    v.toFixed(4),
-  );
+  add('SQL statements per read', results['module:read']?.statementsPerRequest, 1.0, perRequest);
   add('write vs nestjs-session', rps('module:write') / rps('nestjs-session:write'), 1.3);
   add(
     `read at ${CONFIG.large.toLocaleString('en')} vs ${CONFIG.small.toLocaleString('en')} sessions`,
@@ -375,12 +476,53 @@ function targets(results) {
   return checks;
 }
 
+/** Issue 17's targets (the session cache), against the bounds of this run. */
+function cacheTargets(results) {
+  const rps = (id) => results[id]?.rps;
+  const { checks, add } = checkList();
+  add('read vs no-session ceiling', rps('module:read') / rps('ceiling:read'), 0.8);
+  add('SQL statements per read', results['module:read']?.statementsPerRequest, 0.01, perRequest);
+  add('write vs write floor', rps('module:write') / rps('write-floor:write'), 0.9);
+  add(
+    'write vs nestjs-session + connect-pg-simple',
+    rps('module:write') / rps('nestjs-session:write'),
+    1.4,
+  );
+  add('SQL statements per write', results['module:write']?.statementsPerRequest, 1.0, perRequest);
+  return checks;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
   const started = Date.now();
+  const loadAtStart = loadavg();
   const wanted = (id) => !CONFIG.only || CONFIG.only.includes(id);
   log('config', JSON.stringify(CONFIG));
+  log(`load average at start: ${loadAtStart.map((load) => load.toFixed(2)).join(', ')}`);
+
+  // The connect-redis contender runs when a Redis can be had; else the run goes on without it.
+  const skipped = {};
+  const skip = (name, reason) => {
+    skipped[name] = reason;
+    log(`SKIPPED ${LABELS[name]}: ${reason}`);
+  };
+  let redis = null;
+  if (wanted('nestjs-session-redis:read') || wanted('nestjs-session-redis:write')) {
+    try {
+      const found = await ensureRedis(log);
+      if (found.skip) throw new Error(found.skip);
+      found.settings = await redisSettings(found.url);
+      await deleteKeys(found.url, REDIS_PREFIX);
+      log(
+        `Redis ${found.started ? 'started' : 'found'} at ${found.url}`,
+        JSON.stringify(found.settings),
+      );
+      redis = found;
+    } catch (error) {
+      skip('nestjs-session-redis', error.message);
+    }
+  }
 
   const mainUrl = await recreateDatabase('nss_bench');
   const expressUrl = await recreateDatabase('nss_bench_express');
@@ -388,28 +530,58 @@ async function main() {
     client.query(readFileSync(require.resolve('connect-pg-simple/table.sql'), 'utf8')),
   );
 
+  const postgres = await postgresSettings(mainUrl);
+
   const contenders = {
     ceiling: contender('ceiling', 'ceiling.js', null),
+    'ceiling-interceptor': contender('ceiling-interceptor', 'ceiling-interceptor.js', null),
     floor: contender('floor', 'floor.js', mainUrl),
+    'write-floor': contender('write-floor', 'write-floor.js', mainUrl),
     'nestjs-session': contender('nestjs-session', 'nestjs-session.js', expressUrl),
     module: contender('module', 'session-module.js', mainUrl),
   };
+  if (redis) {
+    contenders['nestjs-session-redis'] = contender(
+      'nestjs-session-redis',
+      'nestjs-session-redis.js',
+      null,
+      { BENCH_REDIS_URL: redis.url, BENCH_REDIS_PREFIX: REDIS_PREFIX },
+    );
+  }
   const results = {};
   try {
     // The module first: its migration creates the session table the floor reads.
     await contenders.module.start();
     await Promise.all(
-      ['ceiling', 'floor', 'nestjs-session'].map((name) => contenders[name].start()),
+      ['ceiling', 'ceiling-interceptor', 'floor', 'write-floor', 'nestjs-session'].map((name) =>
+        contenders[name].start(),
+      ),
     );
+    if (redis) {
+      await contenders['nestjs-session-redis'].start().catch(async (error) => {
+        await contenders['nestjs-session-redis'].stop();
+        delete contenders['nestjs-session-redis'];
+        await releaseRedis(redis);
+        redis = null;
+        skip('nestjs-session-redis', error.message);
+      });
+    }
 
     const moduleSessions = [];
     const expressSessions = [];
+    const redisSessions = [];
     for (let i = 0; i < CONFIG.connections; i++) {
       moduleSessions.push(await login(contenders.module.base, `reader-${i}`, '__Host-sid', true));
       expressSessions.push(
         await login(contenders['nestjs-session'].base, `reader-${i}`, 'connect.sid', false),
       );
+      if (contenders['nestjs-session-redis']) {
+        redisSessions.push(
+          await login(contenders['nestjs-session-redis'].base, `reader-${i}`, 'connect.sid', false),
+        );
+      }
     }
+    await createWriteFloorTable(mainUrl, moduleSessions);
     await seedModuleSessions(mainUrl, {
       prefix: 'login-',
       from: 0,
@@ -440,6 +612,11 @@ async function main() {
         request: perConnection('GET', '/read', moduleSessions),
       },
       {
+        id: 'ceiling-interceptor:read',
+        contender: contenders['ceiling-interceptor'],
+        request: perConnection('GET', '/read', moduleSessions),
+      },
+      {
         id: 'floor:read',
         contender: contenders.floor,
         request: perConnection('GET', '/read', moduleSessions),
@@ -450,14 +627,29 @@ async function main() {
         request: perConnection('GET', '/read', expressSessions),
       },
       {
+        id: 'nestjs-session-redis:read',
+        contender: contenders['nestjs-session-redis'],
+        request: perConnection('GET', '/read', redisSessions),
+      },
+      {
         id: 'module:read',
         contender: contenders.module,
         request: perConnection('GET', '/read', moduleSessions),
       },
       {
+        id: 'write-floor:write',
+        contender: contenders['write-floor'],
+        request: perConnection('POST', '/write', moduleSessions),
+      },
+      {
         id: 'nestjs-session:write',
         contender: contenders['nestjs-session'],
         request: perConnection('POST', '/write', expressSessions),
+      },
+      {
+        id: 'nestjs-session-redis:write',
+        contender: contenders['nestjs-session-redis'],
+        request: perConnection('POST', '/write', redisSessions),
       },
       {
         id: 'module:write',
@@ -474,7 +666,7 @@ async function main() {
         contender: contenders.module,
         request: fromPool('POST', '/login?u=login-user', modulePool),
       },
-    ].filter((scenario) => wanted(scenario.id));
+    ].filter((scenario) => scenario.contender && wanted(scenario.id));
     Object.assign(
       results,
       await measureInterleaved(main, { warmup: CONFIG.warmup, duration: CONFIG.duration }),
@@ -488,6 +680,7 @@ async function main() {
     }
   } finally {
     await Promise.all(Object.values(contenders).map((contender) => contender.stop()));
+    if (process.env.BENCH_KEEP !== '1') await releaseRedis(redis);
   }
 
   if (wanted('module:read@small') || wanted('module:read@large')) {
@@ -539,12 +732,26 @@ async function main() {
   }
 
   const checks = targets(results);
+  const cacheChecks = cacheTargets(results);
+  const loadAtEnd = loadavg();
+  const loads = (load) => load.map((value) => value.toFixed(2)).join(', ');
+  log(`load average at end: ${loads(loadAtEnd)}`);
+  const redisNote = redis
+    ? `Redis ${redis.settings.version} at ${redis.url} (${redis.started ? 'started by this run' : 'found running'}), ` +
+      `appendonly ${redis.settings.appendonly}, appendfsync ${redis.settings.appendfsync}, ` +
+      `save '${redis.settings.save}'` +
+      (redis.settings.appendonly === 'yes' && redis.settings.appendfsync === 'always'
+        ? ': a write reaches the disk before it is acknowledged.'
+        : ': a write is acknowledged before it reaches the disk.')
+    : `nestjs-session + connect-redis (Redis) skipped: ${skipped['nestjs-session-redis'] ?? 'not selected by BENCH_ONLY'}.`;
   const markdown = [
     `Benchmark of ${new Date().toISOString()} on ${process.platform}, Node ${process.version}, ` +
-      `${(await import('node:os')).cpus().length} cores; autocannon, ${CONFIG.connections} connections, ` +
+      `${cpus().length} cores (load average ${loads(loadAtStart)} at start, ${loads(loadAtEnd)} at end); ` +
+      `autocannon, ${CONFIG.connections} connections, ` +
       `${CONFIG.warmup} s warm-up, ${CONFIG.runs} interleaved runs of ${CONFIG.duration} s ` +
       `(scale pair: ${CONFIG.scaleWarmup} s and ${CONFIG.runs} x ${CONFIG.scaleDuration} s). ` +
-      "Median req/s; spread = half the min-max range over the median; SQL/req counted by each contender's pg client.",
+      "Median req/s; spread = half the min-max range over the median; SQL/req counted by each contender's pg client " +
+      '(for the connect-redis contender: Redis commands).',
     '',
     table(results)
       .replace(/read@small/g, `read, ${CONFIG.small.toLocaleString('en')} sessions`)
@@ -553,13 +760,29 @@ async function main() {
     'Settings: nest-session-security with its default options (CSRF on: the runner sends each ' +
       "session's token; secure `__Host-sid` cookie sent by the runner); nestjs-session with " +
       'express-session `resave: false`, `saveUninitialized: false`, `rolling: false` and ' +
-      'connect-pg-simple defaults; both on TypeORM/pg pools of 10. read = GET of an ' +
+      'connect-pg-simple defaults; both on TypeORM/pg pools of 10; nestjs-session + connect-redis: ' +
+      'the same nestjs-session application on connect-redis with its defaults (TTL one day, touch) ' +
+      'and one `redis` client; the no-op interceptor contender: the ceiling plus one global ' +
+      'interceptor that returns `next.handle()`; the write floor: one `UPDATE ... WHERE id_hash = $1` ' +
+      'of a 10-row table per request, autocommit, `synchronous_commit = on`. read = GET of an ' +
       'authenticated session that changes nothing; write = POST that sets one key; login = a ' +
       'pre-login session with a cart signs in (`authenticate()`; express-session: `regenerate`, ' +
       'set, `save`, as its README shows). The scale pair reads sessions drawn at random from ' +
       'all stored ones, just after seeding (no touch due), so the two differ only in table size.',
     '',
     ...checks.map((check) => `- ${check.text}`),
+    '',
+    '### Against the bounds (issue 17)',
+    '',
+    'Reads as ratios to the no-session ceiling, writes to the write floor (one primary-key UPDATE ' +
+      'committed durably), both also to nestjs-session + connect-pg-simple; ratios of the medians above.',
+    '',
+    boundsTable(results, skipped),
+    '',
+    `Durability: PostgreSQL fsync ${postgres.fsync}, synchronous_commit ${postgres.synchronous_commit} ` +
+      `(server default; the write floor's connections set it to on themselves), wal_sync_method ${postgres.wal_sync_method}. ${redisNote}`,
+    '',
+    ...cacheChecks.map((check) => `- ${check.text}`),
     '',
   ].join('\n');
   console.log(`\n${markdown}`);
@@ -574,8 +797,12 @@ async function main() {
         date: new Date().toISOString(),
         node: process.version,
         config: CONFIG,
+        loadAverage: { start: loadAtStart, end: loadAtEnd },
+        postgres,
+        redis: redis ? { url: redis.url, started: redis.started, ...redis.settings } : { skipped },
         results,
         targets: checks,
+        cacheTargets: cacheChecks,
       },
       null,
       2,

@@ -1,8 +1,8 @@
 /**
  * What every benchmark contender shares: a statement counter on the pg client (every SQL
  * statement any library sends goes through `Client.prototype.query`, so the count is the same
- * for TypeORM, connect-pg-simple and a raw pool), the IPC protocol the runner speaks, and
- * start-up.
+ * for TypeORM, connect-pg-simple and a raw pool; the Redis contender counts its commands through
+ * the same counter), the IPC protocol the runner speaks, and start-up.
  */
 import { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
@@ -16,6 +16,15 @@ interface StatementStats {
 
 const stats: StatementStats = { total: 0, byVerb: {}, requests: 0 };
 
+/**
+ * Counts one statement (or, for a contender on another store, one command) sent to the store,
+ * by its verb: SELECT, UPDATE, GET, EXPIRE...
+ */
+export function countStatement(verb: string): void {
+  stats.total++;
+  stats.byVerb[verb] = (stats.byVerb[verb] ?? 0) + 1;
+}
+
 /** Counts every statement sent through any pg client of this process. Call before connecting. */
 export function countStatements(): void {
   const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
@@ -23,11 +32,7 @@ export function countStatements(): void {
   proto.query = function countedQuery(this: unknown, ...args: unknown[]) {
     const config = args[0] as string | { text?: string } | undefined;
     const text = typeof config === 'string' ? config : config?.text;
-    if (typeof text === 'string') {
-      const verb = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '?';
-      stats.total++;
-      stats.byVerb[verb] = (stats.byVerb[verb] ?? 0) + 1;
-    }
+    if (typeof text === 'string') countStatement(/^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '?');
     return original.apply(this, args);
   };
 }
