@@ -486,4 +486,28 @@ describe.each(ADAPTERS)('R22 revocations lose no race (%s)', (adapter) => {
       }).toEqual({ responses, live: 2, working: 2 });
     });
   });
+
+  describe('gated: the least recently used session rotates while a login evicts it', () => {
+    const t = useTestApp(adapter, { options: { gcInterval: false, maxSessionsPerUser: 2 } });
+
+    // Found by the model-based test (issue 16): the eviction's pass waited for the row a
+    // rotation retired, skipped it, and saw no successor, so the login went ahead over the limit.
+    gated(
+      'R13 R22 the session limit holds when the evicted session rotates during the eviction',
+      async () => {
+        const tab = await signIn(t, 'u1');
+        await signIn(t, 'u1');
+        t.clock.advance(PAST_ROTATION);
+        const laptop = new Browser(t.url);
+        const race = await raceRotation(
+          t,
+          tab.token!,
+          () => tab.get('/private'),
+          () => laptop.post('/login', { userId: 'u1' }),
+        );
+        expect([race.rotated.status, race.revoked.status]).toEqual([200, 200]);
+        expect((await liveSessions(t.dataSource, 'u1')).length).toBe(2);
+      },
+    );
+  });
 });

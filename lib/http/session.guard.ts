@@ -352,6 +352,7 @@ export class SessionGuard implements CanActivate, OnModuleInit {
     const user = await loader.load(userId);
     if (user === null || user === undefined) {
       await this.sessions.logout(getSession(request));
+      sessionContextOf(request)?.continueAnonymous();
       setCurrentUser(request, null);
       return;
     }

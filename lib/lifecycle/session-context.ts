@@ -523,6 +523,17 @@ export class SessionContext {
   }
 
   /**
+   * The session ended before the handler ran (a restore undone by a concurrent revocation, a
+   * user the app no longer finds): the request goes on as a visitor without one, whose writes
+   * start a new session. Its cookie is cleared unless such a write sets a new one.
+   */
+  continueAnonymous(): void {
+    this.reset();
+    this.#ended = false;
+    this.#cookie = 'clear';
+  }
+
+  /**
    * The request's session became a sign-in while the request ran (another request of the same
    * browser signed in): the request reaches nothing of it and writes nothing, and its response
    * leaves alone the cookie the sign-in just set.

@@ -59,6 +59,9 @@ export class SessionRevoker {
     // Tokens first: a remembered device revoked here cannot restore a session in between.
     let forgotten = devices === 'revoked' ? 0 : await this.forgetAllBut(userId, devices);
     const sessions = await this.repository.revoke(userId, scope, now, this.retention(now));
+    // Again after: a sign-in that stored its token between the two (`RememberMeService.issue`
+    // checks its session only after storing the token) loses it here.
+    if (devices !== 'revoked') forgotten += await this.forgetAllBut(userId, devices);
     if (devices === 'revoked') {
       const forgottenDevices = await this.forgetDevicesOf(userId, sessions, scope.handle);
       forgotten = forgottenDevices.count;
@@ -92,6 +95,8 @@ export class SessionRevoker {
     const now = this.clock.now();
     await this.rememberMe.deleteOfUser(userId, {});
     const count = await this.repository.revokeAll(userId, now, this.retention(now));
+    // Again after: a token stored by a sign-in that ran between the two goes too.
+    await this.rememberMe.deleteOfUser(userId, {});
     if (current?.record?.userId === userId) {
       current.end();
       current.forgetRememberMe();

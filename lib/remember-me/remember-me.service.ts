@@ -93,6 +93,15 @@ export class RememberMeService {
       ip: context.client.ip,
       userAgent: context.client.userAgent,
     });
+    // A revocation of the user ("sign out everywhere") may have ended the session since the
+    // sign-in: it deletes the user's tokens before and after revoking, so a token stored before
+    // this check goes with its second pass, and one the check finds revoked goes here.
+    const [stored] = await this.sessions.findByHashes([record.idHash]);
+    if (!stored || stored.revokedAt !== null) {
+      await this.tokens.delete(credentials.selector);
+      context.end();
+      return;
+    }
     context.holdRememberMe(credentials, formatRememberMeCookie(credentials));
   }
 
@@ -170,6 +179,7 @@ export class RememberMeService {
       return;
     }
     await this.revoker.endCurrent(context);
+    context.continueAnonymous();
     context.forgetRememberMe();
   }
 

@@ -197,11 +197,15 @@ export class PostgresSessionRepository extends SessionRepository {
   }
 
   /** Runs a revoking statement until a pass revokes nothing; all rows it revoked. */
-  private async untilNoneLeft(pass: () => Promise<SessionRow[]>): Promise<SessionRecord[]> {
+  private async untilNoneLeft(
+    pass: () => Promise<SessionRow[]>,
+    /** Whether an empty pass may have missed a row (then another pass runs). */
+    missedSome: () => Promise<boolean> = async () => false,
+  ): Promise<SessionRecord[]> {
     const revoked: SessionRecord[] = [];
     for (let passes = 0; passes < MAX_REVOCATION_PASSES; passes++) {
       const rows = await pass();
-      if (rows.length === 0) break;
+      if (rows.length === 0 && !(await missedSome())) break;
       revoked.push(...rows.map(toRecord));
     }
     return revoked;
@@ -398,9 +402,10 @@ export class PostgresSessionRepository extends SessionRepository {
     now: Date,
     expiresAt: Date,
   ): Promise<SessionRecord[]> {
-    return this.untilNoneLeft(async () => {
-      const { rows } = await this.run<SessionRow>(
-        `WITH target AS (
+    return this.untilNoneLeft(
+      async () => {
+        const { rows } = await this.run<SessionRow>(
+          `WITH target AS (
            SELECT ${COLUMNS} FROM "session"
            WHERE user_id = $1 AND ${LIVE} AND expires_at > $2
            ORDER BY last_seen_at DESC
@@ -410,10 +415,26 @@ export class PostgresSessionRepository extends SessionRepository {
          UPDATE "session" s SET ${REVOKED}
          FROM target WHERE s.id_hash = target.id_hash
          RETURNING ${prefixed('target')}`,
-        [userId, now, expiresAt, keep],
-      );
-      return rows;
-    });
+          [userId, now, expiresAt, keep],
+        );
+        return rows;
+      },
+      () => this.overLimit(userId, keep, now),
+    );
+  }
+
+  /**
+   * Whether the user still has more than `keep` live sessions. An eviction pass that waited for
+   * a row a concurrent rotation retired skips it, and the successor is seen only by the next
+   * statement: an empty pass is the last one only when the user is within the limit.
+   */
+  private async overLimit(userId: string, keep: number, now: Date): Promise<boolean> {
+    const { rows } = await this.run<{ over: boolean }>(
+      `SELECT count(*) > $3 AS over FROM "session"
+       WHERE user_id = $1 AND ${LIVE} AND expires_at > $2`,
+      [userId, now, keep],
+    );
+    return rows[0].over;
   }
 
   async deleteExpired(now: Date, limit: number): Promise<number> {

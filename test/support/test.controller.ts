@@ -234,9 +234,12 @@ export class TestController {
     @CurrentSession() session: Session,
     @Body() body: { userId: string; set?: Changes; rememberMe?: boolean },
     @Query('gate') gate?: string,
+    /** Waits at the gate between the sign-in and the remember-me token. */
+    @Query('gateRemember') gateRemember?: string,
   ) {
     if (gate) await this.gate.pass();
     await this.sessions.authenticate(session, body.userId);
+    if (gateRemember) await this.gate.pass();
     if (body.rememberMe) await this.rememberMe.issue(session);
     if (body.set) apply(session, body.set);
     return view(session);
