@@ -509,5 +509,24 @@ describe.each(ADAPTERS)('R22 revocations lose no race (%s)', (adapter) => {
         expect((await liveSessions(t.dataSource, 'u1')).length).toBe(2);
       },
     );
+
+    // Found by the model-based test (issue 16): a re-authentication does not count against the
+    // limit (it replaces its session); when that session was evicted meanwhile, it became a new
+    // login that nothing counted.
+    it('R13 R22 a re-authentication whose session a concurrent login evicted keeps the limit', async () => {
+      const oldest = await signIn(t, 'u1');
+      t.clock.advance(MINUTE);
+      await signIn(t, 'u1');
+      const reauthentication = request(t.url)
+        .post('/login?gate=1')
+        .set('Cookie', `${COOKIE}=${oldest.token}`)
+        .send({ userId: 'u1' })
+        .then((response) => response);
+      await t.gate.arrived(1);
+      await signIn(t, 'u1'); // evicts the oldest, which the re-authentication still holds
+      t.gate.open();
+      expect((await reauthentication).status).toBe(200);
+      expect((await liveSessions(t.dataSource, 'u1')).length).toBe(2);
+    });
   });
 });

@@ -117,7 +117,13 @@ export class SessionWriter {
       max: this.options.maxSessionsPerUser,
       policy: this.options.sessionLimitPolicy,
     });
-    if (!limit) return this.regenerateOn(this.repository, context, plan);
+    if (!limit) {
+      // A re-authentication of the same user replaces its session, so the limit was not
+      // consulted; if the session was ended meanwhile (evicted by another login, revoked), the
+      // sign-in adds a login after all and starts again, now under the limit.
+      const outcome = await this.regenerateOn(this.repository, context, plan, true);
+      return outcome === 'lost-sign-in' ? this.regenerate(context, plan) : undefined;
+    }
     const { userId } = limit;
     const evicted = await this.repository.serializeUser(userId, async (repository) => {
       const evicted = await this.makeRoom(repository, limit, context.record?.handle);
@@ -130,11 +136,17 @@ export class SessionWriter {
     }
   }
 
+  /**
+   * Regenerates on `repository`, retrying against concurrent regenerations. A sign-in whose
+   * session is ended meanwhile starts from no session: here, or, with `returnLostSignIn`, by
+   * returning `'lost-sign-in'` (its context reset) for the caller to start it again.
+   */
   private async regenerateOn(
     repository: SessionRepository,
     context: SessionContext,
     plan: RegenerationPlan,
-  ): Promise<void> {
+    returnLostSignIn = false,
+  ): Promise<'lost-sign-in' | void> {
     const login = startsLogin(plan);
     for (let attempt = 0; attempt < MAX_REGENERATION_ATTEMPTS; attempt++) {
       const old = context.record;
@@ -155,6 +167,7 @@ export class SessionWriter {
         // A sign-in starts afresh; anything else has lost its session.
         if (!login) return winner ? this.yieldToSignIn(context) : this.lose(context);
         context.reset();
+        if (returnLostSignIn) return 'lost-sign-in';
         continue;
       }
       context.adopt(winner.token, winner.record, true);
