@@ -11,6 +11,9 @@ module.exports = {
     '^content-disposition$': '<rootDir>/test/support/content-disposition.cjs',
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // Issue 16 in progress: the model-based suites join the default run once the model knows the
+  // latest fixes (CONTRIBUTING.md, "The model-based lifecycle test").
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/model/'],
   // The quick-start test unpacks the package there: a second "nest-session-security" for Jest.
   modulePathIgnorePatterns: ['<rootDir>/test-artifacts/'],
   globalSetup: '<rootDir>/test/global-setup.js',

@@ -1,0 +1,78 @@
+import { Agent, request } from 'node:http';
+
+/** A response as the driver needs it: status, Set-Cookie lines and the JSON body. */
+export interface HttpResponse {
+  status: number;
+  setCookies: string[];
+  body: unknown;
+}
+
+/**
+ * A small HTTP client on one keep-alive agent: a long run sends hundreds of thousands of
+ * requests, and a connection per request would run the machine out of ephemeral ports.
+ */
+export class HttpClient {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 16 });
+
+  constructor(private readonly baseUrl: string) {}
+
+  send(method: string, path: string, cookie: string | null, body?: object): Promise<HttpResponse> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = {};
+    if (cookie) headers.cookie = cookie;
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
+    return new Promise((resolve, reject) => {
+      const outgoing = request(
+        new URL(path, this.baseUrl),
+        { method, headers, agent: this.agent },
+        (incoming) => {
+          const chunks: Buffer[] = [];
+          incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+          incoming.on('error', reject);
+          incoming.on('end', () => {
+            resolve({
+              status: incoming.statusCode ?? 0,
+              setCookies: incoming.headers['set-cookie'] ?? [],
+              body: parseBody(Buffer.concat(chunks).toString('utf8')),
+            });
+          });
+        },
+      );
+      outgoing.on('error', reject);
+      outgoing.end(payload);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** The JSON body; the text itself when it is not JSON (a proxy's error page, say). */
+function parseBody(text: string): unknown {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * What a response did with cookie `name`: nothing (`null`), cleared it (`Max-Age=0`), or set
+ * it to a value. The last Set-Cookie of that name decides, as in a browser.
+ */
+export function cookieAction(setCookies: string[], name: string): null | 'clear' | string {
+  let action: null | 'clear' | string = null;
+  for (const line of setCookies) {
+    const [pair, ...attributes] = line.split(';').map((part) => part.trim());
+    const eq = pair.indexOf('=');
+    if (pair.slice(0, eq) !== name) continue;
+    const cleared = attributes.some((attribute) => attribute.toLowerCase() === 'max-age=0');
+    action = cleared ? 'clear' : pair.slice(eq + 1);
+  }
+  return action;
+}

@@ -1,0 +1,75 @@
+import { Adapter, ADAPTERS, startApp } from '../support/test-app';
+import { MODEL_OPTIONS } from './config';
+import { Driver } from './driver';
+import { emptyStatistics, RunStatistics } from './harness';
+import { FailureReport, formatFailure, runPrograms } from './runner';
+
+/*
+ * The long run of the model-based test (`npm run test:model`): programs with new seeds until
+ * MODEL_SECONDS (default 300) have passed on each adapter (MODEL_ADAPTER picks one), every
+ * failure printed as it is found (seed, path, shrunk script, the command that replays it),
+ * then the run's figures. MODEL_SEED with MODEL_PATH (and MODEL_REPLAY_PATH, MODEL_COMMANDS,
+ * as the failure printed them) replays one failure.
+ */
+
+const seconds = Number(process.env.MODEL_SECONDS ?? 300);
+const maxCommands = Number(process.env.MODEL_COMMANDS ?? 40);
+const adapters: Adapter[] = process.env.MODEL_ADAPTER
+  ? [process.env.MODEL_ADAPTER as Adapter]
+  : ADAPTERS;
+/** Programs per fast-check run: a new seed every few seconds. */
+const PROGRAMS_PER_SEED = 10;
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function figures(adapter: Adapter, statistics: RunStatistics, ms: number): string {
+  return `${adapter}: ${statistics.programs} programs, ${statistics.steps} steps, ${statistics.requests} requests (${statistics.parallelSteps} parallel steps), up to ${statistics.mostStates} possible states, in ${Math.round(ms / 1000)} s`;
+}
+
+describe('model-based lifecycle, long run', () => {
+  it.each(adapters)(
+    'random programs keep the rules and the invariants on %s for MODEL_SECONDS',
+    async (adapter) => {
+      const app = await startApp(adapter, { options: MODEL_OPTIONS });
+      const driver = new Driver(app);
+      const statistics = emptyStatistics();
+      const failures: FailureReport[] = [];
+      const started = Date.now();
+      try {
+        if (process.env.MODEL_PATH) {
+          const failure = await runPrograms(
+            driver,
+            {
+              seed: Number(process.env.MODEL_SEED),
+              path: process.env.MODEL_PATH,
+              replayPath: process.env.MODEL_REPLAY_PATH,
+              numRuns: 1,
+              maxCommands,
+              adapter,
+            },
+            statistics,
+          );
+          if (failure) failures.push(failure);
+        } else {
+          let seed = Number(process.env.MODEL_SEED ?? Date.now() % 1_000_000_000);
+          while (Date.now() - started < seconds * 1000) {
+            const options = { seed, numRuns: PROGRAMS_PER_SEED, maxCommands, adapter };
+            const failure = await runPrograms(driver, options, statistics);
+            if (failure) {
+              failures.push(failure);
+              print(formatFailure(failure));
+            }
+            seed++;
+          }
+        }
+      } finally {
+        driver.close();
+        await app.close();
+      }
+      print(figures(adapter, statistics, Date.now() - started));
+      expect(failures.map(formatFailure)).toEqual([]);
+    },
+  );
+});
