@@ -131,4 +131,29 @@ describe.each(ADAPTERS)('R26 concurrent writes to one key (%s)', (adapter) => {
     expect(t.statements.count).toBe(2);
     expect(t.statements.statements[1]).toMatch(/IS NOT DISTINCT FROM/);
   });
+
+  // Found by the model-based test (issue 16): a rotation wrote the list a request computed from
+  // the data it loaded, unguarded, and the request that lost the rotation race kept its stale
+  // list too; one acknowledged item was lost.
+  it('R26 two functional updates of one key on a session due for rotation keep both items', async () => {
+    const browser = new Browser(t.url);
+    expect((await browser.post('/login', { userId: 'alice' })).status).toBe(200);
+    t.clock.advance(16 * 60_000); // past the default 15-minute rotation interval
+    const add = (item: string) =>
+      request(t.url)
+        .post('/public/list/cart?gate=1')
+        .set('Cookie', `${COOKIE}=${browser.token}`)
+        .send({ item })
+        .then((response) => response);
+    const both = Promise.all([add('one'), add('two')]);
+    await t.gate.arrived(2);
+    t.gate.open();
+    expect((await both).map((response) => response.status)).toEqual([200, 200]);
+    const live = (await t.dataSource.query(
+      `SELECT data FROM "session"
+        WHERE user_id = 'alice' AND obsoleted_at IS NULL AND revoked_at IS NULL`,
+    )) as { data: { cart: string[] } }[];
+    expect(live).toHaveLength(1);
+    expect([...live[0].data.cart].sort()).toEqual(['one', 'two']);
+  });
 });

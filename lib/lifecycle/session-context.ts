@@ -420,9 +420,10 @@ export class SessionContext {
   /**
    * The session got a new ID in this request (regeneration): the successor, reached by `token`,
    * is the request's session, its cookie goes out, and the touch or rotation that was due is done.
+   * `keepChanges`: the successor does not hold the request's changes yet (they are written next).
    */
-  adoptSuccessor(token: string, successor: SessionRecord): void {
-    this.adopt(token, successor);
+  adoptSuccessor(token: string, successor: SessionRecord, keepChanges = false): void {
+    this.adopt(token, successor, keepChanges);
     this.#cookie = 'set';
     this.#touchDue = false;
     this.#rotationDue = false;

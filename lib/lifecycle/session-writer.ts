@@ -33,6 +33,8 @@ import { assertStorable } from './session';
 import { SessionRevoker } from './session-revoker';
 
 const EMPTY_DATA: DataChange = { replace: true, set: {}, remove: [] };
+/** The old row's data as it is, for a successor. */
+const NO_CHANGE: DataChange = { replace: false, set: {}, remove: [] };
 
 /** Who a newly created session belongs to. */
 interface SessionIdentity {
@@ -170,7 +172,8 @@ export class SessionWriter {
         if (returnLostSignIn) return 'lost-sign-in';
         continue;
       }
-      context.adopt(winner.token, winner.record, true);
+      // Functional updates apply again to the winner's data, which may hold another write.
+      this.rebase(context, winner);
       context.setCookie();
       if (winnerFulfils(plan, winner.record, context.loadedAt)) return;
     }
@@ -212,6 +215,10 @@ export class SessionWriter {
     const token = generateToken();
     const next = planSuccessor(plan, old, now);
     const { authenticatedAt } = next;
+    // Changes computed from stored values (functional updates, keys read then set) are not
+    // carried by the regeneration, which writes them unguarded: the successor starts from the
+    // data as stored, and they are written after it, guarded, applied to that data.
+    const carried = next.keepsData && context.dataGuard() === null;
     const successor = await repository.regenerate({
       purpose: plan.purpose,
       oldHash: old.idHash,
@@ -222,7 +229,7 @@ export class SessionWriter {
         idHash: hashToken(token),
         handle: next.newDeviceEntry ? generateHandle() : old.handle,
         userId: next.userId,
-        data: next.keepsData ? context.pendingChange() : EMPTY_DATA,
+        data: carried ? context.pendingChange() : next.keepsData ? NO_CHANGE : EMPTY_DATA,
         authenticatedAt,
         lastSeenAt: now,
         rotatedAt: now,
@@ -239,7 +246,9 @@ export class SessionWriter {
       },
     });
     if (!successor) return null;
-    context.adoptSuccessor(token, successor);
+    const pendingAfter = next.keepsData && !carried;
+    context.adoptSuccessor(token, successor, pendingAfter);
+    if (pendingAfter) context.reapplyUpdates(assertStorable);
     this.emitRegeneration(context, plan, old, successor, now);
     return successor;
   }
