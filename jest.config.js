@@ -11,11 +11,10 @@ module.exports = {
     '^content-disposition$': '<rootDir>/test/support/content-disposition.cjs',
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
-  // Issue 16 in progress: the model-based suites join the default run once the model knows the
-  // latest fixes (CONTRIBUTING.md, "The model-based lifecycle test").
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/model/'],
   // The quick-start test unpacks the package there: a second "nest-session-security" for Jest.
   modulePathIgnorePatterns: ['<rootDir>/test-artifacts/'],
+  // TEST_SESSION_CACHE=off runs every suite without the session cache.
+  setupFiles: ['<rootDir>/test/support/session-cache-mode.ts'],
   globalSetup: '<rootDir>/test/global-setup.js',
   globalTeardown: '<rootDir>/test/global-teardown.js',
   testTimeout: 60000,

@@ -1,7 +1,7 @@
 /**
  * A benchmark contender as a child process: forked from its compiled file in dist-bench/, its
  * output in dist-bench/logs/, ready when it reports its port, asked for statement statistics
- * and stopped over IPC (see bench/contenders/harness.ts for the other side).
+ * (or whatever else it answers) and stopped over IPC (see bench/contenders/harness.ts for the other side).
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
@@ -42,7 +42,7 @@ export class ContenderProcess {
     const ready = new Promise((resolve) => (onReady = resolve));
     this.child.on('message', (message) => {
       if (message.type === 'ready') onReady(message.port);
-      if (message.type === 'stats') {
+      if (message.type === 'stats' || message.type === 'reply') {
         this.pending.get(message.id)?.(message);
         this.pending.delete(message.id);
       }
@@ -62,10 +62,18 @@ export class ContenderProcess {
   }
 
   stats() {
+    return this.ask({ type: 'stats' });
+  }
+
+  /**
+   * Sends `message` with a fresh id and resolves with the contender's answer of that id (a
+   * `stats` or a `reply` message).
+   */
+  ask(message) {
     const id = ++this.nextId;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
-      this.child.send({ type: 'stats', id });
+      this.child.send({ ...message, id });
     });
   }
 

@@ -39,3 +39,35 @@ export const tokenOf = (prefix, i) =>
   createHash('sha256').update(`${prefix}${i}`).digest('base64url');
 export const SQL_TOKEN = (prefix) =>
   `translate(rtrim(encode(sha256(convert_to('${prefix}' || i, 'UTF8')), 'base64'), '='), '+/', '-_')`;
+
+/**
+ * Seeds sessions of this package by the storage contract: id_hash = SHA-256(token), tokens
+ * `tokenOf(prefix, i)` for i in [from, from + count). `userId` null seeds anonymous (pre-login)
+ * sessions with a small cart, else authenticated ones; all presented, live for 30 minutes.
+ * Returns the milliseconds it took.
+ */
+export async function seedSessions(url, { prefix, from, count, userId }) {
+  const started = Date.now();
+  await withClient(url, (client) =>
+    client.query(
+      `INSERT INTO "session" (id_hash, handle, user_id, data, created_at, authenticated_at,
+         last_seen_at, rotated_at, expires_at, ip, user_agent, csrf_secret, presented_at)
+       SELECT sha256(convert_to(t.token, 'UTF8')), md5(t.token), $3::text,
+         '{"cart":[{"sku":"a-1","qty":1}]}'::jsonb, now(), CASE WHEN $3::text IS NULL THEN NULL ELSE now() END,
+         now(), now(), now() + interval '30 minutes', '127.0.0.1', 'autocannon',
+         sha256(convert_to('csrf-' || t.token, 'UTF8')), now()
+       FROM generate_series($1::int, $2::int) AS i,
+         LATERAL (SELECT ${SQL_TOKEN(prefix)} AS token) AS t`,
+      [from, from + count - 1, userId],
+    ),
+  );
+  return Date.now() - started;
+}
+
+/** Fresh statistics and a checkpoint after seeding, so that measurements start alike. */
+export async function vacuum(url) {
+  await withClient(url, async (client) => {
+    await client.query('VACUUM (ANALYZE) "session"');
+    await client.query('CHECKPOINT');
+  });
+}

@@ -24,7 +24,15 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
-import { recreateDatabase, serverUrl, SQL_TOKEN, tokenOf, withClient } from './database.mjs';
+import {
+  recreateDatabase,
+  seedSessions,
+  serverUrl,
+  SQL_TOKEN,
+  tokenOf,
+  vacuum,
+  withClient,
+} from './database.mjs';
 import { ContenderProcess, OUT } from './contender-process.mjs';
 import { deleteKeys, ensureRedis, redisSettings, stopRedis } from './redis.mjs';
 
@@ -59,26 +67,10 @@ const log = (...args) =>
 // ---------------------------------------------------------------------------------------------
 // Databases
 
-/**
- * Seeds sessions of this package by the storage contract: id_hash = SHA-256(token). `userId`
- * null seeds anonymous (pre-login) sessions with a small cart, else authenticated ones.
- */
-async function seedModuleSessions(url, { prefix, from, count, userId }) {
-  const started = Date.now();
-  await withClient(url, (client) =>
-    client.query(
-      `INSERT INTO "session" (id_hash, handle, user_id, data, created_at, authenticated_at,
-         last_seen_at, rotated_at, expires_at, ip, user_agent, csrf_secret, presented_at)
-       SELECT sha256(convert_to(t.token, 'UTF8')), md5(t.token), $3::text,
-         '{"cart":[{"sku":"a-1","qty":1}]}'::jsonb, now(), CASE WHEN $3::text IS NULL THEN NULL ELSE now() END,
-         now(), now(), now() + interval '30 minutes', '127.0.0.1', 'autocannon',
-         sha256(convert_to('csrf-' || t.token, 'UTF8')), now()
-       FROM generate_series($1::int, $2::int) AS i,
-         LATERAL (SELECT ${SQL_TOKEN(prefix)} AS token) AS t`,
-      [from, from + count - 1, userId],
-    ),
-  );
-  log(`seeded ${count} sessions (${prefix}) in ${Date.now() - started} ms`);
+/** Seeds sessions of this package (see database.mjs) and logs how long it took. */
+async function seedModuleSessions(url, batch) {
+  const ms = await seedSessions(url, batch);
+  log(`seeded ${batch.count} sessions (${batch.prefix}) in ${ms} ms`);
 }
 
 /**
@@ -110,13 +102,6 @@ async function seedExpressSessions(url, { prefix, from, count }) {
       [from, from + count - 1],
     ),
   );
-}
-
-async function vacuum(url) {
-  await withClient(url, async (client) => {
-    await client.query('VACUUM (ANALYZE) "session"');
-    await client.query('CHECKPOINT');
-  });
 }
 
 /**
@@ -214,14 +199,15 @@ async function login(base, user, cookieName, csrf) {
 // ---------------------------------------------------------------------------------------------
 // Measurement
 
-function runAutocannon(base, request, duration) {
+/** `load`: what to send, autocannon options (`requests`, or `method`, `path` and `setupClient`). */
+function runAutocannon(base, load, duration) {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
         url: base,
         connections: CONFIG.connections,
         duration,
-        requests: [request],
+        ...load,
       },
       (error, result) => (error ? reject(error) : resolve(result)),
     );
@@ -314,46 +300,57 @@ async function measureInterleaved(scenarios, { warmup, duration }) {
   );
 }
 
-/** A request whose session (cookie, CSRF header) is fixed per autocannon connection (one user each). */
+/**
+ * A request whose session (cookie, CSRF header) is fixed per autocannon connection (one user
+ * each), set once per connection by `setupClient`: autocannon resets a `setupRequest` context
+ * after each pass over its `requests`, that is after every request here, so a context cannot
+ * hold a connection's session (two connections would then send one session at once).
+ */
 function perConnection(method, path, sessions) {
-  let next = 0;
-  return () => ({
-    method,
-    path,
-    setupRequest: (request, context) => {
-      context.session ??= sessions[next++ % sessions.length];
-      return { ...request, headers: { ...request.headers, ...context.session } };
-    },
-  });
+  return () => {
+    let next = 0;
+    return {
+      requests: [{ method, path }],
+      setupClient: (client) => client.setHeaders({ ...sessions[next++ % sessions.length] }),
+    };
+  };
 }
 
 /** A request that carries the next unused cookie of a pool (each login consumes one). */
 function fromPool(method, path, pool) {
   return () => ({
-    method,
-    path,
-    setupRequest: (request) => {
-      if (pool.next >= pool.size) {
-        pool.exhausted = true;
-        pool.next = 0;
-      }
-      return { ...request, headers: { ...request.headers, ...pool.headers(pool.next++) } };
-    },
+    requests: [
+      {
+        method,
+        path,
+        setupRequest: (request) => {
+          if (pool.next >= pool.size) {
+            pool.exhausted = true;
+            pool.next = 0;
+          }
+          return { ...request, headers: { ...request.headers, ...pool.headers(pool.next++) } };
+        },
+      },
+    ],
   });
 }
 
 /** A request with the cookie of a session drawn uniformly from all `count` stored ones. */
 function randomSession(path, prefix, count) {
   return () => ({
-    method: 'GET',
-    path,
-    setupRequest: (request) => ({
-      ...request,
-      headers: {
-        ...request.headers,
-        cookie: `__Host-sid=${tokenOf(prefix, Math.floor(Math.random() * count))}`,
+    requests: [
+      {
+        method: 'GET',
+        path,
+        setupRequest: (request) => ({
+          ...request,
+          headers: {
+            ...request.headers,
+            cookie: `__Host-sid=${tokenOf(prefix, Math.floor(Math.random() * count))}`,
+          },
+        }),
       },
-    }),
+    ],
   });
 }
 
@@ -368,6 +365,7 @@ const LABELS = {
   'nestjs-session': 'nestjs-session + connect-pg-simple',
   'nestjs-session-redis': 'nestjs-session + connect-redis (Redis)',
   module: 'nest-session-security',
+  'module-nocache': 'nest-session-security, cache off',
 };
 
 function ratio(value, reference) {
@@ -388,7 +386,7 @@ function table(results) {
     const reference =
       id === 'module:read@large'
         ? get('module:read@small')?.rps
-        : contender === 'module' && !scale
+        : (contender === 'module' || contender === 'module-nocache') && !scale
           ? get(`nestjs-session:${kind}`)?.rps
           : undefined;
     const flags =
@@ -413,6 +411,7 @@ const BOUNDS_ROWS = [
   'ceiling-interceptor',
   'nestjs-session-redis',
   'module',
+  'module-nocache',
   'floor',
   'write-floor',
   'nestjs-session',
@@ -525,6 +524,9 @@ async function main() {
   }
 
   const mainUrl = await recreateDatabase('nss_bench');
+  // The package with its cache off has a database of its own: the cached contender listens on
+  // its database, and would otherwise handle the notifications of the other's writes.
+  const noCacheUrl = await recreateDatabase('nss_bench_nocache');
   const expressUrl = await recreateDatabase('nss_bench_express');
   await withClient(expressUrl, (client) =>
     client.query(readFileSync(require.resolve('connect-pg-simple/table.sql'), 'utf8')),
@@ -539,6 +541,9 @@ async function main() {
     'write-floor': contender('write-floor', 'write-floor.js', mainUrl),
     'nestjs-session': contender('nestjs-session', 'nestjs-session.js', expressUrl),
     module: contender('module', 'session-module.js', mainUrl),
+    'module-nocache': contender('module-nocache', 'session-module.js', noCacheUrl, {
+      BENCH_CACHE: 'off',
+    }),
   };
   if (redis) {
     contenders['nestjs-session-redis'] = contender(
@@ -553,9 +558,14 @@ async function main() {
     // The module first: its migration creates the session table the floor reads.
     await contenders.module.start();
     await Promise.all(
-      ['ceiling', 'ceiling-interceptor', 'floor', 'write-floor', 'nestjs-session'].map((name) =>
-        contenders[name].start(),
-      ),
+      [
+        'module-nocache',
+        'ceiling',
+        'ceiling-interceptor',
+        'floor',
+        'write-floor',
+        'nestjs-session',
+      ].map((name) => contenders[name].start()),
     );
     if (redis) {
       await contenders['nestjs-session-redis'].start().catch(async (error) => {
@@ -568,10 +578,14 @@ async function main() {
     }
 
     const moduleSessions = [];
+    const noCacheSessions = [];
     const expressSessions = [];
     const redisSessions = [];
     for (let i = 0; i < CONFIG.connections; i++) {
       moduleSessions.push(await login(contenders.module.base, `reader-${i}`, '__Host-sid', true));
+      noCacheSessions.push(
+        await login(contenders['module-nocache'].base, `reader-${i}`, '__Host-sid', true),
+      );
       expressSessions.push(
         await login(contenders['nestjs-session'].base, `reader-${i}`, 'connect.sid', false),
       );
@@ -637,6 +651,11 @@ async function main() {
         request: perConnection('GET', '/read', moduleSessions),
       },
       {
+        id: 'module-nocache:read',
+        contender: contenders['module-nocache'],
+        request: perConnection('GET', '/read', noCacheSessions),
+      },
+      {
         id: 'write-floor:write',
         contender: contenders['write-floor'],
         request: perConnection('POST', '/write', moduleSessions),
@@ -655,6 +674,11 @@ async function main() {
         id: 'module:write',
         contender: contenders.module,
         request: perConnection('POST', '/write', moduleSessions),
+      },
+      {
+        id: 'module-nocache:write',
+        contender: contenders['module-nocache'],
+        request: perConnection('POST', '/write', noCacheSessions),
       },
       {
         id: 'nestjs-session:login',
@@ -758,7 +782,9 @@ async function main() {
       .replace(/read@large/g, `read, ${CONFIG.large.toLocaleString('en')} sessions`),
     '',
     'Settings: nest-session-security with its default options (CSRF on: the runner sends each ' +
-      "session's token; secure `__Host-sid` cookie sent by the runner); nestjs-session with " +
+      "session's token; secure `__Host-sid` cookie sent by the runner; the session cache on, " +
+      'measured once usable), and the same with `cache: { enabled: false }` (cache off, a database ' +
+      'of its own); nestjs-session with ' +
       'express-session `resave: false`, `saveUninitialized: false`, `rolling: false` and ' +
       'connect-pg-simple defaults; both on TypeORM/pg pools of 10; nestjs-session + connect-redis: ' +
       'the same nestjs-session application on connect-redis with its defaults (TTL one day, touch) ' +
@@ -781,6 +807,8 @@ async function main() {
     '',
     `Durability: PostgreSQL fsync ${postgres.fsync}, synchronous_commit ${postgres.synchronous_commit} ` +
       `(server default; the write floor's connections set it to on themselves), wal_sync_method ${postgres.wal_sync_method}. ${redisNote}`,
+    '',
+    "Issue 17's targets, for nest-session-security with its cache on (the default):",
     '',
     ...cacheChecks.map((check) => `- ${check.text}`),
     '',
@@ -812,7 +840,13 @@ async function main() {
   if (process.env.BENCH_KEEP !== '1') {
     // The databases (one of them a million rows) are only needed while measuring.
     await withClient(serverUrl(), async (client) => {
-      for (const name of ['nss_bench', 'nss_bench_express', 'nss_bench_small', 'nss_bench_large']) {
+      for (const name of [
+        'nss_bench',
+        'nss_bench_nocache',
+        'nss_bench_express',
+        'nss_bench_small',
+        'nss_bench_large',
+      ]) {
         await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       }
     });

@@ -28,7 +28,6 @@
  * the fallback cases), BENCH_SOCKET_WARMUP (10 per case), BENCH_SOCKET_BYSTANDERS (100),
  * BENCH_KEEP=1 (keep the database).
  */
-import { Agent, request as httpRequest } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -40,6 +39,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { recreateDatabase, serverUrl, withClient } from './database.mjs';
+import { instanceHttp } from './instance-http.mjs';
 import { ContenderProcess } from './contender-process.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -89,52 +89,7 @@ const log = (...args) =>
 // ---------------------------------------------------------------------------------------------
 // HTTP and WebSocket clients
 
-/** One keep-alive agent per instance, as a browser keeps its connection to a server. */
-const agents = { a: new Agent({ keepAlive: true }), b: new Agent({ keepAlive: true }) };
-
-/** One request; resolves {status, body, cookie, at} where `at` is when the response ended. */
-function http(instance, method, path, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      `${instance.base}${path}`,
-      { method, headers, agent: agents[instance.key] },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => {
-          const at = performance.now();
-          const cookie = (res.headers['set-cookie'] ?? [])
-            .map((line) => line.split(';')[0])
-            .find((pair) => pair.startsWith(`${COOKIE}=`) && pair.length > COOKIE.length + 1);
-          try {
-            resolve({ status: res.statusCode, body: text ? JSON.parse(text) : null, cookie, at });
-          } catch (error) {
-            reject(error);
-          }
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/**
- * Signs in as a browser does (GET /csrf for the pre-login session, POST /login with its token);
- * returns the session's cookie, CSRF token and handle.
- */
-async function signIn(instance, user) {
-  const before = await http(instance, 'GET', '/csrf');
-  const headers = { 'x-csrf-token': before.body.token };
-  if (before.cookie) headers.cookie = before.cookie;
-  const response = await http(instance, 'POST', `/login?u=${user}`, headers);
-  if (response.status !== 200 || !response.cookie) {
-    throw new Error(`login at ${instance.key}: ${response.status}, cookie ${!!response.cookie}`);
-  }
-  return { cookie: response.cookie, csrf: response.body.csrf, handle: response.body.handle };
-}
+const { http, signIn, close: closeHttp } = instanceHttp(COOKIE);
 
 /**
  * Opens a socket to A's /ws with the session's cookie and resolves once its hello arrived, with
@@ -375,7 +330,7 @@ async function main() {
     for (const { socket } of bystanders) socket.terminate();
     await db.end().catch(() => undefined);
     for (const instance of Object.values(instances)) await instance.stop();
-    for (const agent of Object.values(agents)) agent.destroy();
+    closeHttp();
   }
 
   const table = markdown(results, started);

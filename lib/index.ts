@@ -88,15 +88,18 @@ export {
   SessionRegenerationColumns1764000000002,
   CreateServerKeyTable1764000000003,
   SessionEndedNotification1764000000004,
+  SessionChangedNotification1764000000005,
 } from './storage/migrations';
 export {
   SessionRepository,
   type DataChange,
   type NewSession,
   type SessionUpdate,
+  type SessionTouch,
   type Regeneration,
   type RevocationScope,
 } from './storage/session.repository';
 export { PostgresSessionRepository } from './storage/postgres-session.repository';
+export { SessionCache } from './storage/session-cache';
 export type { SessionRepositories, RepositoryBinding } from './storage/repository-bindings';
 export { hashToken } from './core/session-token';

@@ -2,7 +2,8 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { SessionModuleExtras, SessionModuleOptions } from './options/session-options';
 import { SessionRepositories } from './storage/repository-bindings';
 import { storageProviders } from './storage/storage.providers';
-import { listenClientsProvider } from './sockets/listen-clients';
+import { listenClientsProvider } from './storage/listen-clients';
+import { sessionCacheProvider } from './storage/session-cache.provider';
 
 /**
  * What is given beside the options of `forRoot` / `forRootAsync` because it shapes the module
@@ -31,6 +32,7 @@ export const {
         ...(definition.providers ?? []),
         ...storageProviders(extras.dataSource, extras.repositories),
         listenClientsProvider(extras.dataSource),
+        sessionCacheProvider(extras.dataSource),
       ],
     }),
   )

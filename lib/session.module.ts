@@ -23,12 +23,13 @@ import { SessionLoader } from './lifecycle/session-loader';
 import { SessionRevoker } from './lifecycle/session-revoker';
 import { ServerKey } from './lifecycle/server-key';
 import { SessionWriter } from './lifecycle/session-writer';
+import { TouchBatcher } from './lifecycle/touch-batcher';
 import { ConfigurableSessionModule, SESSION_MODULE_OPTIONS } from './session.module-definition';
 import { SessionGarbageCollector } from './storage/session-garbage-collector';
 import { SessionRepository } from './storage/session.repository';
 import { GatewayRules } from './sockets/gateway-rules';
 import { LiveSignOut } from './sockets/live-sign-out';
-import { SessionEndListener } from './sockets/session-end-listener';
+import { SessionChangeListener } from './storage/session-change-listener';
 import { SocketSessions } from './sockets/socket-sessions';
 
 /**
@@ -64,6 +65,7 @@ import { SocketSessions } from './sockets/socket-sessions';
     StolenIdResponse,
     SessionLoader,
     SessionWriter,
+    TouchBatcher,
     SessionRevoker,
     ServerKey,
     SessionResponseHeaders,
@@ -77,7 +79,7 @@ import { SocketSessions } from './sockets/socket-sessions';
     GuardRegistration,
     SessionStartup,
     GatewayRules,
-    SessionEndListener,
+    SessionChangeListener,
     LiveSignOut,
     SocketSessions,
   ],

@@ -5,7 +5,7 @@
  * changed that key meanwhile; a `set` of a key never read merges as before.
  */
 import request from 'supertest';
-import { ADAPTERS, useTestApp } from './support/test-app';
+import { ADAPTERS, readsFromCache, useTestApp } from './support/test-app';
 import { Browser, COOKIE, rowFor, sessionCookies } from './support/http-client';
 
 describe.each(ADAPTERS)('R26 concurrent writes to one key (%s)', (adapter) => {
@@ -123,13 +123,15 @@ describe.each(ADAPTERS)('R26 concurrent writes to one key (%s)', (adapter) => {
   it('R26 statement counts: a write that read nothing is one UPDATE, as before; an uncontended functional update too', async () => {
     const browser = await signedIn({ note: 'v0' });
     t.statements.reset();
+    // With the session cache, the sign-in's write left a copy: the load sends nothing.
+    const load = readsFromCache(t) ? 0 : 1;
     expect((await browser.post('/public/data', { note: 'v1' })).status).toBe(200);
-    expect(t.statements.count).toBe(2); // the load, the write
-    expect(t.statements.statements[1]).not.toMatch(/IS NOT DISTINCT FROM/);
+    expect(t.statements.count).toBe(load + 1); // the load, the write
+    expect(t.statements.statements.at(-1)).not.toMatch(/IS NOT DISTINCT FROM/);
     t.statements.reset();
     expect((await browser.post('/public/list/cart', { item: 'x' })).status).toBe(200);
-    expect(t.statements.count).toBe(2);
-    expect(t.statements.statements[1]).toMatch(/IS NOT DISTINCT FROM/);
+    expect(t.statements.count).toBe(load + 1);
+    expect(t.statements.statements.at(-1)).toMatch(/IS NOT DISTINCT FROM/);
   });
 
   // Found by the model-based test (issue 16): a rotation wrote the list a request computed from

@@ -3,15 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { createConnection, createServer, Server, Socket } from 'node:net';
 import {
   SESSION_MIGRATIONS,
+  SessionChangedNotification1764000000005,
   SessionEndedNotification1764000000004,
   SessionModule,
 } from 'nest-session-security';
 import { DataSource } from 'typeorm';
 import {
   SESSION_ENDED_CHANNEL,
-  SessionEndListener,
-  SessionEndNotice,
-} from '../lib/sockets/session-end-listener';
+  SessionChangeListener,
+  SessionChangeNotice,
+} from '../lib/storage/session-change-listener';
 import {
   createTestDatabase,
   dropTestDatabase,
@@ -36,6 +37,12 @@ import {
   useTestApp,
 } from './support/test-app';
 
+/**
+ * The listener as the sockets use it: without the session cache, which would subscribe from the
+ * start (test/session-cache.e2e-spec.ts covers the listener with it).
+ */
+const WITHOUT_CACHE = { cache: { enabled: false } };
+
 /** The listener needs connections of their own to a real server (PGlite serves one backend). */
 const describeOnServer = usesEmbeddedPostgres() ? describe.skip : describe;
 
@@ -57,10 +64,10 @@ async function waitFor(
 
 /** What one subscriber of a listener heard. */
 class Heard {
-  readonly notices: SessionEndNotice[] = [];
+  readonly notices: SessionChangeNotice[] = [];
   readonly unsubscribe: () => void;
 
-  constructor(readonly listener: SessionEndListener) {
+  constructor(readonly listener: SessionChangeListener) {
     this.unsubscribe = listener.subscribe((notice) => this.notices.push(notice));
   }
 
@@ -123,15 +130,15 @@ function hashOf(browser: Browser): string {
 describeOnServer.each(ADAPTERS)(
   'live sign-out signal: the sessions that end, heard on this instance and another (%s)',
   (adapter: Adapter) => {
-    const t = useTestApp(adapter);
+    const t = useTestApp(adapter, { options: WITHOUT_CACHE });
     let other: TestApp;
     let here: Heard;
     let there: Heard;
 
     beforeAll(async () => {
-      other = await startApp(adapter);
-      here = new Heard(t.app.get(SessionEndListener));
-      there = new Heard(other.app.get(SessionEndListener));
+      other = await startApp(adapter, { options: WITHOUT_CACHE });
+      here = new Heard(t.app.get(SessionChangeListener));
+      there = new Heard(other.app.get(SessionChangeListener));
       await listeningAndResynced(here);
       await listeningAndResynced(there);
     });
@@ -231,11 +238,11 @@ describeOnServer.each(ADAPTERS)(
 );
 
 describeOnServer('live sign-out signal: the trigger, whatever changes the table', () => {
-  const t = useTestApp('express');
+  const t = useTestApp('express', { options: WITHOUT_CACHE });
   let heard: Heard;
 
   beforeAll(async () => {
-    heard = new Heard(t.app.get(SessionEndListener));
+    heard = new Heard(t.app.get(SessionChangeListener));
     await listeningAndResynced(heard);
   });
   afterAll(() => heard.unsubscribe());
@@ -320,7 +327,7 @@ describeOnServer('live sign-out signal: the trigger, whatever changes the table'
   });
 
   it('payloads that are not a hash are ignored, and a subscriber that throws does not stop the others', async () => {
-    const thrower = t.app.get(SessionEndListener).subscribe(() => {
+    const thrower = t.app.get(SessionChangeListener).subscribe(() => {
       throw new Error('a broken subscriber');
     });
     try {
@@ -434,7 +441,9 @@ describeOnServer(
 
     beforeAll(async () => {
       await proxy.start();
-      t = await startApp('express', { options: { listenConnection: proxy.url() } });
+      t = await startApp('express', {
+        options: { ...WITHOUT_CACHE, listenConnection: proxy.url() },
+      });
     });
     afterAll(async () => {
       await t.close();
@@ -443,7 +452,7 @@ describeOnServer(
     beforeEach(async () => {
       proxy.forward();
       warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-      heard = new Heard(t.app.get(SessionEndListener));
+      heard = new Heard(t.app.get(SessionChangeListener));
       await listeningAndResynced(heard);
     });
     afterEach(() => {
@@ -502,12 +511,12 @@ describeOnServer(
   'live sign-out signal: the connection follows the subscribers and the application',
   () => {
     it('no connection until the first subscriber, none after the last leaves, none after close', async () => {
-      const t = await startApp('express');
+      const t = await startApp('express', { options: WITHOUT_CACHE });
       const probe = new DataSource({ type: 'postgres', url: testDatabaseUrl() });
       await probe.initialize();
       let closed = false;
       try {
-        const listener = t.app.get(SessionEndListener);
+        const listener = t.app.get(SessionChangeListener);
         expect(listener.available).toBe(true);
         expect(listener.listening).toBe(false);
         const first = new Heard(listener);
@@ -555,7 +564,7 @@ describeOnServer(
         }),
       });
       try {
-        const listener = t.app.get(SessionEndListener);
+        const listener = t.app.get(SessionChangeListener);
         expect(listener.available).toBe(false);
         const heard = new Heard(listener);
         await new Promise((resolve) => setImmediate(resolve));
@@ -593,17 +602,29 @@ describeOnServer('live sign-out signal: the migration', () => {
       )
     ).map((row: { tgname: string }) => row.tgname);
   const functions = async () =>
-    (await dataSource.query(`SELECT 1 FROM pg_proc WHERE proname = 'session_ended_notify'`)).length;
+    (
+      await dataSource.query(
+        `SELECT proname FROM pg_proc WHERE proname LIKE 'session\\_%\\_notify' ORDER BY proname`,
+      )
+    ).map((row: { proname: string }) => row.proname);
+  const ENDED = ['session_ended_on_delete', 'session_ended_on_update'];
+  const ALL = ['session_changed_on_truncate', 'session_ended_on_delete', 'session_ended_on_update'];
 
-  it('up creates the two triggers and their function, down drops them, up again restores them', async () => {
+  it('up creates the triggers and their functions, down drops them, up again restores them', async () => {
     await dataSource.runMigrations();
-    expect(SESSION_MIGRATIONS.at(-1)).toBe(SessionEndedNotification1764000000004);
-    expect(await triggers()).toEqual(['session_ended_on_delete', 'session_ended_on_update']);
-    expect(await functions()).toBe(1);
+    expect(SESSION_MIGRATIONS.slice(-2)).toEqual([
+      SessionEndedNotification1764000000004,
+      SessionChangedNotification1764000000005,
+    ]);
+    expect(await triggers()).toEqual(ALL);
+    expect(await functions()).toEqual(['session_ended_notify', 'session_truncated_notify']);
+    await dataSource.undoLastMigration();
+    expect(await triggers()).toEqual(ENDED);
+    expect(await functions()).toEqual(['session_ended_notify']);
     await dataSource.undoLastMigration();
     expect(await triggers()).toEqual([]);
-    expect(await functions()).toBe(0);
+    expect(await functions()).toEqual([]);
     await dataSource.runMigrations();
-    expect(await triggers()).toEqual(['session_ended_on_delete', 'session_ended_on_update']);
+    expect(await triggers()).toEqual(ALL);
   });
 });

@@ -233,19 +233,17 @@ describe('issue 13 §2 migrations not run: the start stops, naming SESSION_MIGRA
     const lines = error.message.split('\n').filter((line) => line.startsWith(' - '));
     expect(lines).toEqual([
       ' - table "session" has no columns "obsoleted_by", "presented_at", "remember_me_handle"',
-      ' - table "session" has no triggers "session_ended_on_update", "session_ended_on_delete"',
+      ' - table "session" has no triggers "session_ended_on_update", "session_ended_on_delete", "session_changed_on_truncate"',
       ' - table "session_server_key" does not exist',
     ]);
   });
 
-  it('a database without the last migration: the triggers that signal ended sessions are named', async () => {
-    const error = await startFailure({ typeOrm: [typeOrmOn(url, SESSION_MIGRATIONS.slice(0, 4))] });
+  it('a database without the last migration: the triggers that signal changed sessions are named', async () => {
+    const error = await startFailure({ typeOrm: [typeOrmOn(url, SESSION_MIGRATIONS.slice(0, 5))] });
     expect(error).toBeInstanceOf(SessionSetupError);
     const lines = error.message.split('\n').filter((line) => line.startsWith(' - '));
-    expect(lines).toEqual([
-      ' - table "session" has no triggers "session_ended_on_update", "session_ended_on_delete"',
-    ]);
-    expect(error.message).toContain('SessionEndedNotification1764000000004 in its `migrations`');
+    expect(lines).toEqual([' - table "session" has no trigger "session_changed_on_truncate"']);
+    expect(error.message).toContain('SessionChangedNotification1764000000005 in its `migrations`');
     expect(error.message).toContain('`synchronize` creates no triggers');
   });
 

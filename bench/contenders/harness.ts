@@ -25,6 +25,16 @@ export function countStatement(verb: string): void {
   stats.byVerb[verb] = (stats.byVerb[verb] ?? 0) + 1;
 }
 
+/**
+ * The verb a statement is counted under; `SELECT 1` apart, the heartbeat of the package's
+ * listening connection (one every 2 s, whatever the load), so that the report can tell it from
+ * the SELECTs of requests.
+ */
+function verbOf(text: string): string {
+  if (/^\s*SELECT 1\s*$/i.test(text)) return 'SELECT 1';
+  return /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '?';
+}
+
 /** Counts every statement sent through any pg client of this process. Call before connecting. */
 export function countStatements(): void {
   const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
@@ -32,7 +42,7 @@ export function countStatements(): void {
   proto.query = function countedQuery(this: unknown, ...args: unknown[]) {
     const config = args[0] as string | { text?: string } | undefined;
     const text = typeof config === 'string' ? config : config?.text;
-    if (typeof text === 'string') countStatement(/^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '?');
+    if (typeof text === 'string') countStatement(verbOf(text));
     return original.apply(this, args);
   };
 }

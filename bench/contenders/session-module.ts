@@ -1,8 +1,13 @@
 /**
  * This package, imported by its name from the built dist/, on Nest with Express, with its
  * default options (secure `__Host-sid` cookie: the runner sends the Cookie header itself; CSRF
- * on: the runner sends the token of each session in `x-csrf-token`, as a browser app does) and
- * TypeORM's default pool (10 connections).
+ * on: the runner sends the token of each session in `x-csrf-token`, as a browser app does; the
+ * session cache on) and TypeORM's default pool (10 connections). BENCH_CACHE=off starts it with
+ * `cache: { enabled: false }` instead.
+ *
+ * With the cache on, it reports ready only once the cache is usable (its listening connection
+ * has run `LISTEN` and found the change triggers): before that every read goes to the database,
+ * and a measurement that began then would not measure the cache.
  */
 import 'reflect-metadata';
 import { Controller, Get, HttpCode, Module, Post, Query } from '@nestjs/common';
@@ -19,7 +24,10 @@ import {
   SessionModule,
   SessionService,
 } from 'nest-session-security';
+import { untilCacheUsable } from './cache-probe';
 import { countStatements, databaseUrl, serve } from './harness';
+
+const cacheOff = process.env.BENCH_CACHE === 'off';
 
 @Controller()
 class BenchController {
@@ -65,7 +73,7 @@ class BenchController {
       migrationsRun: true,
       logging: false,
     }),
-    SessionModule.forRoot({}),
+    SessionModule.forRoot(cacheOff ? { cache: { enabled: false } } : {}),
   ],
   controllers: [BenchController],
   providers: [{ provide: APP_GUARD, useClass: SessionGuard }],
@@ -75,6 +83,7 @@ class BenchModule {}
 async function main() {
   countStatements();
   const app = await NestFactory.create(BenchModule, { logger: ['error'] });
+  if (!cacheOff) await untilCacheUsable(app);
   await serve(app);
 }
 

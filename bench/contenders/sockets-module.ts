@@ -13,35 +13,20 @@
  * one device of the signed-in user).
  */
 import 'reflect-metadata';
-import {
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Module,
-  NotFoundException,
-  Param,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OnGatewayConnection, WebSocketGateway } from '@nestjs/websockets';
 import {
-  CsrfService,
-  CurrentSession,
-  CurrentUserId,
   getSession,
-  Public,
   SESSION_MIGRATIONS,
-  Session,
   SessionGuard,
   SessionModule,
-  SessionService,
   SessionWebSocketAdapter,
 } from 'nest-session-security';
 import type { WebSocket } from 'ws';
+import { DeviceRoutes } from './device-routes';
 import { databaseUrl, serve } from './harness';
 
 @WebSocketGateway({ path: '/ws' })
@@ -49,47 +34,6 @@ class AccountGateway implements OnGatewayConnection {
   /** The runner waits for this message: once it arrives, the socket is tracked for sign-out. */
   handleConnection(socket: WebSocket): void {
     socket.send(JSON.stringify({ type: 'hello', user: getSession(socket).userId }));
-  }
-}
-
-@Controller()
-class SocketsController {
-  constructor(
-    private readonly sessions: SessionService,
-    private readonly csrf: CsrfService,
-  ) {}
-
-  @Public()
-  @Get('csrf')
-  csrfToken(@CurrentSession() session: Session) {
-    return { token: this.csrf.token(session) };
-  }
-
-  /** Signs in as `u`; the handle lets another device of the user revoke this one. */
-  @Public()
-  @Post('login')
-  @HttpCode(200)
-  async login(@CurrentSession() session: Session, @Query('u') user: string) {
-    await this.sessions.authenticate(session, user);
-    return { userId: user, handle: session.handle, csrf: this.csrf.token(session) };
-  }
-
-  /** "Sign out everywhere": every session of the user, this one included. */
-  @Post('logout-all')
-  @HttpCode(200)
-  async logoutAll(@CurrentSession() session: Session, @CurrentUserId() userId: string) {
-    return { count: await this.sessions.logoutAll(userId, session) };
-  }
-
-  /** Revokes one other device of the signed-in user, by its handle. */
-  @Delete('sessions/:handle')
-  @HttpCode(204)
-  async revoke(
-    @CurrentSession() session: Session,
-    @CurrentUserId() userId: string,
-    @Param('handle') handle: string,
-  ) {
-    if (!(await this.sessions.revoke(userId, handle, session))) throw new NotFoundException();
   }
 }
 
@@ -104,7 +48,7 @@ class SocketsController {
     }),
     SessionModule.forRoot({ listenConnection: process.env.BENCH_LISTEN_URL }),
   ],
-  controllers: [SocketsController],
+  controllers: [DeviceRoutes],
   providers: [AccountGateway, { provide: APP_GUARD, useClass: SessionGuard }],
 })
 class SocketsModule {}

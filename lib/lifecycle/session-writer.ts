@@ -27,6 +27,7 @@ import {
 import { InjectSessionOptions } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { DataChange, SessionRepository } from '../storage/session.repository';
+import { TouchBatcher } from './touch-batcher';
 import { continuationOf, ReachedSession } from './session-chain';
 import { SessionContext } from './session-context';
 import { assertStorable } from './session';
@@ -72,6 +73,7 @@ export class SessionWriter {
     private readonly revoker: SessionRevoker,
     private readonly clock: Clock,
     private readonly events: SessionEvents,
+    private readonly touches: TouchBatcher,
   ) {}
 
   /**
@@ -347,12 +349,16 @@ export class SessionWriter {
       const touch = context.touchDue
         ? { lastSeenAt: now, expiresAt: activeExpiry(record, now, this.options.timings) }
         : undefined;
-      const version = await this.repository.update(record.idHash, {
-        data: context.hasChanges ? context.pendingChange() : undefined,
-        csrfSecret: context.pendingCsrfSecret ?? undefined,
-        touch,
-        guard: context.hasChanges ? (context.dataGuard() ?? undefined) : undefined,
-      });
+      // A touch alone goes with the other sessions' touches (one statement for all of them).
+      const version =
+        touch && !context.hasChanges && !context.pendingCsrfSecret
+          ? await this.touches.touch({ idHash: record.idHash, ...touch })
+          : await this.repository.update(record.idHash, {
+              data: context.hasChanges ? context.pendingChange() : undefined,
+              csrfSecret: context.pendingCsrfSecret ?? undefined,
+              touch,
+              guard: context.hasChanges ? (context.dataGuard() ?? undefined) : undefined,
+            });
       if (version !== null) {
         const csrfSecret = record.csrfSecret ?? context.pendingCsrfSecret;
         context.markPersisted({

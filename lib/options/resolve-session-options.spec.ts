@@ -45,6 +45,7 @@ const DEFAULT_RESOLVED = {
   regenerateOnWrite: false,
   preparedStatements: true,
   guardCheck: true,
+  cache: { enabled: true, maxEntries: 10_000, maxBytes: 33_554_432, maxAge: 5 * SECOND },
   maxDataSize: 8192,
   defaultAccess: 'authenticated',
   csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] },
@@ -104,6 +105,7 @@ describe('resolveSessionOptions: defaults (DESIGN section 5)', () => {
       csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] },
       rememberMe: { lifetime: '30d' },
       idGuessing: { threshold: 20, window: '1m', block: false },
+      cache: { enabled: true, maxEntries: 10_000, maxBytes: 33_554_432, maxAge: '5s' },
     });
   });
 
@@ -508,6 +510,26 @@ describe('resolveSessionOptions: rejected options name the option and the allowe
     const url = 'postgresql://app:secret@db-direct:5432/app?sslmode=require';
     expect(resolveSessionOptions({ listenConnection: url }).listenConnection).toBe(url);
     expect(resolveSessionOptions({}).listenConnection).toBeUndefined();
+  });
+
+  it('cache options out of range or of the wrong type, each named', () => {
+    expect(
+      problems({ cache: { enabled: 'yes', maxEntries: 0, maxBytes: 10, maxAge: '2m' } }),
+    ).toEqual([
+      expect.stringMatching(/^cache\.enabled: /),
+      expect.stringMatching(/^cache\.maxEntries: /),
+      expect.stringMatching(/^cache\.maxBytes: /),
+      expect.stringMatching(/^cache\.maxAge: .*at most '1m'/),
+    ]);
+    expect(problems({ cache: { maxAge: 0 } })).toEqual([
+      expect.stringMatching(/^cache\.maxAge: .*positive/),
+    ]);
+    expect(resolveSessionOptions({ cache: { enabled: false, maxAge: '30s' } }).cache).toEqual({
+      enabled: false,
+      maxEntries: 10_000,
+      maxBytes: 33_554_432,
+      maxAge: 30 * SECOND,
+    });
   });
 
   it('several problems are listed together in one error', () => {

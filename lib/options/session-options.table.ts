@@ -5,6 +5,7 @@ import {
   OBSOLETE_ACCESS_RESPONSES,
   SAME_SITE_VALUES,
   SESSION_LIMIT_POLICIES,
+  SessionCacheOptions,
   SessionCookieOptions,
   SessionCsrfOptions,
   SessionIdGuessingOptions,
@@ -80,6 +81,13 @@ const ID_GUESSING_OPTIONS = {
   block: flag({ default: false }),
 } satisfies OptionTableFor<SessionIdGuessingOptions>;
 
+const CACHE_OPTIONS = {
+  enabled: flag({ default: true }),
+  maxEntries: integer({ default: 10_000, between: [1, 10_000_000] }),
+  maxBytes: integer({ default: 33_554_432, between: [1_024, 4_294_967_296], unit: 'bytes' }),
+  maxAge: duration({ default: '5s', positive: true, max: '1m' }),
+} satisfies OptionTableFor<SessionCacheOptions>;
+
 export const SESSION_OPTION_TABLE = {
   cookie: nested(COOKIE_OPTIONS),
   idleTimeout: duration({ default: '30m', positive: true }),
@@ -103,6 +111,7 @@ export const SESSION_OPTION_TABLE = {
   idGuessing: nested(ID_GUESSING_OPTIONS),
   rememberMe: nested(REMEMBER_ME_OPTIONS),
   csrf: nested(CSRF_OPTIONS),
+  cache: nested(CACHE_OPTIONS),
   // No default: no limit (resolves to null).
   maxSessionsPerUser: integer({}),
   sessionLimitPolicy: oneOf(SESSION_LIMIT_POLICIES, { default: 'evict-least-recently-used' }),

@@ -65,6 +65,30 @@ export interface SessionRememberMeOptions {
 }
 
 /**
+ * The in-process session cache: a read that finds a fresh copy of a live session sends no SQL.
+ * PostgreSQL tells every instance of every change (migration
+ * `SessionChangedNotification1764000000005`, `LISTEN` on one connection per instance), and each
+ * drops its copy; while that connection is down the cache is not used at all.
+ */
+export interface SessionCacheOptions {
+  /**
+   * Default `true`. The cache is used only with the package's PostgreSQL repository, while its
+   * listening connection is up (see `listenConnection`); otherwise every read goes to the
+   * database, as with `false`.
+   */
+  enabled?: boolean;
+  /** Sessions kept at most (the least recently used go first). Default `10000`. */
+  maxEntries?: number;
+  /** Bytes of session data (as JSON) kept at most. Default `33554432` (32 MiB). */
+  maxBytes?: number;
+  /**
+   * The longest a copy is used, however quiet the notifications: the bound on a notification
+   * lost without the connection failing. Default `'5s'`, at most `'1m'`.
+   */
+  maxAge?: Duration;
+}
+
+/**
  * Noticing ID guessing (R19): many unknown or malformed session IDs from one client address
  * within a window produce a `session.id_guessing` event (once per window), and optionally a 429.
  */
@@ -169,6 +193,8 @@ export interface SessionModuleOptions {
    * it carries every setting (user, password, database, `sslmode`).
    */
   listenConnection?: string;
+  /** The in-process session cache (on by default). */
+  cache?: SessionCacheOptions;
   /**
    * Warn at start-up when no `SessionGuard` is registered anywhere (`APP_GUARD`,
    * `app.useGlobalGuards`, `@UseGuards` on a controller or handler, subclasses included).

@@ -7,7 +7,7 @@ import type { ResolvedSessionOptions } from '../options/resolve-session-options'
 import { followChain, ReachedSession } from '../lifecycle/session-chain';
 import { SessionRepository } from '../storage/session.repository';
 import { OpenSocket, OpenSockets } from './open-sockets';
-import { SessionEndListener, SessionEndNotice } from './session-end-listener';
+import { SessionChangeListener, SessionChangeNotice } from '../storage/session-change-listener';
 
 /**
  * How often open sockets are looked at without a notification: those whose session reached its
@@ -37,7 +37,7 @@ function endCode(end: 'signed-in' | { ended: SessionVerdict | null }): SessionDe
 /**
  * Live sign-out: every open socket of a session closes when the session ends, on whichever
  * instance it ends. PostgreSQL notifies every instance of sessions that stop being live
- * ({@link SessionEndListener}); the sockets of those sessions are checked against the store
+ * ({@link SessionChangeListener}); the sockets of those sessions are checked against the store
  * and closed, or moved on to the successor of a rotation or same-user regeneration. Sessions
  * that reach their deadline are checked by the clock, and while notifications cannot arrive
  * every open socket is checked each {@link SWEEP_INTERVAL_MS}.
@@ -54,7 +54,7 @@ export class LiveSignOut implements OnApplicationShutdown {
     @InjectSessionOptions() private readonly options: ResolvedSessionOptions,
     private readonly repository: SessionRepository,
     private readonly clock: Clock,
-    private readonly listener: SessionEndListener,
+    private readonly listener: SessionChangeListener,
   ) {}
 
   /** How many sockets with a session are open on this instance. */
@@ -145,9 +145,12 @@ export class LiveSignOut implements OnApplicationShutdown {
     this.sweepTimer = null;
   }
 
-  private async onNotice(notice: SessionEndNotice): Promise<void> {
-    const sockets =
-      notice.kind === 'resync' ? this.open.all() : this.open.withHashes(notice.idHashes);
+  private async onNotice(notice: SessionChangeNotice): Promise<void> {
+    // Other changes (a write, a touch) never end a session; the sweep covers outages.
+    let sockets;
+    if (notice.kind === 'resync') sockets = this.open.all();
+    else if (notice.kind === 'ended') sockets = this.open.withHashes(notice.idHashes);
+    else return;
     await this.guarded(() => this.checkAll(sockets));
   }
 

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import type { PoolClient } from 'pg';
 import { runLocked, runStatement, StatementOptions, StatementResult } from './run-statement';
+import type { SessionCache } from './session-cache';
 import { RegenerationPurpose } from '../core/obsolete-id-policy';
 import { SessionRecord } from '../core/session-record';
 import {
@@ -9,6 +10,7 @@ import {
   Regeneration,
   RevocationScope,
   SessionRepository,
+  SessionTouch,
   SessionUpdate,
 } from './session.repository';
 
@@ -68,6 +70,7 @@ function updateStatement(
   data: boolean,
   secret: boolean,
   guardedKeys: number,
+  returning: string,
 ): string {
   const assignments = ['version = version + 1'];
   let last = 1;
@@ -89,23 +92,42 @@ function updateStatement(
   ).join(' ');
   return `UPDATE "session" SET ${assignments.join(', ')}
        WHERE id_hash = $1 AND ${LIVE} ${guarded}
-       RETURNING version`;
+       RETURNING ${returning}`;
 }
 
-/** Every UPDATE variant without a guard, by the bits touch (4), data (2), secret (1). */
-const UPDATE_STATEMENTS = Array.from({ length: 8 }, (_, bits) =>
-  updateStatement((bits & 4) !== 0, (bits & 2) !== 0, (bits & 1) !== 0, 0),
-);
+/** The touches of many sessions (`touchAll`): `$1` id hashes, `$2` last seen, `$3` expiry. */
+const TOUCH_ALL = `WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true))
+  UPDATE "session" s SET last_seen_at = t.last_seen_at, expires_at = t.expires_at,
+    version = s.version + 1
+  FROM unnest($1::bytea[], $2::timestamptz[], $3::timestamptz[])
+    AS t(id_hash, last_seen_at, expires_at), commit_mode
+  WHERE s.id_hash = t.id_hash AND s.obsoleted_at IS NULL AND s.revoked_at IS NULL
+    AND s.last_seen_at < t.last_seen_at
+  RETURNING ${prefixed('s')}`;
 
-/** Guarded variants, built when first needed (by bits and number of guarded keys). */
-const GUARDED_UPDATE_STATEMENTS = new Map<string, string>();
+/**
+ * What an UPDATE returns: its new version, or with the cache the whole row, which the cache
+ * keeps (the data as the merge left it): the next request's read sends no SQL.
+ */
+const RETURNED = { version: 'version', row: COLUMNS } as const;
+type Returned = keyof typeof RETURNED;
 
-function guardedUpdateStatement(bits: number, keys: number): string {
-  const name = `${bits}:${keys}`;
-  let statement = GUARDED_UPDATE_STATEMENTS.get(name);
+/** Every UPDATE variant, built when first needed (by bits, guarded keys and what it returns). */
+const UPDATE_STATEMENTS = new Map<string, string>();
+
+/** The UPDATE by the bits touch (4), data (2), secret (1), with `keys` guarded keys. */
+function updateStatementFor(bits: number, keys: number, returned: Returned): string {
+  const name = `${bits}:${keys}:${returned}`;
+  let statement = UPDATE_STATEMENTS.get(name);
   if (!statement) {
-    statement = updateStatement((bits & 4) !== 0, (bits & 2) !== 0, (bits & 1) !== 0, keys);
-    GUARDED_UPDATE_STATEMENTS.set(name, statement);
+    statement = updateStatement(
+      (bits & 4) !== 0,
+      (bits & 2) !== 0,
+      (bits & 1) !== 0,
+      keys,
+      RETURNED[returned],
+    );
+    UPDATE_STATEMENTS.set(name, statement);
   }
   return statement;
 }
@@ -156,6 +178,11 @@ function toRecord(row: SessionRow): SessionRecord {
 
 /** {@link SessionRepository} on PostgreSQL through the application's TypeORM `DataSource`. */
 export class PostgresSessionRepository extends SessionRepository {
+  /** The in-process copies of live sessions, when the module's option `cache` is on. */
+  private cache: SessionCache | undefined;
+  /** Inside {@link serializeUser}: the cache's forgetting, done again when the transaction ends. */
+  private readonly forgetAgain?: ((cache: SessionCache) => void)[];
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly statementOptions: StatementOptions = {},
@@ -163,6 +190,36 @@ export class PostgresSessionRepository extends SessionRepository {
     private readonly client?: PoolClient,
   ) {
     super();
+  }
+
+  /** Answers reads from `cache` and keeps it current with every change this repository makes. */
+  useCache(cache: SessionCache): void {
+    this.cache = cache;
+  }
+
+  /**
+   * The cache drops its copy of a row this repository changed. Inside a transaction, again when
+   * it ends: a read between the statement and the commit still saw the row as it was.
+   */
+  private forget(idHash: Buffer, version?: number): void {
+    this.forgetting((cache) => cache.forget(idHash, version));
+    if (version === undefined || !this.cache) return;
+    // A row still live at a new version: the other instances hear it from here, once committed
+    // (those that end are announced by the table's triggers).
+    const cache = this.cache;
+    if (this.forgetAgain) this.forgetAgain.push(() => cache.announce(idHash, version));
+    else cache.announce(idHash, version);
+  }
+
+  private forgetting(forget: (cache: SessionCache) => void): void {
+    if (!this.cache) return;
+    forget(this.cache);
+    this.forgetAgain?.push(forget);
+  }
+
+  private forgetRows(rows: SessionRecord[]): SessionRecord[] {
+    for (const row of rows) this.forget(row.idHash);
+    return rows;
   }
 
   /** One statement on the application's data source (an extension point for subclasses). */
@@ -180,20 +237,27 @@ export class PostgresSessionRepository extends SessionRepository {
     work: (repository: SessionRepository) => Promise<T>,
   ): Promise<T> {
     if (this.client) return work(this);
+    const forgetAgain: ((cache: SessionCache) => void)[] = [];
     return runLocked(
       this.dataSource,
       `nest-session-security:user:${userId}`,
-      (client) => work(this.onClient(client)),
+      (client) => work(this.onClient(client, forgetAgain)),
       this.statementOptions,
-    );
+    ).finally(() => {
+      const { cache } = this;
+      if (cache) for (const forget of forgetAgain) forget(cache);
+    });
   }
 
   /**
    * This repository on the client of a transaction: an object whose prototype is this one, so
    * that a subclass's overrides (of `run` or of any method) apply inside `serializeUser` too.
    */
-  private onClient(client: PoolClient): this {
-    return Object.create(this, { client: { value: client } }) as this;
+  private onClient(client: PoolClient, forgetAgain: ((cache: SessionCache) => void)[]): this {
+    return Object.create(this, {
+      client: { value: client },
+      forgetAgain: { value: forgetAgain },
+    }) as this;
   }
 
   /** Runs a revoking statement until a pass revokes nothing; all rows it revoked. */
@@ -206,7 +270,7 @@ export class PostgresSessionRepository extends SessionRepository {
     for (let passes = 0; passes < MAX_REVOCATION_PASSES; passes++) {
       const rows = await pass();
       if (rows.length === 0 && !(await missedSome())) break;
-      revoked.push(...rows.map(toRecord));
+      revoked.push(...this.forgetRows(rows.map(toRecord)));
     }
     return revoked;
   }
@@ -227,11 +291,17 @@ export class PostgresSessionRepository extends SessionRepository {
   }
 
   async findByHashes(idHashes: Buffer[]): Promise<SessionRecord[]> {
-    const { rows } =
-      idHashes.length === 1
-        ? await this.run<SessionRow>(SELECT_BY_HASH, idHashes)
-        : await this.run<SessionRow>(SELECT_BY_HASHES, [idHashes]);
-    return rows.map(toRecord);
+    if (idHashes.length !== 1) {
+      const { rows } = await this.run<SessionRow>(SELECT_BY_HASHES, [idHashes]);
+      return rows.map(toRecord);
+    }
+    const cached = this.client ? undefined : this.cache?.get(idHashes[0]);
+    if (cached) return [cached];
+    const ticket = this.cache?.ticket();
+    const { rows } = await this.run<SessionRow>(SELECT_BY_HASH, idHashes);
+    const records = rows.map(toRecord);
+    if (ticket !== undefined && records[0]) this.cache?.keep(records[0], ticket);
+    return records;
   }
 
   async insert(session: NewSession): Promise<SessionRecord> {
@@ -267,13 +337,44 @@ export class PostgresSessionRepository extends SessionRepository {
     if (update.data) params.push(...changeParams(update.data));
     if (update.csrfSecret) params.push(update.csrfSecret);
     const bits = (update.touch ? 4 : 0) | (update.data ? 2 : 0) | (update.csrfSecret ? 1 : 0);
-    let statement = UPDATE_STATEMENTS[bits];
-    if (update.guard && update.guard.keys.length > 0) {
+    const guarded = update.guard?.keys.length ?? 0;
+    if (update.guard && guarded > 0) {
       params.push(JSON.stringify(update.guard.expected), ...update.guard.keys);
-      statement = guardedUpdateStatement(bits, update.guard.keys.length);
     }
-    const { rows } = await this.run<{ version: number }>(statement, params);
-    return rows[0]?.version ?? null;
+    if (!this.cache) {
+      const statement = updateStatementFor(bits, guarded, 'version');
+      const { rows } = await this.run<{ version: number }>(statement, params);
+      return rows[0]?.version ?? null;
+    }
+    const ticket = this.cache.ticket();
+    const { rows } = await this.run<SessionRow>(updateStatementFor(bits, guarded, 'row'), params);
+    const row = rows[0] ? toRecord(rows[0]) : null;
+    this.forget(idHash, row?.version);
+    // Inside a transaction the row is not committed yet: the next read fetches it.
+    if (row && !this.client) this.cache.keep(row, ticket);
+    return row?.version ?? null;
+  }
+
+  /**
+   * Every touch in one statement, committed with `synchronous_commit = off` (set for this
+   * statement's transaction only): a crash may lose the last fraction of a second of touches,
+   * which can only make those sessions end sooner; every other write stays durable. A touch
+   * never moves `last_seen_at` back.
+   */
+  override async touchAll(touches: SessionTouch[]): Promise<(number | null)[]> {
+    const ticket = this.cache?.ticket();
+    const { rows } = await this.run<SessionRow>(TOUCH_ALL, [
+      touches.map((touch) => touch.idHash),
+      touches.map((touch) => touch.lastSeenAt),
+      touches.map((touch) => touch.expiresAt),
+    ]);
+    const touched = new Map(rows.map((row) => [row.id_hash.toString('hex'), toRecord(row)]));
+    return touches.map(({ idHash }) => {
+      const record = touched.get(idHash.toString('hex'));
+      this.forget(idHash, record?.version);
+      if (record && ticket !== undefined) this.cache?.keep(record, ticket);
+      return record?.version ?? null;
+    });
   }
 
   async regenerate(regeneration: Regeneration): Promise<SessionRecord | null> {
@@ -317,6 +418,7 @@ export class PostgresSessionRepository extends SessionRepository {
         next.rememberMeHandle,
       ],
     );
+    this.forget(regeneration.oldHash);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
@@ -325,6 +427,7 @@ export class PostgresSessionRepository extends SessionRepository {
       `UPDATE "session" SET presented_at = $2 WHERE id_hash = $1 AND presented_at IS NULL`,
       [idHash, at],
     );
+    this.forget(idHash);
   }
 
   async delete(idHash: Buffer): Promise<SessionRecord | null> {
@@ -332,6 +435,7 @@ export class PostgresSessionRepository extends SessionRepository {
       `DELETE FROM "session" WHERE id_hash = $1 RETURNING ${COLUMNS}`,
       [idHash],
     );
+    this.forget(idHash);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
@@ -390,6 +494,7 @@ export class PostgresSessionRepository extends SessionRepository {
          FROM revoked`,
         [userId, revokedAt, expiresAt],
       );
+      this.forgetting((cache) => cache.forgetUser(userId));
       if (!rows[0] || rows[0].revoked === 0) break;
       active += rows[0].active;
     }
@@ -404,13 +509,21 @@ export class PostgresSessionRepository extends SessionRepository {
   ): Promise<SessionRecord[]> {
     return this.untilNoneLeft(
       async () => {
+        // The ranking locks nothing: FOR UPDATE with OFFSET would lock the rows it skips too,
+        // the sessions kept, and two sign-ins switching users in opposite directions would each
+        // hold the current session the other regenerates (a deadlock). Only the evicted rows are
+        // locked, and the LIVE test runs again on them once locked.
         const { rows } = await this.run<SessionRow>(
-          `WITH target AS (
-           SELECT ${COLUMNS} FROM "session"
+          `WITH ranked AS (
+           SELECT id_hash FROM "session"
            WHERE user_id = $1 AND ${LIVE} AND expires_at > $2
            ORDER BY last_seen_at DESC
            OFFSET $4
-           FOR UPDATE
+         ), target AS (
+           SELECT ${COLUMNS} FROM "session" evicted
+           WHERE id_hash IN (SELECT id_hash FROM ranked)
+             AND user_id = $1 AND ${LIVE} AND expires_at > $2
+           FOR UPDATE OF evicted
          )
          UPDATE "session" s SET ${REVOKED}
          FROM target WHERE s.id_hash = target.id_hash

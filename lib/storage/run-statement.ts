@@ -85,17 +85,49 @@ export async function runStatement<T>(
   }
 }
 
+/** PostgreSQL's `deadlock_detected`: it aborted this transaction to break a cycle of lock waits. */
+const DEADLOCK_DETECTED = '40P01';
+
+/** How many times a transaction the database aborted for a deadlock runs again. */
+const DEADLOCK_RESTARTS = 3;
+
+function isDeadlock(error: unknown): boolean {
+  return (
+    error instanceof SessionStoreError &&
+    (error.cause as { code?: unknown } | undefined)?.code === DEADLOCK_DETECTED
+  );
+}
+
 /**
  * Runs `work` in one transaction on one client of the data source's pool, after taking the
  * transaction-level advisory lock `key`: the work of every caller with the same key runs one
  * after the other, each seeing what the previous committed. Store failures become a
- * {@link SessionStoreError}; a failure of `work` rolls back and is rethrown as it is.
+ * {@link SessionStoreError}; a failure of `work` rolls back and is rethrown as it is. When
+ * PostgreSQL breaks a deadlock by aborting this transaction (two sign-ins of different users,
+ * each evicting the session the other regenerates), everything it did is undone and `work`
+ * runs again from the start, seeing what the other committed: the caller gets an answer, not
+ * a 503 for a conflict it did not cause.
  */
 export async function runLocked<T>(
   dataSource: DataSource,
   key: string,
   work: (client: PoolClient) => Promise<T>,
   options: StatementOptions = {},
+): Promise<T> {
+  for (let restarts = 0; ; restarts++) {
+    try {
+      return await runLockedOnce(dataSource, key, work, options);
+    } catch (error) {
+      if (!isDeadlock(error) || restarts === DEADLOCK_RESTARTS) throw error;
+    }
+  }
+}
+
+async function runLockedOnce<T>(
+  dataSource: DataSource,
+  key: string,
+  work: (client: PoolClient) => Promise<T>,
+  options: StatementOptions,
 ): Promise<T> {
   let client: PoolClient;
   try {

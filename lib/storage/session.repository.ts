@@ -36,6 +36,13 @@ export interface SessionUpdate {
   guard?: { keys: string[]; expected: Record<string, JsonValue> };
 }
 
+/** A due touch of one session: its new `last_seen_at` and `expires_at`. */
+export interface SessionTouch {
+  idHash: Buffer;
+  lastSeenAt: Date;
+  expiresAt: Date;
+}
+
 /**
  * Which sessions of a user a revocation ends: all of them, or those of one login `handle`, or
  * all but the login `exceptHandle`, or those restored from the remembered devices
@@ -115,6 +122,20 @@ export abstract class SessionRepository {
   abstract update(idHash: Buffer, update: SessionUpdate): Promise<number | null>;
 
   /**
+   * Stores many touches at once (see `SessionUpdate.touch`): for each, the row's new version,
+   * or `null` when the row is no longer live. The default stores them one by one with
+   * {@link update}; a store that can write them in one statement overrides it. A touch may be
+   * committed less durably than other writes: losing one can only make a session end sooner.
+   */
+  async touchAll(touches: SessionTouch[]): Promise<(number | null)[]> {
+    const versions: (number | null)[] = [];
+    for (const { idHash, lastSeenAt, expiresAt } of touches) {
+      versions.push(await this.update(idHash, { touch: { lastSeenAt, expiresAt } }));
+    }
+    return versions;
+  }
+
+  /**
    * Retires a live session and creates its successor, atomically: the old row becomes obsolete
    * (its data emptied, `obsoletedAt`, `obsoletedBy`, `successor` and the retention `expiresAt`
    * recorded) and the successor starts from the old row's data at that moment with the change
@@ -178,7 +199,9 @@ export abstract class SessionRepository {
    * Runs `work` while every other `serializeUser` of the same user waits for it, on a
    * repository that sees what the previous work wrote: count-then-insert (the session limit)
    * holds under concurrent logins. Returns (or rejects with) what `work` does; `work` must not
-   * call `serializeUser` itself. The default queues the calls of each user in this process,
+   * call `serializeUser` itself, and must be safe to run again from the start: a store that
+   * aborts the transaction to break a deadlock undoes what it wrote and runs it again. The
+   * default queues the calls of each user in this process,
    * which is enough for a store used by one process only; a store shared by several
    * processes overrides it with a lock in the store (PostgreSQL: a transaction-level advisory
    * lock on the user).

@@ -115,8 +115,9 @@ export class SessionStorageCheck {
       '   TypeOrmModule.forRoot({ ..., migrations: [...SESSION_MIGRATIONS], migrationsRun: true }),',
       'or run them with the TypeORM CLI before starting the application. With `synchronize`',
       'instead of migrations, list SessionEntity, RememberMeTokenEntity and SessionServerKeyEntity',
-      'in its `entities`, and SessionEndedNotification1764000000004 in its `migrations` (with',
-      '`migrationsRun: true`): `synchronize` creates no triggers.',
+      'in its `entities`, and SessionEndedNotification1764000000004 and',
+      'SessionChangedNotification1764000000005 in its `migrations` (with `migrationsRun: true`):',
+      '`synchronize` creates no triggers.',
     ].join('\n');
   }
 }

@@ -1,6 +1,6 @@
 import { RememberMeTokenEntity } from './remember-me-token.entity';
 import { SessionServerKeyEntity } from './server-key.entity';
-import { SESSION_ENDED_TRIGGERS } from './session-ended-signal';
+import { SESSION_CHANGED_TRIGGERS, SESSION_ENDED_TRIGGERS } from './session-change-signal';
 import { SessionEntity } from './session.entity';
 import { FoundTable, missingSchema, requiredTable } from './storage-schema';
 
@@ -19,8 +19,11 @@ describe('requiredTable', () => {
     expect(requiredTable(RememberMeTokenEntity).name).toBe('remember_me_token');
   });
 
-  it('requires the triggers that signal ended sessions on the session table only', () => {
-    expect(requiredTable(SessionEntity).triggers).toEqual(SESSION_ENDED_TRIGGERS);
+  it('requires the triggers that signal ended and changed sessions on the session table only', () => {
+    expect(requiredTable(SessionEntity).triggers).toEqual([
+      ...SESSION_ENDED_TRIGGERS,
+      ...SESSION_CHANGED_TRIGGERS,
+    ]);
     expect(requiredTable(RememberMeTokenEntity).triggers).toEqual([]);
   });
 });

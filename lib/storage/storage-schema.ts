@@ -1,5 +1,5 @@
 import { getMetadataArgsStorage } from 'typeorm';
-import { SESSION_ENDED_TRIGGERS } from './session-ended-signal';
+import { SESSION_CHANGED_TRIGGERS, SESSION_ENDED_TRIGGERS } from './session-change-signal';
 
 /**
  * A table of the storage contract: the columns the package's statements read or write, and the
@@ -19,7 +19,7 @@ export interface FoundTable {
 
 /** The triggers the migrations create, by table: TypeORM's entities cannot describe triggers. */
 const REQUIRED_TRIGGERS: Readonly<Record<string, readonly string[]>> = {
-  session: SESSION_ENDED_TRIGGERS,
+  session: [...SESSION_ENDED_TRIGGERS, ...SESSION_CHANGED_TRIGGERS],
 };
 
 /**

@@ -20,11 +20,21 @@ import { readStore } from './store-reader';
  * the invariants.
  */
 
+/**
+ * How long gated requests may take to load their session and reach the gate. Seconds where
+ * milliseconds are usual: on a machine loaded by other test runs 10 s once ran out.
+ */
+const GATE_WAIT_MS = 30_000;
+
+function pause(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 1));
+}
+
 /** One request of a step, as sent. */
 export interface SentRequest {
   /** The browser, or `attacker` for a replay. */
   who: string;
-  /** The browser whose cookies the answer updates (none for a replay). */
+  /** The browser whose cookies the answer updates (none for a replay or a lost response). */
   browser: BrowserName | null;
   operation: Operation;
   /** The request as the model serves it. */
@@ -46,11 +56,18 @@ export interface StepRecord {
   events: SessionEvent[];
 }
 
+/** A step's requests as sent and their answers, in the same order (none for other steps). */
+interface Exchange {
+  sent: SentRequest[];
+  answers: ObservedResponse[];
+}
+
 interface Jar {
   session: string | null;
   remember: string | null;
 }
 
+/** The browsers, the attacker and the app's clock, for one program after another. */
 export class Driver {
   private jars = Driver.emptyJars();
   private readonly tokens = new Labels();
@@ -60,6 +77,8 @@ export class Driver {
   private number = 0;
   private now = T0.getTime();
   private eventsSeen = 0;
+  /** A reset or a step is under way: one program at a time drives the app. */
+  private busy = false;
   /** The script of the program run last, one line per step run. */
   readonly script: string[] = [];
 
@@ -75,7 +94,12 @@ export class Driver {
 
   /** A fresh start for the next program: empty tables, the clock at T0, no cookies. */
   async reset(): Promise<void> {
-    await this.app.dataSource.query(`TRUNCATE "session", "remember_me_token"`);
+    this.claim();
+    try {
+      await this.app.dataSource.query(`TRUNCATE "session", "remember_me_token"`);
+    } finally {
+      this.busy = false;
+    }
     this.app.clock.set(T0);
     this.app.events.length = 0;
     this.eventsSeen = 0;
@@ -92,27 +116,62 @@ export class Driver {
     this.http.close();
   }
 
+  /**
+   * Two programs on one driver would share its tables, browsers and gate, and each would see
+   * the other's rows as the package's doing: this says so at once instead.
+   */
+  private claim(): void {
+    if (this.busy) throw new Error('two programs at once on one driver');
+    this.busy = true;
+  }
+
   async run(step: Step): Promise<StepRecord> {
+    this.claim();
+    try {
+      return await this.runClaimed(step);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async runClaimed(step: Step): Promise<StepRecord> {
     const number = ++this.number;
     const resolved: Resolved = {};
-    let sent: SentRequest[] = [];
-    let answers: ObservedResponse[] = [];
+    let exchange: Exchange;
+    try {
+      exchange = await this.act(step, number, resolved);
+    } catch (error) {
+      // The step that failed belongs in the printed script, though it has no record.
+      const line = describeStep(step, resolved);
+      this.script.push(line);
+      throw new Error(`step ${number} (${line}): ${(error as Error).message}`, { cause: error });
+    }
+    const { sent, answers } = exchange;
+    const line = describeStep(step, resolved);
+    this.script.push(line);
+    const snapshot = await readStore(this.app.dataSource);
+    this.label(number, sent, answers, snapshot);
+    const events = this.app.events.slice(this.eventsSeen);
+    this.eventsSeen = this.app.events.length;
+    return { number, step, line, sent, answers, snapshot, now: this.now, events };
+  }
+
+  /** What the step does to the app: its requests with their answers, or the clock, the jars. */
+  private async act(step: Step, number: number, resolved: Resolved): Promise<Exchange> {
+    let sent: SentRequest[];
     switch (step.kind) {
       case 'request':
         sent = [this.fromBrowser(step.request, number, resolved, 0)];
-        answers = await this.sendAll(sent, false);
-        break;
+        return { sent, answers: await this.sendAll(sent, false) };
       case 'parallel':
         sent = step.requests.map((request, index) =>
           this.fromBrowser(request, number, resolved, index),
         );
-        answers = await this.sendAll(sent, step.gated);
-        break;
+        return { sent, answers: await this.sendAll(sent, step.gated) };
       case 'replay':
       case 'replayRemember':
         sent = [this.replay(step, number, resolved)];
-        answers = await this.sendAll(sent, false);
-        break;
+        return { sent, answers: await this.sendAll(sent, false) };
       case 'clock':
         this.app.clock.advance(step.ms);
         this.now += step.ms;
@@ -127,25 +186,19 @@ export class Driver {
         this.jars['mallory#1'] = { ...this.jars[step.victim] };
         break;
     }
-    const line = describeStep(step, resolved);
-    this.script.push(line);
-    const snapshot = await readStore(this.app.dataSource);
-    this.label(number, sent, answers, snapshot);
-    const events = this.app.events.slice(this.eventsSeen);
-    this.eventsSeen = this.app.events.length;
-    return { number, step, line, sent, answers, snapshot, now: this.now, events };
+    return { sent: [], answers: [] };
   }
 
   /** A browser's request with the cookies it holds now. */
   private fromBrowser(
-    { browser, operation }: BrowserRequest,
+    { browser, operation, lost }: BrowserRequest,
     number: number,
     resolved: Resolved,
     index: number,
   ): SentRequest {
     const jar = this.jars[browser];
     const request = this.modelRequest(operation, ownerOf(browser), jar, number, resolved, index);
-    return { who: browser, browser, operation, request };
+    return { who: browser, browser: lost ? null : browser, operation, request };
   }
 
   /** The attacker sends one kept value, and nothing else, once. */
@@ -251,19 +304,42 @@ export class Driver {
       if (browser) this.keepCookies(browser, answer);
     });
     const expected = atGate.filter(Boolean).length;
-    if (expected > 0) await this.openGateWhenAllArrived(expected, () => finishedAtGate);
+    if (expected > 0 && !(await this.openGateWhenAllArrived(expected, () => finishedAtGate))) {
+      await this.releaseUntilAnswered(pending);
+      throw new Error(`requests did not reach the gate within ${GATE_WAIT_MS / 1000} s`);
+    }
     await Promise.all(pending);
     return answers;
   }
 
-  private async openGateWhenAllArrived(expected: number, finished: () => number): Promise<void> {
-    const gate = this.app.gate as unknown as { waiting: unknown[]; open(): void };
-    const deadline = Date.now() + 10_000;
-    while (gate.waiting.length + finished() < expected) {
-      if (Date.now() > deadline) throw new Error('requests did not reach the gate within 10 s');
-      await new Promise((resolve) => setTimeout(resolve, 1));
+  /** Whether the gated requests all arrived (or finished early) in time; if so, lets them go. */
+  private async openGateWhenAllArrived(expected: number, finished: () => number): Promise<boolean> {
+    const deadline = Date.now() + GATE_WAIT_MS;
+    while (this.gate.waiting.length + finished() < expected) {
+      if (Date.now() > deadline) return false;
+      await pause();
     }
-    gate.open();
+    this.gate.open();
+    return true;
+  }
+
+  /**
+   * A step given up on lets its requests go, those that reach the gate late included, and
+   * waits for their answers: a request left held would count as one of the next gated step's,
+   * and write its rows into the next program's tables when that step opens the gate.
+   */
+  private async releaseUntilAnswered(pending: Promise<void>[]): Promise<void> {
+    let answered = false;
+    const all = Promise.allSettled(pending).then(() => (answered = true));
+    while (!answered) {
+      this.gate.open();
+      await pause();
+    }
+    await all;
+  }
+
+  private get gate(): { waiting: unknown[]; open(): void } {
+    return this.app.gate as unknown as { waiting: unknown[]; open(): void };
   }
 
   private keepCookies(browser: BrowserName, answer: ObservedResponse): void {

@@ -5,6 +5,7 @@ import { Invariants } from './invariants';
 import { describeStep } from './printer';
 import type { Step } from './program';
 import { LifecycleModel } from './reference/model';
+import { countStep, emptyStatistics, RunStatistics } from './statistics';
 
 /** A step the package answered against the rules or an invariant; says which step and why. */
 export class StepFailure extends Error {
@@ -16,38 +17,6 @@ export class StepFailure extends Error {
   ) {
     super(`step ${record.number} (${record.line}): ${cause.name}: ${cause.message}`);
   }
-}
-
-/** Counts for a run's report. */
-export interface RunStatistics {
-  programs: number;
-  steps: number;
-  requests: number;
-  parallelSteps: number;
-  /** The most states the model had to keep at once. */
-  mostStates: number;
-  /** Time spent following the package with the model (the rest is HTTP and SQL). */
-  modelMs: number;
-  /** How often each answer (`route status code`) and each event type came up: what was covered. */
-  answers: Map<string, number>;
-  events: Map<string, number>;
-}
-
-export function emptyStatistics(): RunStatistics {
-  return {
-    programs: 0,
-    steps: 0,
-    requests: 0,
-    parallelSteps: 0,
-    mostStates: 1,
-    modelMs: 0,
-    answers: new Map(),
-    events: new Map(),
-  };
-}
-
-function count(counts: Map<string, number>, key: string): void {
-  counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
 /**
@@ -65,19 +34,9 @@ export class ProgramRun {
 
   async step(step: Step): Promise<void> {
     const record = await this.driver.run(step);
-    this.statistics.steps++;
-    this.statistics.requests += record.sent.length;
-    if (step.kind === 'parallel') this.statistics.parallelSteps++;
-    record.answers.forEach((answer, index) =>
-      count(
-        this.statistics.answers,
-        `${record.sent[index].request.route} ${answer.status}${answer.code ? ` ${answer.code}` : ''}`,
-      ),
-    );
-    for (const event of record.events) count(this.statistics.events, event.type);
+    countStep(this.statistics, record);
     const started = Date.now();
     try {
-      this.model.defectsOfLastStep = new Set();
       if (step.kind === 'clock') this.model.advanceClock(step.ms);
       else if (step.kind === 'gc') this.model.collectGarbage();
       if (record.sent.length > 0) {
@@ -87,14 +46,11 @@ export class ProgramRun {
         this.model.agreeWith(record.snapshot);
       }
       this.statistics.mostStates = Math.max(this.statistics.mostStates, this.model.possibleStates);
-      this.invariants.check(record, this.model.defectsOfLastStep);
+      this.invariants.check(record);
     } catch (error) {
       throw new StepFailure(record, error as Error);
     } finally {
       this.statistics.modelMs += Date.now() - started;
-      if (process.env.MODEL_DEBUG && Date.now() - started > 300) {
-        console.log(`slow step ${Date.now() - started} ms: ${record.line}`);
-      }
     }
   }
 

@@ -1,6 +1,5 @@
 import { TIMINGS } from './config';
 import type { StepRecord } from './driver';
-import type { KnownDefect } from './reference/known-defects';
 import { canonicalJson } from './reference/matching';
 import { StoredRow, tokenHash } from './reference/store-view';
 
@@ -45,23 +44,14 @@ export class Invariants {
   private readonly acknowledged = new Map<string, Acknowledged>();
   /** Values of writes answered with an error: they must be stored nowhere. */
   private readonly refused = new Set<string>();
-  /** Active sessions per user after the previous step. */
-  private activeBefore = new Map<string, number>();
-  /** How many steps and requests were checked (for the run's report). */
-  requests = 0;
 
-  /**
-   * @param tolerated known defects the model explained this step with: the invariant each one
-   * breaks is not reported for it (see reference/known-defects.ts).
-   */
-  check(record: StepRecord, tolerated: ReadonlySet<KnownDefect> = new Set()): void {
+  check(record: StepRecord): void {
     const problems: string[] = [];
     const byHash = new Map(record.snapshot.rows.map((row) => [row.hash, row]));
     this.learn(record, byHash);
     record.answers.forEach((answer, index) => {
       const { request, who } = record.sent[index];
       const label = `${who}'s request`;
-      this.requests++;
       if (answer.status >= 500) problems.push(`${label} got ${answer.status}`);
       problems.push(...this.checkRights(record, index, label));
       const reached = this.reachedHandle(record, index);
@@ -71,12 +61,13 @@ export class Invariants {
       if (request.route === 'sessions' && answer.status === 200) {
         problems.push(...this.checkDeviceList(record, answer.body, reached, label));
       }
-      if (WRITES.has(request.route) && answer.status < 400 && !reached) {
-        problems.push(`${label}: a write was acknowledged and stored in no session`);
+      // A write answered 200 went to the session whose cookie the answer leaves the browser.
+      if (WRITES.has(request.route) && answer.status < 400 && !this.reachedToken(record, index)) {
+        problems.push(`${label}: a write was acknowledged with no session to hold it`);
       }
     });
     this.acknowledge(record);
-    problems.push(...this.checkStore(record, tolerated));
+    problems.push(...this.checkStore(record));
     problems.push(...this.checkEvents(record));
     this.noteEnded(record);
     if (problems.length > 0) throw new InvariantViolation(problems.join('\n'));
@@ -212,7 +203,7 @@ export class Invariants {
     return acknowledged;
   }
 
-  private checkStore(record: StepRecord, tolerated: ReadonlySet<KnownDefect>): string[] {
+  private checkStore(record: StepRecord): string[] {
     const problems: string[] = [];
     const now = record.now;
     const liveByHandle = new Map<string, StoredRow[]>();
@@ -247,23 +238,16 @@ export class Invariants {
       const cart = Array.isArray(data.cart) ? data.cart : [];
       for (const item of acknowledged.items) {
         if (cart.includes(item)) continue;
-        // Lost by the known defect on this very step: not looked for again.
-        if (tolerated.has('rotationLosesConcurrentUpdates')) acknowledged.items.delete(item);
-        else problems.push(`login ${handle}: acknowledged item ${item} is lost`);
+        problems.push(`login ${handle}: acknowledged item ${item} is lost`);
       }
     }
-    // A step must not take a user over the limit (a user already over it, by a known defect,
-    // comes back under it with the next sign-in).
-    const overLimit = tolerated.has('signInAfterLostSessionSkipsLimit');
     for (const [userId, count] of activeByUser) {
-      const before = this.activeBefore.get(userId) ?? 0;
-      if (count > TIMINGS.maxSessionsPerUser && count > before && !overLimit) {
+      if (count > TIMINGS.maxSessionsPerUser) {
         problems.push(
           `${userId} has ${count} active sessions (limit ${TIMINGS.maxSessionsPerUser})`,
         );
       }
     }
-    this.activeBefore = activeByUser;
     return problems;
   }
 
@@ -274,13 +258,12 @@ export class Invariants {
         .filter((row) => isLive(row) && row.expiresAt > record.now)
         .map((row) => row.handle),
     );
-    for (const row of record.snapshot.rows)
-      if (!live.has(row.handle)) this.endedHandles.add(row.handle);
-    for (const handle of this.acknowledged.keys())
-      if (!live.has(handle)) this.endedHandles.add(handle);
-    for (const rights of this.rights.values()) {
-      if (!live.has(rights.handle)) this.endedHandles.add(rights.handle);
-    }
+    const handles = [
+      ...record.snapshot.rows.map((row) => row.handle),
+      ...this.acknowledged.keys(),
+      ...[...this.rights.values()].map((rights) => rights.handle),
+    ];
+    for (const handle of handles) if (!live.has(handle)) this.endedHandles.add(handle);
   }
 
   /** No event carries a token, remember-me cookie or validator. */
@@ -297,10 +280,8 @@ export class Invariants {
   private secretsIn(serialized: string[]): string[] {
     const problems: string[] = [];
     for (const text of serialized) {
-      for (const secret of this.secrets) {
-        if (text.includes(secret))
-          problems.push(`an event carries a secret: ${text.slice(0, 200)}`);
-      }
+      const carried = [...this.secrets].filter((secret) => text.includes(secret));
+      if (carried.length > 0) problems.push(`an event carries a secret: ${text.slice(0, 200)}`);
     }
     return problems;
   }

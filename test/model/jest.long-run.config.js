@@ -9,7 +9,6 @@ module.exports = {
   ...base,
   rootDir: '../..',
   testMatch: ['<rootDir>/test/model/long-run.model.ts'],
-  testPathIgnorePatterns: ['/node_modules/'],
   // The run ends itself after MODEL_SECONDS per adapter (and the shrinking of any failure).
   testTimeout: 24 * 60 * 60 * 1000,
 };

@@ -5,6 +5,7 @@ import type { Pick } from './program';
  * which step: a replay or revocation picks one, and the script names it that way.
  */
 
+/** A value, the browser (or `attacker`) that got it, the step, and which of that step's it was. */
 export interface Labelled {
   value: string;
   holder: string;
@@ -12,7 +13,6 @@ export interface Labelled {
   nth: number;
 }
 
-/** Values the program has seen (tokens, cookies, handles), with who got them at which step. */
 export class Labels {
   private readonly items: Labelled[] = [];
 
@@ -26,7 +26,9 @@ export class Labels {
   pick(pick: Pick): Labelled | null {
     if (pick === 'never-issued') return null;
     if (typeof pick === 'number') {
-      return this.items.length === 0 ? null : this.items[pick % this.items.length];
+      const count = this.items.length;
+      // Negative: counted back from the latest (-1), whose grace period may still run.
+      return count === 0 ? null : this.items[((pick % count) + count) % count];
     }
     return (
       this.items.find(

@@ -1,7 +1,7 @@
 import { Adapter, ADAPTERS, startApp } from '../support/test-app';
 import { MODEL_OPTIONS } from './config';
 import { Driver } from './driver';
-import { emptyStatistics, RunStatistics } from './harness';
+import { emptyStatistics, RunStatistics } from './statistics';
 import { FailureReport, formatFailure, runPrograms } from './runner';
 
 /*
@@ -19,13 +19,29 @@ const adapters: Adapter[] = process.env.MODEL_ADAPTER
   : ADAPTERS;
 /** Programs per fast-check run: a new seed every few seconds. */
 const PROGRAMS_PER_SEED = 10;
+/** The most one seed may take, shrinking a failure included. */
+const SEED_TIME_LIMIT_MS = 10 * 60_000;
 
 function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
+/** How often each key came up, most frequent first. */
+function counts(counted: Map<string, number>): string {
+  return [...counted]
+    .sort((a, b) => b[1] - a[1])
+    .map(([key, count]) => `  ${count} ${key}`)
+    .join('\n');
+}
+
 function figures(adapter: Adapter, statistics: RunStatistics, ms: number): string {
-  return `${adapter}: ${statistics.programs} programs, ${statistics.steps} steps, ${statistics.requests} requests (${statistics.parallelSteps} parallel steps), up to ${statistics.mostStates} possible states, in ${Math.round(ms / 1000)} s`;
+  return [
+    `${adapter}: ${statistics.programs} programs (shrinking included), ${statistics.steps} steps, ${statistics.requests} requests, ${statistics.parallelSteps} parallel steps, up to ${statistics.mostStates} possible states at once, in ${Math.round(ms / 1000)} s (${Math.round(statistics.modelMs / 1000)} s in the model)`,
+    'answers (route, status, code):',
+    counts(statistics.answers),
+    'events:',
+    counts(statistics.events),
+  ].join('\n');
 }
 
 describe('model-based lifecycle, long run', () => {
@@ -48,14 +64,24 @@ describe('model-based lifecycle, long run', () => {
               numRuns: 1,
               maxCommands,
               adapter,
+              timeLimitMs: SEED_TIME_LIMIT_MS,
             },
             statistics,
           );
-          if (failure) failures.push(failure);
+          if (failure) {
+            failures.push(failure);
+            print(formatFailure(failure));
+          }
         } else {
           let seed = Number(process.env.MODEL_SEED ?? Date.now() % 1_000_000_000);
           while (Date.now() - started < seconds * 1000) {
-            const options = { seed, numRuns: PROGRAMS_PER_SEED, maxCommands, adapter };
+            const options = {
+              seed,
+              numRuns: PROGRAMS_PER_SEED,
+              maxCommands,
+              adapter,
+              timeLimitMs: SEED_TIME_LIMIT_MS,
+            };
             const failure = await runPrograms(driver, options, statistics);
             if (failure) {
               failures.push(failure);

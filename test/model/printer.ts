@@ -1,4 +1,4 @@
-import type { Operation, Pick, Step } from './program';
+import type { BrowserRequest, Operation, Pick, Step } from './program';
 
 /*
  * Steps as lines of a script, one per step, readable on their own:
@@ -70,6 +70,14 @@ export function describeOperation(operation: Operation, value?: string, handle?:
   }
 }
 
+/** The marker of a response that never reached its browser. */
+export const LOST = ' (response lost)';
+
+function describeRequest(request: BrowserRequest, value?: string, handle?: string): string {
+  const operation = describeOperation(request.operation, value, handle);
+  return `${request.browser} ${operation}${request.lost ? LOST : ''}`;
+}
+
 function describePick(pick: Pick, what: string): string {
   if (pick === 'never-issued') return `a ${what} the server never issued`;
   return typeof pick === 'number'
@@ -82,13 +90,10 @@ export function describeStep(step: Step, resolved: Resolved = {}): string {
   const handle = (index: number) => resolved.handles?.[index];
   switch (step.kind) {
     case 'request':
-      return `${step.request.browser} ${describeOperation(step.request.operation, value(0), handle(0))}`;
+      return describeRequest(step.request, value(0), handle(0));
     case 'parallel':
       return `in parallel${step.gated ? ' (gated)' : ''}: ${step.requests
-        .map(
-          (request, index) =>
-            `${request.browser} ${describeOperation(request.operation, value(index), handle(index))}`,
-        )
+        .map((request, index) => describeRequest(request, value(index), handle(index)))
         .join(' | ')}`;
     case 'clock':
       return `clock +${formatDuration(step.ms)}`;

@@ -26,13 +26,15 @@ export type Operation =
 export interface BrowserRequest {
   browser: BrowserName;
   operation: Operation;
+  /** The response never reaches the browser (a lost Set-Cookie): it keeps the cookies it had. */
+  lost?: boolean;
 }
 
 /**
  * Which issued value a replay (or a revocation) uses: the `pick`-th the program has seen
- * (modulo how many), or, in a script, the one a holder (a browser, or `attacker` for what a
- * replay received) was given at a step (the `nth` when it got several there), or a value the
- * server never issued.
+ * (modulo how many; negative, counted back from the latest), or, in a script, the one a holder
+ * (a browser, or `attacker` for what a replay received) was given at a step (the `nth` when it
+ * got several there), or a value the server never issued.
  */
 export type Pick = number | 'never-issued' | { holder: string; step: number; nth?: number };
 
@@ -79,6 +81,12 @@ const clockMove = fc.oneof(
 
 const browser = fc.constantFrom(...BROWSERS);
 
+/** Mostly one of the latest values (an old ID within its grace period), else any. */
+const pick = fc.oneof(
+  { weight: 2, arbitrary: fc.integer({ min: -4, max: -1 }) },
+  { weight: 1, arbitrary: fc.nat(40) },
+);
+
 const operation: fc.Arbitrary<Operation> = fc.oneof(
   {
     weight: 6,
@@ -114,24 +122,31 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ kind: 'sessions' as const }) },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('revokeDevice' as const), pick: fc.nat(20) }),
+    arbitrary: fc.record({ kind: fc.constant('revokeDevice' as const), pick }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'revokeOthers' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'logoutAll' as const }) },
 );
 
-const browserRequest: fc.Arbitrary<BrowserRequest> = fc.record({ browser, operation });
+/** One response in ten is lost: the case for which an old ID is forwarded within grace. */
+const lost = fc.oneof(
+  { weight: 9, arbitrary: fc.constant(false) },
+  { weight: 1, arbitrary: fc.constant(true) },
+);
+
+const browserRequest: fc.Arbitrary<BrowserRequest> = fc.record({ browser, operation, lost });
 
 /** Two or three requests, often from one browser (tabs) or a browser and its stolen copy. */
 const parallelRequests: fc.Arbitrary<BrowserRequest[]> = fc
   .tuple(
     browser,
-    fc.array(fc.tuple(fc.boolean(), browser, operation), { minLength: 2, maxLength: 3 }),
+    fc.array(fc.tuple(fc.boolean(), browser, operation, lost), { minLength: 2, maxLength: 3 }),
   )
   .map(([first, requests]) =>
-    requests.map(([sameBrowser, other, op]) => ({
+    requests.map(([sameBrowser, other, op, lostResponse]) => ({
       browser: sameBrowser ? first : other,
       operation: op,
+      lost: lostResponse,
     })),
   );
 
@@ -157,13 +172,13 @@ export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: browser.map((victim) => ({ kind: 'steal' as const, victim })) },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('replay' as const), token: fc.nat(40), operation }),
+    arbitrary: fc.record({ kind: fc.constant('replay' as const), token: pick, operation }),
   },
   {
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('replayRemember' as const),
-      cookie: fc.nat(40),
+      cookie: pick,
       operation,
     }),
   },

@@ -3,10 +3,12 @@ import { cookieAction } from './http';
 import type { ObservedResponse } from './reference/matching';
 import type { ModelRequest } from './reference/exchange';
 
-/** How each request of the model goes over HTTP to the test app's routes, and back. */
+/* How each request of the model goes over HTTP to the test app's routes, and back. */
 
+/** A handle no session ever had, well-formed (16 zero bytes): another user's, say. */
 export const UNKNOWN_HANDLE = 'AAAAAAAAAAAAAAAAAAAAAA';
 
+/** A route of the test app: method, path and body; the path that holds it at the gate. */
 export interface Route {
   method: string;
   path: string;
@@ -62,6 +64,7 @@ export function routeOf(request: ModelRequest): Route {
   }
 }
 
+/** The Cookie header of a request: its session and remember-me cookies, if any. */
 export function cookieHeader(request: ModelRequest): string | null {
   const pairs = [
     request.token ? `${COOKIE}=${request.token}` : null,
@@ -70,6 +73,7 @@ export function cookieHeader(request: ModelRequest): string | null {
   return pairs.length > 0 ? pairs.join('; ') : null;
 }
 
+/** A response as the model compares it: a 404 without a code is Nest's plain `not_found`. */
 export function observe(status: number, setCookies: string[], body: unknown): ObservedResponse {
   const code = (body as { code?: unknown } | null)?.code;
   return {

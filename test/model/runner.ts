@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { Driver } from './driver';
-import { ProgramRun, RunStatistics, StepCommand, StepFailure } from './harness';
+import { ProgramRun, StepCommand, StepFailure } from './harness';
+import { RunStatistics } from './statistics';
 import { formatScript } from './printer';
 import { stepArbitrary } from './program';
 
@@ -21,6 +22,11 @@ export interface RunOptions {
   /** The commands' replay path fast-check printed with it (which steps ran). */
   replayPath?: string;
   adapter: string;
+  /**
+   * How long the run, shrinking included, may take: a failure is then reported as shrunk so
+   * far (shrinking a program whose steps take long to explain can otherwise take hours).
+   */
+  timeLimitMs: number;
 }
 
 export interface FailureReport {
@@ -42,6 +48,14 @@ export function programs(maxCommands: number, replayPath?: string) {
   });
 }
 
+/**
+ * fast-check's time limit, typed for the property: fast-check 4.10 declares the plugin as
+ * `Plugin<unknown>`, which `Parameters<T>['plugins']` does not take.
+ */
+function timeLimit<T>(ms: number): fc.Plugin<T> {
+  return fc.interruptAfterTimeLimit(ms) as unknown as fc.Plugin<T>;
+}
+
 /** Runs the programs; the shrunk failure, or `null` when every program kept the rules. */
 export async function runPrograms(
   driver: Driver,
@@ -51,28 +65,39 @@ export async function runPrograms(
   // The script of the last program that failed: fast-check's final counterexample is the
   // last failing program it ran while shrinking.
   let lastFailure: { script: string[]; error: Error } | null = null;
+  // The program running now: the time limit ends fast-check's wait for it, not the program.
+  let running: Promise<void> = Promise.resolve();
   const property = fc.asyncProperty(
     programs(options.maxCommands, options.replayPath),
-    async (commands) => {
-      await driver.reset();
-      statistics.programs++;
-      const program = new ProgramRun(driver, statistics);
-      try {
-        await fc.asyncModelRun(() => ({ model: {}, real: program }), commands);
-        program.finish();
-      } catch (error) {
-        lastFailure = { script: [...driver.script], error: error as Error };
-        throw error;
-      }
+    (commands) => {
+      running = (async () => {
+        await driver.reset();
+        statistics.programs++;
+        const program = new ProgramRun(driver, statistics);
+        try {
+          await fc.asyncModelRun(() => ({ model: {}, real: program }), commands);
+          program.finish();
+        } catch (error) {
+          lastFailure = { script: [...driver.script], error: error as Error };
+          throw error;
+        }
+      })();
+      return running;
     },
   );
   const details = await fc.check(property, {
     seed: options.seed,
     numRuns: options.numRuns,
     path: options.path,
+    plugins: [timeLimit<Parameters<typeof property.run>[0]>(options.timeLimitMs)],
   });
-  if (!details.failed || !lastFailure) return null;
-  const failure: { script: string[]; error: Error } = lastFailure;
+  // fast-check's counterexample is the last failure it saw, not the interrupted program's.
+  const reported = lastFailure;
+  // The next run must not share the app with it: its rows, cookies and gate would be the
+  // next program's (a long run once printed a step of the interrupted program as the next's).
+  await running.catch(() => undefined);
+  if (!details.failed || !reported) return null;
+  const failure: { script: string[]; error: Error } = reported;
   const path = details.counterexamplePath ?? '';
   const replayPath = /replayPath="([^"]*)"/.exec(String(details.counterexample?.[0]))?.[1];
   const env = [

@@ -1,4 +1,5 @@
 import { BROWSERS, BrowserName, User, USERS } from './config';
+import { LOST } from './printer';
 import type { BrowserRequest, Operation, Pick, Step } from './program';
 
 /*
@@ -70,8 +71,9 @@ export function parseOperation(text: string): Operation {
 }
 
 function parseRequest(text: string): BrowserRequest {
-  const [name, ...rest] = text.trim().split(' ');
-  return { browser: browser(name), operation: parseOperation(rest.join(' ')) };
+  const lost = text.trim().endsWith(LOST.trim());
+  const [name, ...rest] = text.trim().replace(LOST.trim(), '').trim().split(' ');
+  return { browser: browser(name), operation: parseOperation(rest.join(' ')), lost };
 }
 
 /** One line of a script (an optional `12. ` number in front is skipped). */

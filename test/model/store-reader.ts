@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { StoreSnapshot } from './reference/store-view';
 
-/** What the package stored, read with SQL after each step, for the model and the invariants. */
+/* What the package stored, read with SQL after each step, for the model and the invariants. */
 
 /** The stored rows of the test database, times in milliseconds. */
 export async function readStore(dataSource: DataSource): Promise<StoreSnapshot> {

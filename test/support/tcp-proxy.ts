@@ -6,11 +6,16 @@ import { createConnection, createServer, Server, Socket } from 'node:net';
  * - `refuse()`: closes the listener and every open connection (new connects are refused);
  * - `blackhole()`: closes every open connection and accepts new ones without ever answering
  *   (a partition: the client waits for its own timeout);
- * - `forward()`: back to normal, on the same port.
+ * - `stall()`: keeps every open connection but forwards nothing more either way (a connection
+ *   that stops answering without failing);
+ * - `forward()`: back to normal, on the same port (stalled connections flow again).
  */
 export class TcpProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  /** Forwarded connections: client and upstream. */
+  private readonly pairs = new Set<[Socket, Socket]>();
+  private stalled = false;
   private mode: 'forward' | 'blackhole' = 'forward';
   port = 0;
   /** Connections accepted since the start (forwarded or held). */
@@ -48,7 +53,22 @@ export class TcpProxy {
   /** Forward new connections again (restarting the listener on the same port if needed). */
   async forward(): Promise<void> {
     this.mode = 'forward';
+    if (this.stalled) {
+      this.stalled = false;
+      for (const [client, upstream] of this.pairs) this.join(client, upstream);
+    }
     await this.start();
+  }
+
+  /** Forward nothing more on the open connections, without closing them. */
+  stall(): void {
+    this.stalled = true;
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
   }
 
   /** Close every connection and the listener: connects are refused. */
@@ -90,9 +110,18 @@ export class TcpProxy {
     }
     const upstream = createConnection(this.targetPort, this.targetHost);
     this.track(upstream);
+    const pair: [Socket, Socket] = [client, upstream];
+    this.pairs.add(pair);
+    if (!this.stalled) this.join(client, upstream);
+    client.on('close', () => {
+      this.pairs.delete(pair);
+      upstream.destroy();
+    });
+    upstream.on('close', () => client.destroy());
+  }
+
+  private join(client: Socket, upstream: Socket): void {
     client.pipe(upstream);
     upstream.pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
   }
 }

@@ -15,6 +15,7 @@ import {
 } from 'nest-session-security';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
+import { SessionCache } from '../../lib/storage/session-cache';
 import { testDatabaseUrl, usesEmbeddedPostgres } from './database-url';
 import { TestController, TestGate } from './test.controller';
 
@@ -123,6 +124,39 @@ function withDefaults(options: SessionModuleOptions = {}): SessionModuleOptions 
   return { csrf: { enabled: false }, ...storageOptions(), ...options };
 }
 
+/** The session caches of the apps running in this test file. */
+const runningCaches = new Set<SessionCache>();
+
+/** SQL a test sends that changes session rows behind the apps' backs. */
+const CHANGES_SESSIONS = /^\s*(?:UPDATE|DELETE|TRUNCATE|WITH)\b[\s\S]*"?session"?(?:\s|,|$)/i;
+
+/**
+ * A test that changes session rows with plain SQL then sends a request expects the request to
+ * see the change: every query of a test's data source that changes sessions empties the cache
+ * of every running app (as a test of an application would with `SessionCache.clear`).
+ */
+function clearingCaches(dataSource: DataSource): void {
+  const query = dataSource.query.bind(dataSource) as DataSource['query'];
+  dataSource.query = (async (sql: string, parameters?: unknown[]) => {
+    const result = await query(sql, parameters);
+    if (CHANGES_SESSIONS.test(sql)) for (const cache of runningCaches) cache.clear();
+    return result;
+  }) as DataSource['query'];
+}
+
+async function cacheListening(cache: SessionCache): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!cache.usable) {
+    if (Date.now() > deadline) throw new Error('the session cache did not start listening');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Whether the app answers reads from its session cache (CI runs the suites with and without). */
+export function readsFromCache(t: TestApp): boolean {
+  return (t.app.get(SessionCache, { strict: false }) as SessionCache | null)?.usable ?? false;
+}
+
 /** Builds and starts a Nest app on a random port with the session module on the test database. */
 export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Promise<TestApp> {
   const clock = new ManualClock(T0);
@@ -156,9 +190,20 @@ export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Prom
   await app.init();
   if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   await app.listen(0, '127.0.0.1');
+  // Clients that keep connections alive (the model test's) may pause longer than Express's
+  // 5 s default on a loaded machine; a server closing an idle connection as the client reuses
+  // it would look like a failure of the request.
+  (app.getHttpServer() as { keepAliveTimeout: number }).keepAliveTimeout = 75_000;
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const dataSource = app.get(DataSource);
   statements.watch(dataSource);
+  const cache = app.get(SessionCache, { strict: false }) as SessionCache | null;
+  if (cache) {
+    runningCaches.add(cache);
+    clearingCaches(dataSource);
+    // Every test then runs in one mode from its first request: the cache in use.
+    await cacheListening(cache);
+  }
   const events: SessionEvent[] = [];
   app.get(SessionEvents).subscribe((event) => events.push(event));
   return {
@@ -169,7 +214,10 @@ export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Prom
     dataSource,
     statements,
     gate: app.get(TestGate),
-    close: () => app.close(),
+    close: async () => {
+      if (cache) runningCaches.delete(cache);
+      await app.close();
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import { CreateRememberMeTable1764000000001 } from './1764000000001-create-remem
 import { SessionRegenerationColumns1764000000002 } from './1764000000002-session-regeneration-columns';
 import { CreateServerKeyTable1764000000003 } from './1764000000003-create-server-key-table';
 import { SessionEndedNotification1764000000004 } from './1764000000004-session-ended-notification';
+import { SessionChangedNotification1764000000005 } from './1764000000005-session-changed-notification';
 
 /**
  * The package's migrations, in order, to add to a data source's `migrations` list.
@@ -16,6 +17,7 @@ export const SESSION_MIGRATIONS = [
   SessionRegenerationColumns1764000000002,
   CreateServerKeyTable1764000000003,
   SessionEndedNotification1764000000004,
+  SessionChangedNotification1764000000005,
 ];
 
 export {
@@ -24,4 +26,5 @@ export {
   SessionRegenerationColumns1764000000002,
   CreateServerKeyTable1764000000003,
   SessionEndedNotification1764000000004,
+  SessionChangedNotification1764000000005,
 };

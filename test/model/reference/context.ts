@@ -73,9 +73,13 @@ export class RequestContext {
     this.rotationDue = due.rotationDue;
   }
 
-  /** A regeneration in this request: the successor is the request's session and goes out. */
-  adoptSuccessor(row: Row): void {
-    this.adopt(row, false);
+  /**
+   * A regeneration in this request: the successor is the request's session and goes out.
+   * `keepChanges`: the successor does not hold the handler's changes yet (written next).
+   */
+  adoptSuccessor(row: Row, keepChanges = false): void {
+    this.adopt(row, keepChanges);
+    if (keepChanges) this.reapplyUpdates();
     this.cookie = 'set';
     this.touchDue = false;
     this.rotationDue = false;
@@ -143,14 +147,12 @@ export class RequestContext {
   /**
    * The data after writing the handler's changes onto `stored`: a key-level merge, where each
    * functional update is applied again to the value stored now (nothing acknowledged is lost).
-   * `reapply: false` writes the values the handler computed instead (what the package does in
-   * a known defect).
    */
-  applyTo(stored: Data, reapply = true): Data {
+  applyTo(stored: Data): Data {
     const result = structuredClone(stored);
     for (const [key, value] of this.changes) {
       const items = this.appends.get(key);
-      if (!items || !reapply) {
+      if (!items) {
         result[key] = structuredClone(value);
         continue;
       }
@@ -167,17 +169,6 @@ export class RequestContext {
       this.changes.set(key, data[key]);
       this.values[key] = structuredClone(data[key]);
     }
-  }
-
-  /**
-   * Whether the keys changed with functional updates still hold, in `stored`, the values this
-   * request's session had when it read them (the package's guard on such a write).
-   */
-  updatedKeysUnchanged(stored: Data): boolean {
-    const read = this.row?.data ?? {};
-    return [...this.appends.keys()].every(
-      (key) => JSON.stringify(stored[key]) === JSON.stringify(read[key]),
-    );
   }
 
   /** After a write: nothing is pending any more. */

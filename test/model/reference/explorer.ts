@@ -1,7 +1,6 @@
 import { ModelRequest, Outcome } from './exchange';
 import { serve } from './request';
-import { Simulation } from './regeneration';
-import { KnownDefect } from './known-defects';
+import { Simulation, WaitsForLock } from './regeneration';
 import { cloneStore, Store } from './store';
 
 /*
@@ -30,6 +29,7 @@ class Pruned extends Error {}
 class ScriptedSimulation implements Simulation {
   private position = 0;
   private readonly counters = { t: 0, h: 0, s: 0, v: 0 };
+  readonly signingIn = new Set<string>();
 
   constructor(
     readonly store: Store,
@@ -46,20 +46,12 @@ class ScriptedSimulation implements Simulation {
   fresh(kind: 't' | 'h' | 's' | 'v'): string {
     return `?${kind}${++this.counters[kind]}`;
   }
-
-  readonly defects = new Set<KnownDefect>();
-
-  noteDefect(defect: KnownDefect): void {
-    this.defects.add(defect);
-  }
 }
 
 /** One way the group can go: the store after it and each request's outcome. */
 export interface Branch {
   store: Store;
   outcomes: Outcome[];
-  /** The known defects this way takes. */
-  defects: Set<KnownDefect>;
 }
 
 export interface Exploration {
@@ -93,10 +85,10 @@ export function explore(
     const simulation = new ScriptedSimulation(cloneStore(start), exploration.breaks, script);
     try {
       const outcomes = serveAll(simulation, requests, groups, exploration);
-      const branch = { store: simulation.store, outcomes, defects: simulation.defects };
+      const branch = { store: simulation.store, outcomes };
       if (exploration.visit(branch)) return { end: 'stopped', runs };
     } catch (error) {
-      if (error instanceof Pruned) continue;
+      if (error instanceof Pruned || error instanceof WaitsForLock) continue;
       if (!(error instanceof NeedsChoice)) throw error;
       for (let option = error.count - 1; option >= 0; option--) scripts.push([...script, option]);
     }
@@ -139,10 +131,11 @@ function independentGroups(store: Store, requests: ModelRequest[]): number[] {
 
 /**
  * Runs the requests in the order the script chooses, with reductions that lose no outcome:
- * independent groups of requests run one group after the other; two reads next to each other
- * give the same result in either order, so only the order with the lower request first is
- * tried; and requests held at the test app's gate stay there until every held request has
- * arrived (or ended before it, refused by the guard).
+ * independent groups of requests run one group after the other; two steps next to each other
+ * that change nothing give the same result in either order, so only the order with the lower
+ * request first is tried (when that order was possible); and requests held at the test app's
+ * gate stay there until every held request has arrived (or ended before it, refused by the
+ * guard).
  */
 function serveAll(
   simulation: Simulation,
@@ -152,29 +145,29 @@ function serveAll(
 ): Outcome[] {
   const runs = requests.map((request) => serve(simulation, request));
   const outcomes: Outcome[] = new Array(requests.length);
-  const started = requests.map(() => false);
   const atGate = requests.map(() => false);
   const done = requests.map(() => false);
-  const readsFirst = (index: number) => !started[index] && requests[index].token !== null;
   // The gate across independent groups changes nothing; within one it orders the steps.
   const gateOpen = (group: number) =>
     requests.every(
       (request, index) => groups[index] !== group || !request.gated || atGate[index] || done[index],
     );
-  let lastRead = -1;
+  let previous: { index: number; changedNothing: boolean; open: number[] } | null = null;
   for (;;) {
     const unfinished = requests.map((_, index) => index).filter((index) => !done[index]);
+    if (unfinished.length === 0) break;
     const group = Math.min(...unfinished.map((index) => groups[index]));
     const open = unfinished
       .filter((index) => groups[index] === group)
-      .filter((index) => !(atGate[index] && !gateOpen(group)))
-      .filter((index) => !(lastRead >= 0 && readsFirst(index) && index < lastRead));
-    if (unfinished.length === 0) break;
+      .filter((index) => !(atGate[index] && !gateOpen(group)));
     if (open.length === 0) throw new Error('no request can go on: the explorer is wrong');
     const index = open[simulation.choose(open.length)];
-    started[index] = true;
+    const before = JSON.stringify(simulation.store);
     const step = runs[index].next();
-    lastRead = !step.done && step.value === 'read' ? index : -1;
+    const changedNothing = JSON.stringify(simulation.store) === before;
+    const swappable = previous?.changedNothing && changedNothing && previous.open.includes(index);
+    if (swappable && index < previous!.index) throw new Pruned();
+    previous = { index, changedNothing, open };
     if (!step.done) {
       if (step.value === 'gate' && requests[index].gated) atGate[index] = true;
       continue;

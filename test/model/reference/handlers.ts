@@ -5,7 +5,7 @@ import { interleaving, regenerate, Simulation, Steps } from './regeneration';
 import {
   activeOfUser,
   countActive,
-  deleteChainFrom,
+  deleteChainSteps,
   deleteDevices,
   Device,
   revokeRows,
@@ -33,11 +33,11 @@ export function* handle(sim: Simulation, ctx: RequestContext, request: ModelRequ
     case 'append':
       return { kind: 'list', list: ctx.append(request.key!, request.item!) };
     case 'login':
-      regenerate(sim, ctx, { purpose: 'login', userId: request.userId! });
+      yield* regenerate(sim, ctx, { purpose: 'login', userId: request.userId! });
       if (request.rememberMe) yield* issueRememberMe(sim, ctx);
       return view(ctx);
     case 'elevate':
-      regenerate(sim, ctx, { purpose: 'privilege' });
+      yield* regenerate(sim, ctx, { purpose: 'privilege' });
       return view(ctx);
     case 'password':
       return { kind: 'ended', ended: yield* passwordChanged(sim, ctx) };
@@ -46,7 +46,7 @@ export function* handle(sim: Simulation, ctx: RequestContext, request: ModelRequ
         forgetHeldDevice(store, ctx.remember, ctx.row?.userId ?? null);
         ctx.forgetRemember();
       }
-      endCurrent(store, ctx);
+      yield* endCurrent(sim, ctx);
       return { kind: 'none' };
     case 'sessions':
       return { kind: 'sessions', entries: listSessions(store, ctx) };
@@ -69,8 +69,12 @@ function view(ctx: RequestContext): Body {
   };
 }
 
-function endCurrent(store: Store, ctx: RequestContext): void {
-  if (ctx.token) deleteChainFrom(store, ctx.token);
+/** Logout: its chain goes row by row, and a revocation may come in between. */
+function* endCurrent(sim: Simulation, ctx: RequestContext): Steps<void> {
+  if (ctx.token) {
+    const deletions = deleteChainSteps(sim.store, ctx.token);
+    while (!deletions.next().done) yield* interleaving(sim);
+  }
   ctx.end();
 }
 
@@ -78,7 +82,7 @@ function endCurrent(store: Store, ctx: RequestContext): void {
 function* passwordChanged(sim: Simulation, ctx: RequestContext): Steps<number> {
   const userId = ctx.row?.userId;
   if (!userId) return 0;
-  regenerate(sim, ctx, { purpose: 'login', userId });
+  yield* regenerate(sim, ctx, { purpose: 'login', userId });
   yield* interleaving(sim);
   ctx.forgetRemember();
   const kept = ctx.row!.handle;
@@ -105,10 +109,33 @@ function* revokeWithDevices(
   const { store } = sim;
   deleteDevices(store, userId, devices());
   yield* interleaving(sim);
-  const revoked = revokeRows(store, userId, sessions);
-  yield* interleaving(sim);
+  const revoked = yield* revokeInPasses(sim, userId, sessions);
   deleteDevices(store, userId, devices());
   return revoked;
+}
+
+/**
+ * Revokes in passes until a pass revokes nothing, as one SQL statement per pass does: it picks
+ * its rows when it starts and revokes those still unrevoked when it gets them, so a session
+ * that a concurrent regeneration or sign-in stores meanwhile is left to the next pass.
+ */
+function* revokeInPasses(
+  sim: Simulation,
+  userId: string,
+  sessions: (row: Row) => boolean,
+): Steps<Row[]> {
+  const revoked: Row[] = [];
+  for (;;) {
+    const targets = new Set(
+      Object.values(sim.store.rows)
+        .filter((row) => row.userId === userId && row.revokedAt === null && sessions(row))
+        .map((row) => row.token),
+    );
+    yield* interleaving(sim);
+    const pass = revokeRows(sim.store, userId, (row) => targets.has(row.token) && sessions(row));
+    if (pass.length === 0) return revoked;
+    revoked.push(...pass);
+  }
 }
 
 function listSessions(store: Store, ctx: RequestContext): SessionEntry[] {

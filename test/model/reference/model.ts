@@ -1,6 +1,5 @@
 import { Branch, explore } from './explorer';
 import { canonicalJson, mismatch, Names, ObservedResponse } from './matching';
-import { KnownDefect } from './known-defects';
 import { ModelRequest, Outcome } from './exchange';
 import { bindHandles, difference, modelLines, StoreSnapshot, storedLines } from './store-view';
 import { collectGarbage, isReal, renameIds, Store } from './store';
@@ -14,7 +13,7 @@ export class ModelMismatch extends Error {
 const MAX_STATES = 500;
 /** Simulations per state and step: the coarse grain is small; the finer ones are searched. */
 const COARSE_BUDGET = 20_000;
-const FINE_BUDGET = 60_000;
+const FINE_BUDGET = 400_000;
 /** The most points between the statements of one step that an explanation may use. */
 const MAX_BREAKS = 2;
 
@@ -33,9 +32,6 @@ export class LifecycleModel {
   constructor(now: number) {
     this.states = [{ now, rows: {}, devices: {} }];
   }
-
-  /** The known defects the explanation of the last step took (see known-defects.ts). */
-  defectsOfLastStep = new Set<KnownDefect>();
 
   /** How many states the rules still allow. */
   get possibleStates(): number {
@@ -58,7 +54,6 @@ export class LifecycleModel {
    */
   follow(requests: ModelRequest[], answers: ObservedResponse[], snapshot: StoreSnapshot): void {
     this.step++;
-    this.defectsOfLastStep = new Set();
     const why = new Explanations();
     let next = this.explain(requests, answers, snapshot, 0, why);
     const maxBreaks = requests.length > 1 ? MAX_BREAKS : 0;
@@ -103,22 +98,16 @@ export class LifecycleModel {
       const visit = (branch: Branch) => {
         const named = this.name(branch, answers, known, why);
         if (!named) return false;
-        const key = `${canonicalJson(named)} ${[...branch.defects].join()}`;
+        const key = canonicalJson(named);
         if (compared.has(key)) return false;
         compared.add(key);
         const agreed = agreement(named, snapshot, why);
         if (!agreed) return false;
         next.set(observable(agreed), agreed);
-        for (const defect of branch.defects) this.defectsOfLastStep.add(defect);
         return fine;
       };
       const budget = fine ? FINE_BUDGET : COARSE_BUDGET;
       const explored = explore(state, requests, { breaks, possible, visit, budget });
-      if (process.env.MODEL_DEBUG && (fine || explored.runs > 2000)) {
-        console.log(
-          `${requests.map((r) => r.route).join('|')} breaks=${breaks} ${explored.end} after ${explored.runs}`,
-        );
-      }
       if (explored.end === 'budget' && !fine) {
         throw new ModelMismatch(
           `more than ${budget} coarse interleavings: the model cannot follow`,

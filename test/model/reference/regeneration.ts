@@ -1,8 +1,7 @@
 import { TIMINGS } from '../config';
 import { Refusal, RequestContext } from './context';
-import { KNOWN_DEFECTS, KnownDefect } from './known-defects';
 import { assess, crossesAuthentication, Purpose } from './rules';
-import { activeOfUser, Data, deleteDevices, MAX_HOPS, revokeRows, Row, Store } from './store';
+import { activeOfUser, deleteDevices, MAX_HOPS, revokeRows, Row, Store } from './store';
 
 /**
  * What a request's simulation may ask of the explorer: the store, a choice among outcomes the
@@ -16,17 +15,22 @@ export interface Simulation {
   choose(count: number): number;
   /** A new token (`t`), handle (`h`), selector (`s`) or validator (`v`). */
   fresh(kind: 't' | 'h' | 's' | 'v'): string;
-  /** The simulation took the path of a known defect (see known-defects.ts). */
-  noteDefect(defect: KnownDefect): void;
+  /** The users whose sign-in transaction (eviction, then the new session) is open. */
+  signingIn: Set<string>;
 }
 
 /**
- * A piece of a request: it yields where another request may run in between, `read` after a
- * step that only read the store (a request's first read of its session row), `gate` where the
- * test app's gate holds a request (the start of its handler), `write` after any other step.
- * The explorer relies on `read` steps changing nothing.
+ * Thrown by a request that would run where the package makes it wait for a lock another
+ * request holds: the explorer drops the branch (the one where it runs once the lock is released
+ * is explored too).
  */
-export type Steps<T> = Generator<'read' | 'write' | 'gate', T, void>;
+export class WaitsForLock extends Error {}
+
+/**
+ * A piece of a request: it yields where another request may run in between: `gate` where the
+ * test app's gate holds a request (the start of its handler), `step` anywhere else.
+ */
+export type Steps<T> = Generator<'step' | 'gate', T, void>;
 
 /**
  * A point between two statements of one request where another request's statement may come.
@@ -36,7 +40,7 @@ export type Steps<T> = Generator<'read' | 'write' | 'gate', T, void>;
 export function* interleaving(sim: Simulation): Steps<void> {
   if (sim.breaks > 0 && sim.choose(2) === 1) {
     sim.breaks--;
-    yield 'write';
+    yield 'step';
   }
 }
 
@@ -59,23 +63,23 @@ function startsLogin(plan: Plan): boolean {
  * does not already belong to first makes room under `maxSessionsPerUser` by revoking the least
  * recently used sessions (and forgetting their remembered devices).
  */
-export function regenerate(sim: Simulation, ctx: RequestContext, plan: Plan): void {
+export function* regenerate(sim: Simulation, ctx: RequestContext, plan: Plan): Steps<void> {
   const userId = startsLogin(plan) ? plan.userId : undefined;
-  const evicted: Row[] = [];
-  // A sign-in of a user the session does not belong to adds a login: room is made first.
-  let limited = userId !== undefined && ctx.row?.userId !== userId;
-  if (limited)
-    evicted.push(...evictLeastRecentlyUsed(sim, userId!, TIMINGS.maxSessionsPerUser - 1));
-  regenerateOn(sim, ctx, plan, () => {
-    // A sign-in whose session ended under it starts a new one: a new login after all.
-    if (limited) return;
-    limited = true;
-    if (KNOWN_DEFECTS.signInAfterLostSessionSkipsLimit) {
-      return sim.noteDefect('signInAfterLostSessionSkipsLimit');
-    }
-    evicted.push(...evictLeastRecentlyUsed(sim, userId!, TIMINGS.maxSessionsPerUser - 1));
-  });
-  if (evicted.length === 0) return;
+  // A sign-in of a user the session does not belong to adds a login: room is made first. A
+  // re-authentication whose session ended under it starts a new one: a new login after all.
+  const addsLogin = userId !== undefined && ctx.row?.userId !== userId;
+  if (!addsLogin && regenerateOn(sim, ctx, plan) !== 'lost-sign-in') return;
+  // The package serialises a user's sign-ins: this one waits for the open one to commit.
+  if (sim.signingIn.has(userId!)) throw new WaitsForLock();
+  const evicted = evictLeastRecentlyUsed(sim, userId!, TIMINGS.maxSessionsPerUser - 1);
+  if (evicted.length === 0) return void regenerateOn(sim, ctx, plan);
+  // The eviction and the new session are statements of one transaction (serialised per user),
+  // and the others see the new session only once it commits: a revocation's pass that starts
+  // in between finds the evicted rows revoked and not the new session (it survives the pass).
+  sim.signingIn.add(userId!);
+  yield* interleaving(sim);
+  sim.signingIn.delete(userId!);
+  regenerateOn(sim, ctx, plan);
   const devices = new Set<string>();
   for (const row of evicted) {
     devices.add(row.handle);
@@ -120,18 +124,18 @@ function chooseSubset<T>(sim: Simulation, items: T[], size: number): T[] {
   return combinations[sim.choose(combinations.length)];
 }
 
-function regenerateOn(
-  sim: Simulation,
-  ctx: RequestContext,
-  plan: Plan,
-  /** Called before a sign-in creates a session (rather than regenerating one). */
-  beforeNewLogin: () => void,
-): void {
+/**
+ * Regenerates, retrying against concurrent regenerations. A sign-in that started from a session
+ * of its own user (no login added, the limit not consulted) and finds it ended returns
+ * `'lost-sign-in'` with its context reset, for `regenerate` to start it again under the limit;
+ * one that already made room starts from no session here.
+ */
+function regenerateOn(sim: Simulation, ctx: RequestContext, plan: Plan): 'lost-sign-in' | void {
   const login = startsLogin(plan);
+  const roomMade = login && ctx.row?.userId !== plan.userId;
   for (let attempt = 0; attempt < 10; attempt++) {
     const old = ctx.row;
     if (!old || !ctx.token) {
-      if (login) beforeNewLogin();
       return createSession(
         sim,
         ctx,
@@ -151,6 +155,7 @@ function regenerateOn(
       if (!login) return winner ? ctx.yieldToSignIn() : ctx.lose();
       // A sign-in starts afresh.
       ctx.reset();
+      if (!roomMade) return 'lost-sign-in';
       continue;
     }
     ctx.adopt(winner, true);
@@ -182,11 +187,14 @@ function tryRegenerate(sim: Simulation, ctx: RequestContext, old: Row, plan: Pla
   const newEntry = plan.purpose === 'restore' || (login && old.userId !== userId);
   // The data carries over, except into another user's session.
   const keepsData = !(login && old.userId !== null && old.userId !== userId);
+  // Functional updates are not carried by the regeneration, which writes unguarded: the
+  // successor starts from the data as stored, and the request writes them next, applied to it.
+  const carried = keepsData && ctx.appends.size === 0;
   const successor: Row = {
     token: sim.fresh('t'),
     handle: newEntry ? sim.fresh('h') : old.handle,
     userId,
-    data: keepsData ? carriedData(sim, ctx, stored) : {},
+    data: carried ? ctx.applyTo(stored.data) : keepsData ? structuredClone(stored.data) : {},
     createdAt: stored.createdAt,
     authenticatedAt:
       plan.purpose === 'login'
@@ -209,19 +217,8 @@ function tryRegenerate(sim: Simulation, ctx: RequestContext, old: Row, plan: Pla
   stored.successor = successor.token;
   stored.data = {};
   store.rows[successor.token] = successor;
-  ctx.adoptSuccessor(successor);
+  ctx.adoptSuccessor(successor, keepsData && !carried);
   return true;
-}
-
-/** The data a successor starts with: the stored data with the request's changes. */
-function carriedData(sim: Simulation, ctx: RequestContext, stored: Row): Data {
-  const data = ctx.applyTo(stored.data);
-  if (!KNOWN_DEFECTS.rotationLosesConcurrentUpdates) return data;
-  // The package carries the values the handler computed, unguarded.
-  const carried = ctx.applyTo(stored.data, false);
-  if (JSON.stringify(carried) !== JSON.stringify(data))
-    sim.noteDefect('rotationLosesConcurrentUpdates');
-  return carried;
 }
 
 /**

@@ -58,7 +58,7 @@ export function* restoreFromCookie(
     return null;
   }
   ctx.holdRemember({ selector, validator: current });
-  regenerate(sim, ctx, {
+  yield* regenerate(sim, ctx, {
     purpose: 'restore',
     userId: read.userId,
     rememberMeHandle: read.handle,

@@ -47,7 +47,7 @@ export function* serve(sim: Simulation, request: ModelRequest): RequestRun {
   try {
     if (request.token !== null) {
       const read = readRow(sim.store, request.token);
-      yield 'read';
+      yield 'step';
       // Unknown (never issued, deleted, collected): anonymous, cookie cleared.
       if (!read) ctx.cookie = 'clear';
       else admit(sim, ctx, read, 0);
@@ -78,11 +78,11 @@ export function* serve(sim: Simulation, request: ModelRequest): RequestRun {
   }
   // The save is a statement of its own: another request may come between it and a handler
   // that read the store (a device list shows the last touch of each session).
-  if (request.route === 'sessions') yield 'write';
+  if (request.route === 'sessions') yield 'step';
   else yield* interleaving(sim);
   // The save runs for error responses too; its own failure replaces a success only.
   try {
-    save(sim, ctx);
+    yield* save(sim, ctx);
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
     if (status < 400) {

@@ -1,7 +1,12 @@
 import { Refusal, RequestContext } from './context';
-import { KNOWN_DEFECTS } from './known-defects';
-import { continuation, createSession, regenerate, Simulation } from './regeneration';
-import { Data } from './store';
+import {
+  continuation,
+  createSession,
+  interleaving,
+  regenerate,
+  Simulation,
+  Steps,
+} from './regeneration';
 
 /*
  * What happens after the handler (README, "Saving"): lazy creation, rotation when due, the
@@ -10,7 +15,7 @@ import { Data } from './store';
  */
 
 /** After the handler: lazy creation, rotation when due, the data and the touch. */
-export function save(sim: Simulation, ctx: RequestContext): void {
+export function* save(sim: Simulation, ctx: RequestContext): Steps<void> {
   if (ctx.ended) return;
   if (!ctx.row) {
     // Lazy creation: a visitor gets a row (and a cookie) with its first data.
@@ -19,24 +24,12 @@ export function save(sim: Simulation, ctx: RequestContext): void {
   }
   if (!ctx.hasChanges && !ctx.touchDue && !ctx.rotationDue) return;
   if (ctx.rotationDue) {
-    regenerate(sim, ctx, { purpose: 'rotation' });
+    yield* regenerate(sim, ctx, { purpose: 'rotation' });
     if (ctx.ended || !ctx.hasChanges) return;
+    // Functional updates follow the rotation in a statement of their own.
+    yield* interleaving(sim);
   }
   update(sim, ctx);
-}
-
-/** The data after the write: functional updates applied again to the latest stored values. */
-function writtenData(sim: Simulation, ctx: RequestContext, stored: Data): Data {
-  const data = ctx.applyTo(stored);
-  if (!KNOWN_DEFECTS.rotationLosesConcurrentUpdates || !ctx.updatedKeysUnchanged(stored)) {
-    return data;
-  }
-  // The package's guard compares with the session the request holds now: after adopting the
-  // winner of a rotation race, it lets the values computed before through.
-  const written = ctx.applyTo(stored, false);
-  if (JSON.stringify(written) !== JSON.stringify(data))
-    sim.noteDefect('rotationLosesConcurrentUpdates');
-  return written;
 }
 
 /** Writes the changes (and the touch) onto the live row, following a concurrent regeneration. */
@@ -48,7 +41,7 @@ function update(sim: Simulation, ctx: RequestContext): void {
     const stored = store.rows[token];
     if (stored && stored.obsoletedAt === null && stored.revokedAt === null) {
       if (ctx.touchDue) stored.lastSeenAt = store.now;
-      if (ctx.hasChanges) stored.data = writtenData(sim, ctx, stored.data);
+      if (ctx.hasChanges) stored.data = ctx.applyTo(stored.data);
       ctx.persisted(stored);
       return;
     }

@@ -114,9 +114,20 @@ export const MAX_HOPS = 10;
 
 /** Logout: deletes the row `token` reaches and every successor a regeneration gave it. */
 export function deleteChainFrom(store: Store, token: string): void {
+  const deletions = deleteChainSteps(store, token);
+  while (!deletions.next().done);
+}
+
+/**
+ * The same, one row per step, as the package deletes them (one statement each, the next row
+ * found through the successor of the row just deleted, whatever became of it meanwhile): a
+ * revocation may come between two steps and revoke the successor that the next one deletes.
+ */
+export function* deleteChainSteps(store: Store, token: string): Generator<void, void, void> {
   let row: Row | undefined = store.rows[token];
   delete store.rows[token];
   for (let hop = 0; row?.successor && hop < MAX_HOPS; hop++) {
+    yield;
     const next: string = row.successor;
     row = store.rows[next];
     delete store.rows[next];

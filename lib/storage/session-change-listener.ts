@@ -1,25 +1,37 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { Client, Notification } from 'pg';
-import { SESSION_ENDED_CHANNEL } from '../storage/session-ended-signal';
+import {
+  EVERY_SESSION,
+  SESSION_CHANGED_CHANNEL,
+  SESSION_ENDED_CHANNEL,
+} from './session-change-signal';
 import { LISTEN_CLIENTS, ListenClientFactory } from './listen-clients';
 import { ANSWER_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, reconnectDelay } from './listen-timings';
 
-export { SESSION_ENDED_CHANNEL };
+export { SESSION_CHANGED_CHANNEL, SESSION_ENDED_CHANNEL };
 
 /**
  * What the listener tells its subscribers:
  * - `ended`: these session rows stopped being live (revoked, made obsolete, or deleted while
  *   live), on any instance. `idHashes` are the rows' whole `id_hash` in lower-case hexadecimal
  *   (64 characters), as the trigger sends them; one notice may carry several.
+ * - `changed`: an instance changed the data or deadlines of these session rows; each hash is
+ *   followed by `:<version>`, the row's version after the change.
+ * - `cleared`: the table was truncated: every row is gone.
  * - `resync`: the listener has just started listening, the first time or after the connection
- *   was lost; notifications sent before may have been missed, so check every open socket.
+ *   was lost; notifications sent before may have been missed, so check everything.
+ * - `lost`: the connection failed; nothing is heard until the next `resync`.
  */
-export type SessionEndNotice = { kind: 'ended'; idHashes: string[] } | { kind: 'resync' };
+export type SessionChangeNotice =
+  { kind: 'ended' | 'changed'; idHashes: string[] } | { kind: 'cleared' | 'resync' | 'lost' };
 
-export type SessionEndSubscriber = (notice: SessionEndNotice) => void;
+export type SessionChangeSubscriber = (notice: SessionChangeNotice) => void;
 
-/** A payload the trigger sends: one row's `id_hash` in hexadecimal. */
+/** A payload the ended trigger sends: one row's `id_hash` in hexadecimal. */
 const ID_HASH_HEX = /^[0-9a-f]{64}$/;
+
+/** A change an instance announces: the `id_hash`, and the row's version after the change. */
+const CHANGE = /^[0-9a-f]{64}(?::[0-9]{1,15})?$/;
 
 /** How long a clean close may take before the socket is destroyed instead. */
 const CLOSE_TIMEOUT_MS = 1_000;
@@ -57,9 +69,11 @@ function reasonOf(error: unknown): string {
 }
 
 /**
- * Hears from PostgreSQL which sessions stopped being live, on any instance of the application:
- * one dedicated connection per instance runs `LISTEN` on {@link SESSION_ENDED_CHANNEL}, which
- * the triggers of migration `SessionEndedNotification1764000000004` notify. It listens only while
+ * Hears from PostgreSQL which sessions changed or stopped being live, on any instance of the
+ * application: one dedicated connection per instance runs `LISTEN` on
+ * {@link SESSION_ENDED_CHANNEL} and {@link SESSION_CHANGED_CHANNEL}, which the triggers of
+ * migrations `SessionEndedNotification1764000000004` and
+ * `SessionChangedNotification1764000000005` notify. It listens only while
  * someone subscribes (the first subscriber opens the connection, the last one to leave closes
  * it) and stops for good when the application shuts down.
  *
@@ -78,10 +92,10 @@ function reasonOf(error: unknown): string {
  * });
  */
 @Injectable()
-export class SessionEndListener implements OnModuleDestroy {
-  private readonly logger = new Logger(SessionEndListener.name);
+export class SessionChangeListener implements OnModuleDestroy {
+  private readonly logger = new Logger(SessionChangeListener.name);
   /** One entry per call of `subscribe`, so the same function may subscribe twice. */
-  private readonly subscribers = new Set<{ notify: SessionEndSubscriber }>();
+  private readonly subscribers = new Set<{ notify: SessionChangeSubscriber }>();
   /** The connection being opened or listening; none while stopped or waiting to retry. */
   private client: Client | undefined;
   private listeningPid: number | undefined;
@@ -92,7 +106,8 @@ export class SessionEndListener implements OnModuleDestroy {
   /** Whether the current outage was reported: one warning per outage, not one per retry. */
   private outageReported = false;
   /** Hashes received and not yet delivered: those that arrive together go out in one notice. */
-  private received: string[] = [];
+  private received = { ended: [] as string[], changed: [] as string[] };
+  private deliveryQueued = false;
   private shutDown = false;
 
   constructor(
@@ -121,7 +136,7 @@ export class SessionEndListener implements OnModuleDestroy {
    * its `LISTEN`; one that joins while the listener listens hears the next one only. A subscriber
    * that throws is logged and the others are still called.
    */
-  subscribe(subscriber: SessionEndSubscriber): () => void {
+  subscribe(subscriber: SessionChangeSubscriber): () => void {
     const entry = { notify: subscriber };
     this.subscribers.add(entry);
     if (this.subscribers.size === 1 && !this.shutDown) void this.connect();
@@ -153,7 +168,10 @@ export class SessionEndListener implements OnModuleDestroy {
     let pid: number;
     try {
       await client.connect();
-      await withinDeadline(client.query(`LISTEN ${SESSION_ENDED_CHANNEL}`), ANSWER_TIMEOUT_MS);
+      await withinDeadline(
+        client.query(`LISTEN ${SESSION_ENDED_CHANNEL}; LISTEN ${SESSION_CHANGED_CHANNEL}`),
+        ANSWER_TIMEOUT_MS,
+      );
       const { rows } = await withinDeadline(
         client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'),
         ANSWER_TIMEOUT_MS,
@@ -194,10 +212,13 @@ export class SessionEndListener implements OnModuleDestroy {
   /** The connection failed: drop it and try again. */
   private lose(client: Client, error: unknown): void {
     if (client !== this.client) return;
+    const wasListening = this.listening;
     this.client = undefined;
     this.listeningPid = undefined;
     clearTimeout(this.timer);
     destroy(client);
+    this.received = { ended: [], changed: [] };
+    if (wasListening) this.emit({ kind: 'lost' });
     this.retryLater(error);
   }
 
@@ -221,33 +242,55 @@ export class SessionEndListener implements OnModuleDestroy {
     clearTimeout(this.timer);
     this.timer = undefined;
     const client = this.client;
+    const wasListening = this.listening;
     this.client = undefined;
     this.listeningPid = undefined;
     this.failures = 0;
     this.outageReported = false;
-    this.received = [];
+    this.received = { ended: [], changed: [] };
+    if (wasListening) this.emit({ kind: 'lost' });
     if (client) await closeGracefully(client);
   }
 
   /**
    * Keeps a well-formed hash for delivery at the end of the current task: pg emits the
-   * notifications of one network read one after the other, and they go out in one notice.
-   * Anything else on the channel (anyone connected to the database may `NOTIFY`) is ignored.
+   * notifications of one network read one after the other, and they go out in one notice per
+   * channel. A truncation goes out after what came before it. Anything else on the
+   * channels (anyone connected to the database may `NOTIFY`) is ignored.
    */
   private receive(message: Notification): void {
-    const hash = message.payload ?? '';
-    if (message.channel !== SESSION_ENDED_CHANNEL || !ID_HASH_HEX.test(hash)) return;
-    this.received.push(hash);
-    if (this.received.length === 1) queueMicrotask(() => this.deliver());
+    const payload = message.payload ?? '';
+    const channel =
+      message.channel === SESSION_ENDED_CHANNEL
+        ? 'ended'
+        : message.channel === SESSION_CHANGED_CHANNEL
+          ? 'changed'
+          : undefined;
+    if (!channel) return;
+    if ((channel === 'ended' ? ID_HASH_HEX : CHANGE).test(payload)) {
+      this.received[channel].push(payload);
+      if (!this.deliveryQueued) {
+        this.deliveryQueued = true;
+        queueMicrotask(() => this.deliver());
+      }
+      return;
+    }
+    if (channel === 'changed' && payload === EVERY_SESSION) {
+      this.deliver();
+      this.emit({ kind: 'cleared' });
+    }
   }
 
   private deliver(): void {
-    const idHashes = this.received;
-    this.received = [];
-    if (idHashes.length > 0) this.emit({ kind: 'ended', idHashes });
+    this.deliveryQueued = false;
+    const { ended, changed } = this.received;
+    this.received = { ended: [], changed: [] };
+    // Changes first: a cache drops its copy before anyone re-reads an ended session.
+    if (changed.length > 0) this.emit({ kind: 'changed', idHashes: changed });
+    if (ended.length > 0) this.emit({ kind: 'ended', idHashes: ended });
   }
 
-  private emit(notice: SessionEndNotice): void {
+  private emit(notice: SessionChangeNotice): void {
     for (const { notify } of [...this.subscribers]) {
       try {
         notify(notice);

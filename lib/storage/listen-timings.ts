@@ -1,5 +1,5 @@
 /*
- * The timings of the connection that listens for ended sessions (`SessionEndListener`). While
+ * The timings of the connection that listens for ended sessions (`SessionChangeListener`). While
  * it is down, notifications are lost and open sockets are checked by sweeping instead, so a loss
  * is to be noticed and repaired within seconds.
  */

@@ -1,0 +1,289 @@
+import { Logger } from '@nestjs/common';
+import type { Clock } from '../core/clock';
+import type { JsonValue } from '../core/json-value';
+import type { SessionRecord } from '../core/session-record';
+import type { SessionChangeNotice } from './session-change-listener';
+
+/** The limits of a {@link SessionCache} (option `cache`, resolved). */
+export interface SessionCacheLimits {
+  maxEntries: number;
+  maxBytes: number;
+  /** Milliseconds a copy is used at most. */
+  maxAge: number;
+}
+
+/**
+ * A moment in the cache's history, taken before a read or a write of the store: what that
+ * statement returns may be kept only if nothing invalidated the row since.
+ */
+export type CacheTicket = number;
+
+/** One copy: the record without its data, the data as JSON (parsed again for every reader). */
+interface Entry {
+  record: SessionRecord;
+  json: string;
+  storedAt: number;
+  userId: string | null;
+}
+
+/** An invalidation of a row (or of a user's rows): when, and the version it told of. */
+interface Invalidation {
+  at: CacheTicket;
+  /** `Infinity` when the change did not say (a deletion, plain SQL): every copy is stale. */
+  version: number;
+}
+
+/**
+ * Bytes counted per entry besides its data: the record's other fields, its buffers and the
+ * map's share (measured by `npm run bench:cache`: about 1.5 KB of heap and 0.3 KB of buffers).
+ */
+const ENTRY_OVERHEAD = 2_048;
+/** Invalidations remembered for reads under way; past this many, older reads keep nothing. */
+const INVALIDATION_LOG_LIMIT = 10_000;
+
+/** `version` of a notice payload `hex:version`, `Infinity` for a bare hex. */
+function changeOf(payload: string): { hex: string; version: number } {
+  const colon = payload.indexOf(':');
+  return colon < 0
+    ? { hex: payload, version: Infinity }
+    : { hex: payload.slice(0, colon), version: Number(payload.slice(colon + 1)) };
+}
+
+/**
+ * The in-process copies of live sessions, in front of the PostgreSQL repository. Used only
+ * while the listening connection hears the changes every instance commits (between a `resync`
+ * and the next `lost`, and only once the change triggers were found), emptied whenever that
+ * starts or stops; bounded in entries and bytes (least recently used first out) and in age.
+ *
+ * Consistency: a change made by this instance drops the copy before its statement's promise
+ * resolves; a change made elsewhere drops it when its notification arrives (after the commit,
+ * in commit order). A read or write under way keeps what it got only if no invalidation of the
+ * row (or of its user) came since its ticket, except one telling of a version it already has.
+ */
+export class SessionCache {
+  private readonly logger = new Logger(SessionCache.name);
+  /** In least-recently-used order: a hit moves its entry to the end. */
+  private readonly entries = new Map<string, Entry>();
+  private bytes = 0;
+  private epoch = 0;
+  /**
+   * Keyed by `h:<hex>` for a row, `u:<userId>` for every row of a user: the invalidations a
+   * read under way may still have to honour, oldest first, each telling of a lower version than
+   * the one before it (one that tells of no more than a newer one adds nothing and is dropped).
+   */
+  private readonly invalidations = new Map<string, Invalidation[]>();
+  /** Tickets older than this keep nothing: the log before it was let go. */
+  private floor = 0;
+  private listening = false;
+  /** Changes of this tick to announce to the other instances. */
+  private announcements: string[] = [];
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly limits: SessionCacheLimits,
+    private readonly clock: Clock,
+    /** Sends each payload on the changes channel, in one statement through the application's pool. */
+    private readonly notify: (payloads: string[]) => Promise<void>,
+  ) {}
+
+  /** Whether reads may be answered from the cache now. */
+  get usable(): boolean {
+    return this.listening;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Bytes counted against `maxBytes`. */
+  get weight(): number {
+    return this.bytes;
+  }
+
+  /**
+   * Follows the listener's notices. `triggersPresent` is asked at each `resync`: without the
+   * triggers no change would ever be told, and the cache stays unused.
+   */
+  async onNotice(
+    notice: SessionChangeNotice,
+    triggersPresent: () => Promise<boolean>,
+  ): Promise<void> {
+    switch (notice.kind) {
+      case 'changed':
+      case 'ended':
+        for (const payload of notice.idHashes) {
+          const { hex, version } = changeOf(payload);
+          this.invalidate(`h:${hex}`, version);
+          const entry = this.entries.get(hex);
+          if (entry && entry.record.version < version) this.remove(hex, entry);
+        }
+        return;
+      case 'cleared':
+        this.clear();
+        return;
+      case 'lost':
+        this.listening = false;
+        this.clear();
+        return;
+      case 'resync': {
+        this.listening = false;
+        this.clear();
+        const present = await triggersPresent().catch(() => false);
+        if (!present) {
+          this.logger.warn(
+            'The session cache is off: the table "session" has no change triggers (run the ' +
+              'migration SessionChangedNotification1764000000005).',
+          );
+          return;
+        }
+        this.clear();
+        this.listening = true;
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** The moment to pass to {@link keep} for what a statement sent after it returns. */
+  ticket(): CacheTicket {
+    return this.epoch;
+  }
+
+  /** A fresh copy of the live session `idHash`, or `undefined`. */
+  get(idHash: Buffer): SessionRecord | undefined {
+    if (!this.listening) return undefined;
+    const hex = idHash.toString('hex');
+    const entry = this.entries.get(hex);
+    if (!entry) {
+      this.misses++;
+      return undefined;
+    }
+    const now = this.clock.now().getTime();
+    if (now - entry.storedAt > this.limits.maxAge || entry.record.expiresAt.getTime() <= now) {
+      this.remove(hex, entry);
+      this.misses++;
+      return undefined;
+    }
+    this.entries.delete(hex);
+    this.entries.set(hex, entry);
+    this.hits++;
+    return { ...entry.record, data: JSON.parse(entry.json) as Record<string, JsonValue> };
+  }
+
+  /**
+   * Keeps a copy of `record` as a statement sent after `ticket` returned it, when it is a live,
+   * presented session and nothing invalidated it (or its user) meanwhile beyond its version.
+   */
+  keep(record: SessionRecord, ticket: CacheTicket): void {
+    if (!this.listening || ticket < this.floor) return;
+    if (record.obsoletedAt !== null || record.revokedAt !== null || record.presentedAt === null) {
+      return;
+    }
+    const hex = record.idHash.toString('hex');
+    if (this.invalidatedSince(`h:${hex}`, ticket, record.version)) return;
+    if (record.userId !== null && this.invalidatedSince(`u:${record.userId}`, ticket, -1)) return;
+    const json = JSON.stringify(record.data);
+    const entry: Entry = {
+      record: { ...record, data: {} },
+      json,
+      storedAt: this.clock.now().getTime(),
+      userId: record.userId,
+    };
+    const previous = this.entries.get(hex);
+    if (previous) this.remove(hex, previous);
+    this.entries.set(hex, entry);
+    this.bytes += json.length + ENTRY_OVERHEAD;
+    this.trim();
+  }
+
+  /**
+   * Drops the copies of rows this instance just changed, and keeps reads under way from
+   * keeping what they read before: `version` is the row's version after the change when the
+   * statement says, `Infinity` otherwise.
+   */
+  forget(idHash: Buffer, version = Infinity): void {
+    const hex = idHash.toString('hex');
+    this.invalidate(`h:${hex}`, version);
+    const entry = this.entries.get(hex);
+    if (entry && entry.record.version < version) this.remove(hex, entry);
+  }
+
+  /**
+   * Tells the other instances that this one changed the data or deadlines of `idHash`, now at
+   * `version` (call it once the change is committed): the announcements of one tick go out in
+   * one statement, outside any write's transaction. Sessions that stop being live need none:
+   * the triggers of the table announce those.
+   */
+  announce(idHash: Buffer, version: number): void {
+    this.announcements.push(`${idHash.toString('hex')}:${version}`);
+    if (this.announcements.length === 1) setImmediate(() => void this.sendAnnouncements());
+  }
+
+  private async sendAnnouncements(): Promise<void> {
+    const payloads = this.announcements;
+    this.announcements = [];
+    // A failure leaves the other instances' copies to their maxAge; the store logged it.
+    await this.notify(payloads).catch(() => undefined);
+  }
+
+  /** Drops the copies of every session of `userId` (a revocation that counts, not lists). */
+  forgetUser(userId: string): void {
+    this.invalidate(`u:${userId}`, Infinity);
+    for (const [hex, entry] of this.entries) {
+      if (entry.userId === userId) this.remove(hex, entry);
+    }
+  }
+
+  /** Whether an invalidation since `ticket` told of a version newer than `version`. */
+  private invalidatedSince(key: string, ticket: CacheTicket, version: number): boolean {
+    // The first since the ticket tells of the highest version of those since it.
+    const since = this.invalidations.get(key)?.find((invalidation) => invalidation.at > ticket);
+    return since !== undefined && since.version > version;
+  }
+
+  private invalidate(key: string, version: number): void {
+    const log = this.invalidations.get(key);
+    this.epoch++;
+    if (this.invalidations.size >= INVALIDATION_LOG_LIMIT && !log) {
+      // Reads under way before now keep nothing; the log starts again.
+      this.invalidations.clear();
+      this.floor = this.epoch;
+      return;
+    }
+    // Not only the latest counts: this instance's own statements are answered in any order,
+    // not in commit order (a write committed before a logout's DELETE may be answered after
+    // it, or after the DELETE's notice, and tell of a lower version than the deletion's
+    // Infinity). An earlier invalidation of a higher version still refuses the reads and writes
+    // under way before it; one of a version no higher than this one's adds nothing.
+    const kept = (log ?? []).filter((earlier) => earlier.version > version);
+    kept.push({ at: this.epoch, version });
+    this.invalidations.set(key, kept);
+  }
+
+  /**
+   * Drops every copy, on this instance. For tests that change session rows with plain SQL (or
+   * send `SELECT pg_notify('nest_session_security_changed', encode(id_hash, 'hex'))` after such a
+   * change, which every instance hears).
+   */
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+    this.invalidations.clear();
+    this.floor = ++this.epoch;
+  }
+
+  private remove(hex: string, entry: Entry): void {
+    this.entries.delete(hex);
+    this.bytes -= entry.json.length + ENTRY_OVERHEAD;
+  }
+
+  /** The least recently used copies go until both limits hold. */
+  private trim(): void {
+    for (const [hex, entry] of this.entries) {
+      if (this.entries.size <= this.limits.maxEntries && this.bytes <= this.limits.maxBytes) return;
+      this.remove(hex, entry);
+    }
+  }
+}
