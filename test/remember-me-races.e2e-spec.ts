@@ -1,10 +1,5 @@
 import request from 'supertest';
-import { getDataSourceToken } from '@nestjs/typeorm';
-import {
-  PostgresRememberMeRepository,
-  RememberMeRepository,
-  SessionModule,
-} from 'nest-session-security';
+import { PostgresRememberMeRepository, SessionModule } from 'nest-session-security';
 import { DataSource } from 'typeorm';
 import {
   Browser,
@@ -13,7 +8,8 @@ import {
   REMEMBER_COOKIE,
   sessionCookies,
 } from './support/http-client';
-import { ADAPTERS, storageOptions, useTestApp } from './support/test-app';
+import { OneShotLatch } from './support/one-shot-latch';
+import { ADAPTERS, postgresSubclasses, storageOptions, useTestApp } from './support/test-app';
 
 /*
  * Races of remember-me tokens with revocations, found by the model-based test (issue 16) and
@@ -28,32 +24,7 @@ async function tokensOf(t: { dataSource: DataSource }, userId: string): Promise<
   return count;
 }
 
-/** A latch the test opens: armed, the next validator rotation waits for it once it is done. */
-class RotationLatch {
-  private armed = false;
-  private arrived: (() => void) | null = null;
-  private release: (() => void) | null = null;
-
-  arm(): Promise<void> {
-    this.armed = true;
-    return new Promise((resolve) => (this.arrived = resolve));
-  }
-
-  async pass(): Promise<void> {
-    if (!this.armed) return;
-    this.armed = false;
-    await new Promise<void>((resolve) => {
-      this.release = resolve;
-      this.arrived?.();
-    });
-  }
-
-  open(): void {
-    this.release?.();
-  }
-}
-
-const latch = new RotationLatch();
+const latch = new OneShotLatch();
 
 /** The package's remember-me store, stopping after a validator rotation while the latch is armed. */
 class LatchedRememberMeRepository extends PostgresRememberMeRepository {
@@ -70,13 +41,7 @@ describe.each(ADAPTERS)('remember-me racing revocations (%s)', (adapter) => {
       ...storageOptions(),
       csrf: { enabled: false },
       gcInterval: false,
-      repositories: {
-        rememberMe: {
-          useFactory: (dataSource: DataSource): RememberMeRepository =>
-            new LatchedRememberMeRepository(dataSource, storageOptions()),
-          inject: [getDataSourceToken()],
-        },
-      },
+      repositories: postgresSubclasses({ rememberMe: LatchedRememberMeRepository }),
     }),
   });
 

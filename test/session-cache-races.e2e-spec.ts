@@ -1,10 +1,9 @@
-import { getDataSourceToken } from '@nestjs/typeorm';
-import { PostgresSessionRepository, SessionModule, SessionRepository } from 'nest-session-security';
-import { DataSource } from 'typeorm';
+import { PostgresSessionRepository, SessionModule } from 'nest-session-security';
 import type { StatementResult } from '../lib/storage/run-statement';
 import { Browser } from './support/http-client';
 import { usesEmbeddedPostgres } from './support/database-url';
-import { ADAPTERS, storageOptions, useTestApp } from './support/test-app';
+import { OneShotLatch } from './support/one-shot-latch';
+import { ADAPTERS, postgresSubclasses, storageOptions, useTestApp } from './support/test-app';
 
 /*
  * Found by the model-based test (issue 16) on the session cache (issue 17): a write's UPDATE
@@ -15,38 +14,16 @@ import { ADAPTERS, storageOptions, useTestApp } from './support/test-app';
  * served from it for up to `cache.maxAge`. The write's answer is held here until then.
  */
 
-/** Holds the answer of the next data UPDATE until `release`, once the statement has run. */
-class Hold {
-  armed = false;
-  ran!: Promise<void>;
-  private markRan!: () => void;
-  private gate!: Promise<void>;
-  release!: () => void;
-
-  arm(): void {
-    this.armed = true;
-    this.ran = new Promise((resolve) => (this.markRan = resolve));
-    this.gate = new Promise((resolve) => (this.release = resolve));
-  }
-
-  async after<T>(statement: Promise<T>): Promise<T> {
-    this.armed = false;
-    const result = await statement;
-    this.markRan();
-    await this.gate;
-    return result;
-  }
-}
-
-const hold = new Hold();
+/** Holds the answer of the next data UPDATE, once the statement has run, until opened. */
+const hold = new OneShotLatch();
 
 class HoldingSessionRepository extends PostgresSessionRepository {
-  protected override run<T>(sql: string, params: unknown[]): Promise<StatementResult<T>> {
-    const statement = super.run<T>(sql, params);
-    if (hold.armed && sql.startsWith('UPDATE "session" SET version') && sql.includes('data =')) {
-      return hold.after(statement);
-    }
-    return statement;
+  protected override async run<T>(sql: string, params: unknown[]): Promise<StatementResult<T>> {
+    if (!hold.armed || !sql.startsWith('UPDATE "session" SET version') || !sql.includes('data ='))
+      return super.run<T>(sql, params);
+    const result = await super.run<T>(sql, params);
+    await hold.pass();
+    return result;
   }
 }
 
@@ -57,13 +34,7 @@ onServer.each(ADAPTERS)('R10 a write answered after a logout of its session (%s)
     sessionModule: SessionModule.forRoot({
       ...storageOptions(),
       csrf: { enabled: false },
-      repositories: {
-        session: {
-          useFactory: (dataSource: DataSource): SessionRepository =>
-            new HoldingSessionRepository(dataSource, storageOptions()),
-          inject: [getDataSourceToken()],
-        },
-      },
+      repositories: postgresSubclasses({ session: HoldingSessionRepository }),
     }),
   });
 
@@ -73,13 +44,13 @@ onServer.each(ADAPTERS)('R10 a write answered after a logout of its session (%s)
     // Presented once: the row is one the cache keeps.
     expect((await browser.get('/private')).status).toBe(200);
     const token = browser.token!;
-    hold.arm();
+    const ran = hold.arm();
     const write = browser.post('/public/data', { a: 'w' });
-    await hold.ran;
+    await ran;
     expect((await browser.post('/logout')).status).toBe(204);
     // The ended notice of the DELETE is heard before the write's answer is handled.
     await new Promise((resolve) => setTimeout(resolve, 200));
-    hold.release();
+    hold.open();
     expect((await write).status).toBe(200);
     const replay = new Browser(t.url);
     replay.token = token;

@@ -1,14 +1,13 @@
-import { getDataSourceToken } from '@nestjs/typeorm';
-import {
-  PostgresSessionRepository,
-  SessionModule,
-  SessionRecord,
-  SessionRepository,
-} from 'nest-session-security';
-import { DataSource } from 'typeorm';
+import { PostgresSessionRepository, SessionModule, SessionRecord } from 'nest-session-security';
 import { Browser, liveSessions } from './support/http-client';
 import { usesEmbeddedPostgres } from './support/database-url';
-import { ADAPTERS, clockAt, storageOptions, useTestApp } from './support/test-app';
+import {
+  ADAPTERS,
+  postgresSubclasses,
+  clockAt,
+  storageOptions,
+  useTestApp,
+} from './support/test-app';
 
 /*
  * Found by the model-based test (issue 16). Two sign-ins switch users in opposite directions at
@@ -67,13 +66,7 @@ onServer.each(ADAPTERS)('R13 sign-ins switching users in opposite directions (%s
       csrf: { enabled: false },
       maxSessionsPerUser: LIMIT,
       sessionLimitPolicy: 'evict-least-recently-used',
-      repositories: {
-        session: {
-          useFactory: (dataSource: DataSource): SessionRepository =>
-            new BarrierSessionRepository(dataSource, storageOptions()),
-          inject: [getDataSourceToken()],
-        },
-      },
+      repositories: postgresSubclasses({ session: BarrierSessionRepository }),
     }),
   });
 

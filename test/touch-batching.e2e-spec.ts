@@ -1,14 +1,12 @@
-import { getDataSourceToken } from '@nestjs/typeorm';
 import {
   PostgresSessionRepository,
   SessionModule,
   SessionRepository,
   SessionTouch,
 } from 'nest-session-security';
-import { DataSource } from 'typeorm';
 import { TouchBatcher } from '../lib/lifecycle/touch-batcher';
 import { Browser, rowFor } from './support/http-client';
-import { ADAPTERS, storageOptions, useTestApp } from './support/test-app';
+import { ADAPTERS, postgresSubclasses, storageOptions, useTestApp } from './support/test-app';
 
 /*
  * Touches are coalesced (issue 17): while one batch of touches is being written, those that
@@ -54,13 +52,7 @@ describe.each(ADAPTERS)('coalesced touches (%s)', (adapter) => {
     sessionModule: SessionModule.forRoot({
       ...storageOptions(),
       csrf: { enabled: false },
-      repositories: {
-        session: {
-          useFactory: (dataSource: DataSource): SessionRepository =>
-            new HeldTouchRepository(dataSource, storageOptions()),
-          inject: [getDataSourceToken()],
-        },
-      },
+      repositories: postgresSubclasses({ session: HeldTouchRepository }),
     }),
   });
 

@@ -292,21 +292,32 @@ export class Driver {
     sent.forEach(({ request }, index) => (request.gated = atGate[index] || undefined));
     const pending = sent.map(async ({ request, browser }, index) => {
       const route = routes[index];
-      const response = await this.http.send(
-        route.method,
-        atGate[index] ? route.gated! : route.path,
-        cookieHeader(request),
-        route.body,
-      );
-      if (atGate[index]) finishedAtGate++;
+      // A request that failed on the way (a reset connection) will not reach the gate either:
+      // counting it lets the step end at once with its own error, not a gate timeout.
+      const response = await this.http
+        .send(
+          route.method,
+          atGate[index] ? route.gated! : route.path,
+          cookieHeader(request),
+          route.body,
+        )
+        .finally(() => {
+          if (atGate[index]) finishedAtGate++;
+        });
       const answer = observe(response.status, response.setCookies, response.body);
       answers[index] = answer;
       if (browser) this.keepCookies(browser, answer);
     });
     const expected = atGate.filter(Boolean).length;
     if (expected > 0 && !(await this.openGateWhenAllArrived(expected, () => finishedAtGate))) {
+      const database = await this.busyBackends();
+      const waiting = this.gate.waiting.length;
       await this.releaseUntilAnswered(pending);
-      throw new Error(`requests did not reach the gate within ${GATE_WAIT_MS / 1000} s`);
+      throw new Error(
+        `requests did not reach the gate within ${GATE_WAIT_MS / 1000} s: ` +
+          `${waiting} of ${expected} waited there, ${finishedAtGate} had finished; ` +
+          `busy database backends: ${database}`,
+      );
     }
     await Promise.all(pending);
     return answers;
@@ -336,6 +347,17 @@ export class Driver {
       await pause();
     }
     await all;
+  }
+
+  /** What the database's other backends were doing, for a step that timed out at the gate. */
+  private async busyBackends(): Promise<string> {
+    const rows: { state: string; wait: string | null; query: string }[] =
+      await this.app.dataSource.query(
+        `SELECT state, wait_event_type || ':' || wait_event AS wait, left(query, 160) AS query
+           FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`,
+      );
+    return JSON.stringify(rows);
   }
 
   private get gate(): { waiting: unknown[]; open(): void } {

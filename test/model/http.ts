@@ -16,7 +16,31 @@ export class HttpClient {
 
   constructor(private readonly baseUrl: string) {}
 
-  send(method: string, path: string, cookie: string | null, body?: object): Promise<HttpResponse> {
+  /**
+   * Sends a request; once more if the kept-alive connection it went out on turned out closed
+   * by the server at that instant (Node's documented race: the request never reached the
+   * server, so sending it again is not a second request).
+   */
+  async send(
+    method: string,
+    path: string,
+    cookie: string | null,
+    body?: object,
+  ): Promise<HttpResponse> {
+    try {
+      return await this.sendOnce(method, path, cookie, body);
+    } catch (error) {
+      if (!(error instanceof StaleConnectionError)) throw error;
+      return this.sendOnce(method, path, cookie, body);
+    }
+  }
+
+  private sendOnce(
+    method: string,
+    path: string,
+    cookie: string | null,
+    body?: object,
+  ): Promise<HttpResponse> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = {};
     if (cookie) headers.cookie = cookie;
@@ -41,13 +65,26 @@ export class HttpClient {
           });
         },
       );
-      outgoing.on('error', reject);
+      outgoing.on('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          outgoing.reusedSocket && error.code === 'ECONNRESET'
+            ? new StaleConnectionError(error)
+            : error,
+        ),
+      );
       outgoing.end(payload);
     });
   }
 
   close(): void {
     this.agent.destroy();
+  }
+}
+
+/** A kept-alive connection the server closed as the request went out on it. */
+class StaleConnectionError extends Error {
+  constructor(cause: Error) {
+    super(`stale kept-alive connection: ${cause.message}`, { cause });
   }
 }
 

@@ -2,20 +2,23 @@ import { DynamicModule, INestApplication, Provider, Type } from '@nestjs/common'
 import { APP_GUARD } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import {
   Clock,
   ManualClock,
+  RememberMeRepository,
+  SessionCache,
   SessionEvent,
   SessionEvents,
   SESSION_MIGRATIONS,
   SessionGuard,
   SessionModule,
   SessionModuleOptions,
+  SessionRepositories,
+  SessionRepository,
 } from 'nest-session-security';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
-import { SessionCache } from '../../lib/storage/session-cache';
 import { testDatabaseUrl, usesEmbeddedPostgres } from './database-url';
 import { TestController, TestGate } from './test.controller';
 
@@ -114,6 +117,24 @@ export function typeOrmRoot(name?: string, url = testDatabaseUrl()): DynamicModu
  */
 export function storageOptions(): SessionModuleOptions {
   return usesEmbeddedPostgres() ? { preparedStatements: false } : {};
+}
+
+/** A test's subclass of a PostgreSQL repository: one that holds or counts statements. */
+type PostgresSubclass<T> = new (dataSource: DataSource, options: SessionModuleOptions) => T;
+
+/** The option `repositories` binding a test's subclasses of the PostgreSQL repositories. */
+export function postgresSubclasses(classes: {
+  session?: PostgresSubclass<SessionRepository>;
+  rememberMe?: PostgresSubclass<RememberMeRepository>;
+}): SessionRepositories {
+  const bind = <T>(Subclass: PostgresSubclass<T>) => ({
+    useFactory: (dataSource: DataSource): T => new Subclass(dataSource, storageOptions()),
+    inject: [getDataSourceToken()],
+  });
+  return {
+    ...(classes.session && { session: bind(classes.session) }),
+    ...(classes.rememberMe && { rememberMe: bind(classes.rememberMe) }),
+  };
 }
 
 /**
