@@ -217,4 +217,38 @@ describe('SessionCache', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(sent).toEqual([[`${hashOf(1).toString('hex')}:2`, `${hashOf(2).toString('hex')}:5`]]);
   });
+
+  it('announces what comes while a statement is under way together, once that one is done', async () => {
+    const sent: string[][] = [];
+    let finish!: () => void;
+    const cache = new SessionCache(
+      { maxEntries: 100, maxBytes: 1_000_000, maxAge: 5_000 },
+      new ManualClock(T0),
+      (payloads) => {
+        sent.push(payloads);
+        return new Promise((resolve) => (finish = resolve));
+      },
+    );
+    await cache.onNotice({ kind: 'resync' }, present);
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    cache.announce(hashOf(1), 2);
+    await tick();
+    cache.announce(hashOf(2), 3);
+    await tick();
+    cache.announce(hashOf(3), 4);
+    await tick();
+    // The first statement is under way: the next two wait for it.
+    expect(sent).toEqual([[`${hashOf(1).toString('hex')}:2`]]);
+    finish();
+    await tick();
+    expect(sent).toEqual([
+      [`${hashOf(1).toString('hex')}:2`],
+      [`${hashOf(2).toString('hex')}:3`, `${hashOf(3).toString('hex')}:4`],
+    ]);
+    finish();
+    await tick();
+    cache.announce(hashOf(4), 5);
+    await tick();
+    expect(sent).toHaveLength(3);
+  });
 });

@@ -77,6 +77,8 @@ export class SessionCache {
   private listening = false;
   /** Changes of this tick to announce to the other instances. */
   private announcements: string[] = [];
+  /** Whether an announcing statement is under way. */
+  private announcing = false;
   hits = 0;
   misses = 0;
 
@@ -212,20 +214,33 @@ export class SessionCache {
 
   /**
    * Tells the other instances that this one changed the data or deadlines of `idHash`, now at
-   * `version` (call it once the change is committed): the announcements of one tick go out in
-   * one statement, outside any write's transaction. Sessions that stop being live need none:
+   * `version` (call it once the change is committed): announcements go out together, in one
+   * statement outside any write's transaction. Sessions that stop being live need none:
    * the triggers of the table announce those.
    */
   announce(idHash: Buffer, version: number): void {
     this.announcements.push(`${idHash.toString('hex')}:${version}`);
-    if (this.announcements.length === 1) setImmediate(() => void this.sendAnnouncements());
+    if (this.announcements.length === 1 && !this.announcing)
+      setImmediate(() => void this.sendAnnouncements());
   }
 
+  /**
+   * Sends what waits to be announced; what comes while a statement is under way waits for it
+   * and goes in the next, as touches do: a busy instance sends one statement per round trip,
+   * not one per tick.
+   */
   private async sendAnnouncements(): Promise<void> {
-    const payloads = this.announcements;
-    this.announcements = [];
-    // A failure leaves the other instances' copies to their maxAge; the store logged it.
-    await this.notify(payloads).catch(() => undefined);
+    this.announcing = true;
+    try {
+      while (this.announcements.length > 0) {
+        const payloads = this.announcements;
+        this.announcements = [];
+        // A failure leaves the other instances' copies to their maxAge; the store logged it.
+        await this.notify(payloads).catch(() => undefined);
+      }
+    } finally {
+      this.announcing = false;
+    }
   }
 
   /** Drops the copies of every session of `userId` (a revocation that counts, not lists). */
