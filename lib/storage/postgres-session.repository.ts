@@ -512,10 +512,12 @@ export class PostgresSessionRepository extends SessionRepository {
         // The ranking locks nothing: FOR UPDATE with OFFSET would lock the rows it skips too,
         // the sessions kept, and two sign-ins switching users in opposite directions would each
         // hold the current session the other regenerates (a deadlock). Only the evicted rows are
-        // locked, and the LIVE test runs again on them once locked.
+        // locked, and their conditions run again on them once locked: still live, and not used
+        // since the ranking (a request that touched one meanwhile made it the most recent; the
+        // next pass ranks again).
         const { rows } = await this.run<SessionRow>(
           `WITH ranked AS (
-           SELECT id_hash FROM "session"
+           SELECT id_hash, last_seen_at FROM "session"
            WHERE user_id = $1 AND ${LIVE} AND expires_at > $2
            ORDER BY last_seen_at DESC
            OFFSET $4
@@ -523,6 +525,7 @@ export class PostgresSessionRepository extends SessionRepository {
            SELECT ${COLUMNS} FROM "session" evicted
            WHERE id_hash IN (SELECT id_hash FROM ranked)
              AND user_id = $1 AND ${LIVE} AND expires_at > $2
+             AND last_seen_at <= (SELECT r.last_seen_at FROM ranked r WHERE r.id_hash = evicted.id_hash)
            FOR UPDATE OF evicted
          )
          UPDATE "session" s SET ${REVOKED}

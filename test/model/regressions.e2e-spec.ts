@@ -125,7 +125,7 @@ const REGRESSIONS: [string, string][] = [
      in parallel: alice#2 POST /public/list/cart | alice#1 POST /login | alice#2 POST /logout`,
   ],
   [
-    'R16 sign-ins switching users in opposite directions at once (package: they deadlocked and one was answered 503; see ../session-limit-deadlock.e2e-spec.ts)',
+    'R16 sign-ins switching users in opposite directions at once (package: they deadlocked and one was answered 503; see ../session-limit-races.e2e-spec.ts)',
     `in parallel: mallory#1 POST /login | alice#1 DELETE /sessions/(a handle no session had) | alice#1 GET /public
      alice#1 POST /login userId=bob
      in parallel: alice#1 POST /login userId=mallory | mallory#1 POST /login userId=bob`,
@@ -150,6 +150,14 @@ const REGRESSIONS: [string, string][] = [
      bob#1 POST /login userId=alice
      in parallel: alice#2 POST /login userId=bob | mallory#1 POST /login userId=alice rememberMe | alice#1 POST /elevate
      in parallel: mallory#1 POST /password | bob#1 POST /logout (response lost) | bob#1 POST /password`,
+  ],
+  [
+    'R13 a sign-in evicts the least recently used session, not one a request used while it ranked them (package: the eviction locked its candidates without checking they were still the oldest)',
+    `alice#1 POST /login rememberMe
+     attacker replays alice#1's remember-me cookie from step 1: GET /sessions
+     bob#1 POST /login userId=alice
+     clock +1m1s
+     in parallel: alice#2 POST /login | bob#1 POST /public/data a=w5.1`,
   ],
   [
     'a step of the program the time limit interrupted, printed as the first of the next (harness: the interrupted program ran on beside the next one; see the test below)',

@@ -1,17 +1,25 @@
-import { PostgresSessionRepository, SessionModule, SessionRecord } from 'nest-session-security';
-import { Browser, liveSessions } from './support/http-client';
+import {
+  hashToken,
+  PostgresSessionRepository,
+  SessionModule,
+  SessionRecord,
+} from 'nest-session-security';
+import { Browser, liveSessions, rowFor } from './support/http-client';
 import { usesEmbeddedPostgres } from './support/database-url';
 import {
   ADAPTERS,
-  postgresSubclasses,
   clockAt,
+  postgresSubclasses,
   storageOptions,
+  T0,
   useTestApp,
 } from './support/test-app';
 
 /*
- * Found by the model-based test (issue 16). Two sign-ins switch users in opposite directions at
- * the same time, under `maxSessionsPerUser`: alice's browser, signed in as bob, signs in as
+ * Races of sign-ins under `maxSessionsPerUser`, each found by the model-based test (issue 16).
+ *
+ * Two sign-ins switch users in opposite directions at the same time, under
+ * `maxSessionsPerUser`: alice's browser, signed in as bob, signs in as
  * mallory while mallory's browser signs in as bob. Each runs the session limit's transaction
  * for its new user: it evicts that user's least recently used sessions, then regenerates its
  * own session, a row of the other user. The eviction used to lock the sessions it kept too
@@ -59,7 +67,7 @@ class BarrierSessionRepository extends PostgresSessionRepository {
 // The embedded PostgreSQL serves one statement at a time: no lock can wait there.
 const onServer = usesEmbeddedPostgres() ? describe.skip : describe;
 
-onServer.each(ADAPTERS)('R13 sign-ins switching users in opposite directions (%s)', (adapter) => {
+onServer.each(ADAPTERS)('R13 R16 sign-ins racing under maxSessionsPerUser (%s)', (adapter) => {
   const t = useTestApp(adapter, {
     sessionModule: SessionModule.forRoot({
       ...storageOptions(),
@@ -115,5 +123,52 @@ onServer.each(ADAPTERS)('R13 sign-ins switching users in opposite directions (%s
     await switchBoth(alice, mallory);
     expect(await liveSessions(t.dataSource, 'bob')).toHaveLength(LIMIT);
     expect(await liveSessions(t.dataSource, 'mallory')).toHaveLength(LIMIT);
+  });
+
+  /** Resolves once some backend of this database waits for a row lock. */
+  async function someoneWaitsForALock(): Promise<void> {
+    for (let attempt = 0; attempt < 500; attempt++) {
+      const [{ waiting }] = (await t.dataSource.query(
+        `SELECT count(*)::int AS waiting FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      )) as { waiting: number }[];
+      if (waiting > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error('the eviction never waited for the touched row');
+  }
+
+  /*
+   * A sign-in ranks the user's sessions by `last_seen_at` without locking them, then locks the
+   * ones to evict. A request of one of those that committed its touch in between had made it the
+   * most recently used, and it was evicted all the same (with the data that request had just
+   * written) while older sessions stayed. Now the eviction takes only rows still as old as it
+   * ranked them, and ranks again. The concurrent request is the test's own transaction: it
+   * touches the session and holds the row until the eviction waits for it, then commits.
+   */
+  it('R13 keeps the session a request used meanwhile and evicts the least recently used one', async () => {
+    const oldest = await signIn('alice');
+    const middle = await signIn('alice');
+    const newest = await signIn('alice');
+    const touch = t.dataSource.createQueryRunner();
+    await touch.connect();
+    try {
+      await touch.startTransaction();
+      await touch.query(`UPDATE "session" SET last_seen_at = $2 WHERE id_hash = $1`, [
+        hashToken(oldest.token!),
+        new Date(T0.getTime() + 10 * MINUTE),
+      ]);
+      clockAt(t, 10 * MINUTE);
+      const login = new Browser(t.url).post('/login', { userId: 'alice' });
+      await someoneWaitsForALock();
+      await touch.commitTransaction();
+      expect((await login).status).toBe(200);
+    } finally {
+      await touch.release();
+    }
+    expect((await rowFor(t.dataSource, oldest.token!))?.revoked_at).toBeNull();
+    expect((await rowFor(t.dataSource, middle.token!))?.revoked_at).not.toBeNull();
+    expect((await rowFor(t.dataSource, newest.token!))?.revoked_at).toBeNull();
+    expect(await liveSessions(t.dataSource, 'alice')).toHaveLength(LIMIT);
   });
 });
