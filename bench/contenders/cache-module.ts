@@ -19,17 +19,16 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Controller, Get, INestApplication, Module } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   CurrentUserId,
-  SESSION_MIGRATIONS,
   SessionGuard,
   SessionModule,
   SessionRepository,
 } from 'nest-session-security';
 import { cacheFigures, sessionCacheOf, untilCacheUsable } from './cache-probe';
 import { DeviceRoutes } from './device-routes';
-import { countStatements, databaseUrl, serve } from './harness';
+import { countStatements, serve } from './harness';
+import { sessionDataSource } from './session-data-source';
 
 /** The read the other sessions' load sends while revocations run. */
 @Controller()
@@ -42,13 +41,7 @@ class CacheController {
 
 @Module({
   imports: [
-    TypeOrmModule.forRoot({
-      type: 'postgres',
-      url: databaseUrl(),
-      migrations: [...SESSION_MIGRATIONS],
-      migrationsRun: true,
-      logging: false,
-    }),
+    sessionDataSource(),
     SessionModule.forRoot({}),
   ],
   controllers: [DeviceRoutes, CacheController],

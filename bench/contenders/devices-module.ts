@@ -10,13 +10,11 @@ import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { Controller, Get, HttpCode, Module, Post } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   CsrfService,
   CurrentSession,
   CurrentUserId,
   Public,
-  SESSION_MIGRATIONS,
   Session,
   SessionGarbageCollector,
   SessionGuard,
@@ -25,7 +23,8 @@ import {
   SkipCsrf,
 } from 'nest-session-security';
 import { Client } from 'pg';
-import { countStatements, databaseUrl, serve } from './harness';
+import { countStatements, serve } from './harness';
+import { sessionDataSource } from './session-data-source';
 
 interface TracedStatement {
   /** The first word and the table it acts on, e.g. `UPDATE session`. */
@@ -168,13 +167,7 @@ class DevicesController {
 
 @Module({
   imports: [
-    TypeOrmModule.forRoot({
-      type: 'postgres',
-      url: databaseUrl(),
-      migrations: [...SESSION_MIGRATIONS],
-      migrationsRun: true,
-      logging: false,
-    }),
+    sessionDataSource(),
     SessionModule.forRoot({
       gcInterval: false,
       gcBatchSize: Number(process.env.BENCH_GC_BATCH ?? 1000),

@@ -12,20 +12,19 @@
 import 'reflect-metadata';
 import { Controller, Get, HttpCode, Module, Post, Query } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   CsrfService,
   CurrentSession,
   CurrentUserId,
   Public,
-  SESSION_MIGRATIONS,
   Session,
   SessionGuard,
   SessionModule,
   SessionService,
 } from 'nest-session-security';
 import { untilCacheUsable } from './cache-probe';
-import { countStatements, databaseUrl, serve } from './harness';
+import { countStatements, serve } from './harness';
+import { sessionDataSource } from './session-data-source';
 
 const cacheOff = process.env.BENCH_CACHE === 'off';
 
@@ -66,13 +65,7 @@ class BenchController {
 
 @Module({
   imports: [
-    TypeOrmModule.forRoot({
-      type: 'postgres',
-      url: databaseUrl(),
-      migrations: [...SESSION_MIGRATIONS],
-      migrationsRun: true,
-      logging: false,
-    }),
+    sessionDataSource(),
     SessionModule.forRoot(cacheOff ? { cache: { enabled: false } } : {}),
   ],
   controllers: [BenchController],

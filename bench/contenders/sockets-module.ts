@@ -16,18 +16,17 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { OnGatewayConnection, WebSocketGateway } from '@nestjs/websockets';
 import {
   getSession,
-  SESSION_MIGRATIONS,
   SessionGuard,
   SessionModule,
   SessionWebSocketAdapter,
 } from 'nest-session-security';
 import type { WebSocket } from 'ws';
 import { DeviceRoutes } from './device-routes';
-import { databaseUrl, serve } from './harness';
+import { serve } from './harness';
+import { sessionDataSource } from './session-data-source';
 
 @WebSocketGateway({ path: '/ws' })
 class AccountGateway implements OnGatewayConnection {
@@ -39,13 +38,7 @@ class AccountGateway implements OnGatewayConnection {
 
 @Module({
   imports: [
-    TypeOrmModule.forRoot({
-      type: 'postgres',
-      url: databaseUrl(),
-      migrations: [...SESSION_MIGRATIONS],
-      migrationsRun: true,
-      logging: false,
-    }),
+    sessionDataSource(),
     SessionModule.forRoot({ listenConnection: process.env.BENCH_LISTEN_URL }),
   ],
   controllers: [DeviceRoutes],
