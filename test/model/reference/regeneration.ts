@@ -11,6 +11,8 @@ export interface Simulation {
   store: Store;
   /** How many more points between the statements of one step may let another request in. */
   breaks: number;
+  /** Whether this exploration is at a fine grain (it has breaks at all). */
+  readonly fine: boolean;
   /** One of `count` possibilities (which of equally old sessions an eviction takes). */
   choose(count: number): number;
   /** A new token (`t`), handle (`h`), selector (`s`) or validator (`v`). */
@@ -42,6 +44,16 @@ export function* interleaving(sim: Simulation): Steps<void> {
     sim.breaks--;
     yield 'step';
   }
+}
+
+/**
+ * A point between two statements where another request may come, free of the budget at the
+ * fine grain and absent at the coarse one: one that every request of a kind meets (each of
+ * several restores from one cookie), where a break each would exhaust the fine grain's budget
+ * and a coarse step each its number of interleavings.
+ */
+export function* fineInterleaving(sim: Simulation): Steps<void> {
+  if (sim.fine) yield 'step';
 }
 
 export interface Plan {

@@ -3,7 +3,7 @@ import { Body, ModelRequest, Outcome, Route } from './exchange';
 import { handle } from './handlers';
 import { admit, readRow } from './load';
 import { endIfForgotten, RestoreCheck, restoreFromCookie } from './remember-me';
-import { interleaving, Simulation, Steps } from './regeneration';
+import { fineInterleaving, interleaving, Simulation, Steps } from './regeneration';
 import { save } from './save';
 
 /*
@@ -38,8 +38,8 @@ export type RequestRun = Steps<Outcome>;
  * Serves `request`. It yields where another request may run in between: after its session row
  * was read (the loader decides on what it read, while others may change the store meanwhile;
  * the read itself changes nothing, which the explorer uses), at the start of the handler
- * (where the test app's gate holds requests), and, at the fine grain, between the statements
- * of a restore or a handler.
+ * (where the test app's gate holds requests), and, at the fine grain, between a restore and its
+ * check of the device and between the statements of a restore or a handler.
  */
 export function* serve(sim: Simulation, request: ModelRequest): RequestRun {
   const ctx = new RequestContext(sim.store.now, request.token !== null);
@@ -58,7 +58,10 @@ export function* serve(sim: Simulation, request: ModelRequest): RequestRun {
     throw error;
   }
   if (restored) {
-    yield* interleaving(sim);
+    // The check is a statement of its own, after the restore's: a revocation may run in
+    // between and end the new session, and forget the device (the check then ends the session).
+    // Each of several restores from one cookie may meet this point.
+    yield* fineInterleaving(sim);
     endIfForgotten(sim.store, ctx, restored);
   }
   if (!PUBLIC_ROUTES.has(request.route)) {
