@@ -9,7 +9,13 @@ import {
   sessionCookies,
 } from './support/http-client';
 import { OneShotLatch } from './support/one-shot-latch';
-import { ADAPTERS, postgresSubclasses, storageOptions, useTestApp } from './support/test-app';
+import {
+  ADAPTERS,
+  eventsOf,
+  postgresSubclasses,
+  storageOptions,
+  useTestApp,
+} from './support/test-app';
 
 /*
  * Races of remember-me tokens with revocations, found by the model-based test (issue 16) and
@@ -24,11 +30,15 @@ async function tokensOf(t: { dataSource: DataSource }, userId: string): Promise<
   return count;
 }
 
+/** Holds a restore after it rotated the validator. */
 const latch = new OneShotLatch();
+/** Holds a restore after it read the token, before it rotates the validator. */
+const beforeRotation = new OneShotLatch();
 
-/** The package's remember-me store, stopping after a validator rotation while the latch is armed. */
+/** The package's remember-me store, stopping around a validator rotation while a latch is armed. */
 class LatchedRememberMeRepository extends PostgresRememberMeRepository {
   override async rotate(...args: Parameters<PostgresRememberMeRepository['rotate']>) {
+    await beforeRotation.pass();
     const rotated = await super.rotate(...args);
     await latch.pass();
     return rotated;
@@ -91,5 +101,28 @@ describe.each(ADAPTERS)('remember-me racing revocations (%s)', (adapter) => {
     const again = await request(t.url).get('/public').set('Cookie', `${COOKIE}=${token}`);
     expect(again.body).toMatchObject({ userId: null, data: { draft: 'kept' } });
     expect(await tokensOf(t, 'u1')).toBe(0);
+  });
+
+  it("R14 a remember-me cookie whose device is forgotten while its restore runs is no theft: the user's other sessions stay", async () => {
+    const login = await request(t.url).post('/login').send({ userId: 'u1', rememberMe: true });
+    const remember = sessionCookies(login, REMEMBER_COOKIE)[0].value;
+    const phone = new Browser(t.url);
+    expect((await phone.post('/login', { userId: 'u1' })).status).toBe(200);
+    const [device] = (await phone.get('/remembered')).body as { handle: string }[];
+    const arrived = beforeRotation.arm();
+    const restoring = request(t.url)
+      .get('/private')
+      .set('Cookie', `${REMEMBER_COOKIE}=${remember}`)
+      .then((response) => response);
+    await arrived;
+    expect((await phone.delete(`/remembered/${device.handle}`)).status).toBe(204);
+    beforeRotation.open();
+    const restore = await restoring;
+    // As if the cookie had come after the device was forgotten: no session, no alarm.
+    expect(restore.status).toBe(401);
+    expect(restore.body.code).toBe('session_required');
+    expect(sessionCookies(restore, REMEMBER_COOKIE)[0]?.attributes['max-age']).toBe('0');
+    expect(eventsOf(t, 'remember_me.theft')).toHaveLength(0);
+    expect((await phone.get('/private')).status).toBe(200);
   });
 });

@@ -150,6 +150,10 @@ export class RememberMeService {
       return;
     }
     const current = await this.currentValidator(credentials, record, context);
+    if (current === 'forgotten') {
+      context.forgetRememberMe();
+      return;
+    }
     if (current === null) {
       await this.respondToTheft(context, record);
       return;
@@ -233,13 +237,15 @@ export class RememberMeService {
   /**
    * The validator the device holds from now on: a fresh one when the presented validator is
    * the current one (rotated here), the current one when the presented validator was replaced
-   * less than a grace period ago (a parallel request), or `null` for a used or wrong one.
+   * less than a grace period ago (a parallel request), `null` for a used or wrong one, or
+   * `'forgotten'` when the token went after it was read (a revocation, a logout): as if the
+   * cookie had come after, a token that no longer exists, not a theft.
    */
   private async currentValidator(
     presented: RememberMeCredentials,
     record: RememberMeRecord,
     context: SessionContext,
-  ): Promise<{ validator: string; rotatedHere: boolean } | null> {
+  ): Promise<{ validator: string; rotatedHere: boolean } | 'forgotten' | null> {
     if (validatorMatches(presented.validator, record.validatorHash)) {
       const next = generateValidator();
       const rotated = await this.tokens.rotate({
@@ -254,7 +260,7 @@ export class RememberMeService {
       });
       if (rotated) return { validator: next, rotatedHere: true };
       const latest = await this.tokens.find(record.selector);
-      return latest ? this.previousValidatorSuccessor(presented, latest, context) : null;
+      return latest ? this.previousValidatorSuccessor(presented, latest, context) : 'forgotten';
     }
     return this.previousValidatorSuccessor(presented, record, context);
   }

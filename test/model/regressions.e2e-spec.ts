@@ -185,6 +185,14 @@ const REGRESSIONS: [string, string][] = [
      in parallel: mallory#1 POST /password | mallory#1 GET /sessions | mallory#1 POST /login userId=alice rememberMe`,
   ],
   [
+    'R14 a restore whose remember-me token the attack response of a replayed old ID deletes meanwhile is no theft (package: the failed rotation of a token gone since it was read was answered remember_me_theft; see ../remember-me-races.e2e-spec.ts)',
+    `bob#1 POST /public/data a=w1
+     mallory#1 steals bob#1's cookies
+     in parallel: bob#1 POST /login userId=alice rememberMe | alice#1 POST /public/list/cart item=i3.1
+     clock +21m
+     in parallel: bob#1 POST /private/data b=w5 | mallory#1 POST /public/data b=w5.1 | alice#1 POST /login userId=alice`,
+  ],
+  [
     'a step of the program the time limit interrupted, printed as the first of the next (harness: the interrupted program ran on beside the next one; see the test below)',
     `in parallel (gated): alice#2 POST /login userId=mallory | alice#2 POST /public/list/cart item=i5.1 | alice#2 POST /login
      alice#1 DELETE /sessions/(a handle no session had)`,

@@ -38,14 +38,19 @@ export function* restoreFromCookie(
   if (validator === read.validator) {
     // One-time use: the rotation succeeds only while the validator is still the one read.
     const stored = store.devices[selector];
-    if (stored && stored.validator === validator) {
+    if (!stored) {
+      // Forgotten since it was read: as a token that no longer exists, not a theft.
+      ctx.forgetRemember();
+      return null;
+    }
+    if (stored.validator === validator) {
       current = sim.fresh('v');
       stored.previous = stored.validator;
       stored.validator = current;
       stored.rotatedAt = store.now;
       stored.lastUsedAt = store.now;
       stored.expiresAt = deviceExpiry(store.now);
-    } else if (stored) current = previousValidator(stored, validator, store.now);
+    } else current = previousValidator(stored, validator, store.now);
   } else current = previousValidator(read, validator, store.now);
   if (current === null) {
     // A used or wrong validator: theft. Every token and session of the user ends.
