@@ -360,6 +360,7 @@ function randomSession(path, prefix, count) {
 const LABELS = {
   ceiling: 'Nest, no session (ceiling)',
   'ceiling-interceptor': 'Nest + one global no-op interceptor',
+  'ceiling-guard': 'Nest + one global guard that allows every request',
   floor: 'Nest + 1 PK SELECT (floor)',
   'write-floor': 'Nest + 1 PK UPDATE committed durably (write floor)',
   'nestjs-session': 'nestjs-session + connect-pg-simple',
@@ -409,6 +410,7 @@ function table(results) {
 const BOUNDS_ROWS = [
   'ceiling',
   'ceiling-interceptor',
+  'ceiling-guard',
   'nestjs-session-redis',
   'module',
   'module-nocache',
@@ -537,6 +539,7 @@ async function main() {
   const contenders = {
     ceiling: contender('ceiling', 'ceiling.js', null),
     'ceiling-interceptor': contender('ceiling-interceptor', 'ceiling-interceptor.js', null),
+    'ceiling-guard': contender('ceiling-guard', 'ceiling-guard.js', null),
     floor: contender('floor', 'floor.js', mainUrl),
     'write-floor': contender('write-floor', 'write-floor.js', mainUrl),
     'nestjs-session': contender('nestjs-session', 'nestjs-session.js', expressUrl),
@@ -562,6 +565,7 @@ async function main() {
         'module-nocache',
         'ceiling',
         'ceiling-interceptor',
+        'ceiling-guard',
         'floor',
         'write-floor',
         'nestjs-session',
@@ -628,6 +632,11 @@ async function main() {
       {
         id: 'ceiling-interceptor:read',
         contender: contenders['ceiling-interceptor'],
+        request: perConnection('GET', '/read', moduleSessions),
+      },
+      {
+        id: 'ceiling-guard:read',
+        contender: contenders['ceiling-guard'],
         request: perConnection('GET', '/read', moduleSessions),
       },
       {
@@ -789,7 +798,8 @@ async function main() {
       'connect-pg-simple defaults; both on TypeORM/pg pools of 10; nestjs-session + connect-redis: ' +
       'the same nestjs-session application on connect-redis with its defaults (TTL one day, touch) ' +
       'and one `redis` client; the no-op interceptor contender: the ceiling plus one global ' +
-      'interceptor that returns `next.handle()`; the write floor: one `UPDATE ... WHERE id_hash = $1` ' +
+      'interceptor that returns `next.handle()`; the guard contender: the ceiling plus one global ' +
+      'async guard that returns `true`; the write floor: one `UPDATE ... WHERE id_hash = $1` ' +
       'of a 10-row table per request, autocommit, `synchronous_commit = on`. read = GET of an ' +
       'authenticated session that changes nothing; write = POST that sets one key; login = a ' +
       'pre-login session with a cart signs in (`authenticate()`; express-session: `regenerate`, ' +

@@ -40,10 +40,7 @@ class CacheController {
 }
 
 @Module({
-  imports: [
-    sessionDataSource(),
-    SessionModule.forRoot({}),
-  ],
+  imports: [sessionDataSource(), SessionModule.forRoot({})],
   controllers: [DeviceRoutes, CacheController],
   providers: [{ provide: APP_GUARD, useClass: SessionGuard }],
 })
