@@ -193,6 +193,14 @@ const REGRESSIONS: [string, string][] = [
      in parallel: bob#1 POST /private/data b=w5 | mallory#1 POST /public/data b=w5.1 | alice#1 POST /login userId=alice`,
   ],
   [
+    'R14 three requests of a browser at once, each restoring from a remember-me cookie another browser rotated (model: more than 20,000 coarse interleavings, as each new decision ran the simulation again from the start; now each simulation is a whole branch)',
+    `alice#1 POST /login userId=bob rememberMe
+     attacker replays alice#1's remember-me cookie from step 1: GET /public
+     bob#1 POST /login
+     attacker replays alice#1's token from step 1: POST /login
+     in parallel: alice#1 GET /sessions | alice#1 GET /sessions | alice#1 POST /login`,
+  ],
+  [
     'a step of the program the time limit interrupted, printed as the first of the next (harness: the interrupted program ran on beside the next one; see the test below)',
     `in parallel (gated): alice#2 POST /login userId=mallory | alice#2 POST /public/list/cart item=i5.1 | alice#2 POST /login
      alice#1 DELETE /sessions/(a handle no session had)`,

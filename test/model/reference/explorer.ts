@@ -6,9 +6,10 @@ import { cloneStore, Store } from './store';
 /*
  * The outcomes the rules allow for a group of requests served at once. Each request is a
  * generator that yields where another request may run in between; where the rules leave a
- * choice (which of equally old sessions an eviction takes), every option is a branch too. The
- * explorer replays the simulation from the start with a longer script of choices each time it
- * meets a new decision (generators cannot be copied), depth first.
+ * choice (which of equally old sessions an eviction takes), every option is a branch too. A
+ * simulation takes the first option of each decision its script does not cover and leaves the
+ * others as scripts of their own, replayed from the start (generators cannot be copied), depth
+ * first: each simulation is one whole branch.
  *
  * Two grains: coarse, where a request's load and its handler are each one step (what most
  * parallel requests show), and finer ones, where requests may also interleave at a few points
@@ -16,18 +17,14 @@ import { cloneStore, Store } from './store';
  * grain first.
  */
 
-/** Thrown by a simulation that meets a decision its script does not cover yet. */
-class NeedsChoice extends Error {
-  constructor(readonly count: number) {
-    super(`a choice among ${count}`);
-  }
-}
-
 /** Thrown when a request ends with an outcome the package did not give: no need to go on. */
 class Pruned extends Error {}
 
 class ScriptedSimulation implements Simulation {
   private position = 0;
+  /** The scripts of the options this simulation did not take, shallowest decision first. */
+  readonly untaken: number[][] = [];
+  private readonly script: number[];
   private readonly counters = { t: 0, h: 0, s: 0, v: 0 };
   readonly signingIn = new Set<string>();
   readonly fine: boolean;
@@ -35,15 +32,22 @@ class ScriptedSimulation implements Simulation {
   constructor(
     readonly store: Store,
     public breaks: number,
-    private readonly script: number[],
+    script: number[],
   ) {
     this.fine = breaks > 0;
+    this.script = [...script];
   }
 
   choose(count: number): number {
     if (count <= 1) return 0;
     if (this.position < this.script.length) return this.script[this.position++];
-    throw new NeedsChoice(count);
+    // A new decision: this simulation takes the first option, the others run later; the
+    // last pushed (option 1) is the next taken.
+    const taken = this.script.slice(0, this.position);
+    for (let option = count - 1; option >= 1; option--) this.untaken.push([...taken, option]);
+    this.script.push(0);
+    this.position++;
+    return 0;
   }
 
   fresh(kind: 't' | 'h' | 's' | 'v'): string {
@@ -91,9 +95,10 @@ export function explore(
       const branch = { store: simulation.store, outcomes };
       if (exploration.visit(branch)) return { end: 'stopped', runs };
     } catch (error) {
-      if (error instanceof Pruned || error instanceof WaitsForLock) continue;
-      if (!(error instanceof NeedsChoice)) throw error;
-      for (let option = error.count - 1; option >= 0; option--) scripts.push([...script, option]);
+      if (!(error instanceof Pruned || error instanceof WaitsForLock)) throw error;
+    } finally {
+      // Deepest decision last, so that it is taken next: depth first.
+      scripts.push(...simulation.untaken);
     }
   }
   return { end: 'all', runs };
