@@ -34,7 +34,7 @@ export function* restoreFromCookie(
     ctx.forgetRemember();
     return null;
   }
-  let current: string | null = null;
+  let current: string | null;
   if (validator === read.validator) {
     // One-time use: the rotation succeeds only while the validator is still the one read.
     const stored = store.devices[selector];
