@@ -201,6 +201,13 @@ const REGRESSIONS: [string, string][] = [
      in parallel: alice#1 GET /sessions | alice#1 GET /sessions | alice#1 POST /login`,
   ],
   [
+    'R11 R22 a device revoked while a rotation and "sign out everywhere" race on it (model: the revocation of one device runs in passes too, and a row it picked live may be obsolete when it gets it)',
+    `bob#1 POST /login userId=alice rememberMe
+     clock +5m
+     alice#2 POST /password
+     in parallel (gated): bob#1 POST /public/list/cart item=i4 | bob#1 POST /logout-all | bob#1 DELETE /sessions/(bob#1's handle from step 1)`,
+  ],
+  [
     'a step of the program the time limit interrupted, printed as the first of the next (harness: the interrupted program ran on beside the next one; see the test below)',
     `in parallel (gated): alice#2 POST /login userId=mallory | alice#2 POST /public/list/cart item=i5.1 | alice#2 POST /login
      alice#1 DELETE /sessions/(a handle no session had)`,

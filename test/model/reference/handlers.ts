@@ -156,7 +156,9 @@ function listSessions(store: Store, ctx: RequestContext): SessionEntry[] {
 function* revokeDevice(sim: Simulation, ctx: RequestContext, handle: string): Steps<boolean> {
   const { store } = sim;
   const userId = ctx.row!.userId!;
-  const sessions = revokeRows(store, userId, (row) => row.handle === handle);
+  // In passes, as every revocation: a row it picked live may be obsolete when it gets it (a
+  // rotation came in between), and is revoked all the same.
+  const sessions = yield* revokeInPasses(sim, userId, (row) => row.handle === handle);
   yield* interleaving(sim);
   const devices = new Set<string>([handle]);
   for (const row of sessions) {
@@ -167,11 +169,11 @@ function* revokeDevice(sim: Simulation, ctx: RequestContext, handle: string): St
   if (forgotten > 0) {
     yield* interleaving(sim);
     sessions.push(
-      ...revokeRows(
-        store,
+      ...(yield* revokeInPasses(
+        sim,
         userId,
         (row) => row.rememberMeHandle !== null && devices.has(row.rememberMeHandle),
-      ),
+      )),
     );
   }
   if (sessions.length > 0 && ctx.row?.handle === handle) ctx.end();
