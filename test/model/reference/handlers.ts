@@ -1,7 +1,7 @@
 import { Refusal, RequestContext } from './context';
 import { Body, ModelRequest, SessionEntry } from './exchange';
 import { forgetHeldDevice, issueRememberMe } from './remember-me';
-import { interleaving, regenerate, Simulation, Steps } from './regeneration';
+import { fineInterleaving, interleaving, regenerate, Simulation, Steps } from './regeneration';
 import {
   activeOfUser,
   countActive,
@@ -135,6 +135,8 @@ function* revokeInPasses(
     const pass = revokeRows(sim.store, userId, (row) => targets.has(row.token) && sessions(row));
     if (pass.length === 0) return revoked;
     revoked.push(...pass);
+    // Each pass is a statement of its own: another request's statement may come before the next.
+    yield* fineInterleaving(sim);
   }
 }
 

@@ -49,8 +49,9 @@ export function* interleaving(sim: Simulation): Steps<void> {
 /**
  * A point between two statements where another request may come, free of the budget at the
  * fine grain and absent at the coarse one: one that every request of a kind meets (each of
- * several restores from one cookie), where a break each would exhaust the fine grain's budget
- * and a coarse step each its number of interleavings.
+ * several restores from one cookie, each pass of a revocation after the first), where a break
+ * each would exhaust the fine grain's budget and a coarse step each its number of
+ * interleavings.
  */
 export function* fineInterleaving(sim: Simulation): Steps<void> {
   if (sim.fine) yield 'step';
