@@ -17,9 +17,11 @@ export class HttpClient {
   constructor(private readonly baseUrl: string) {}
 
   /**
-   * Sends a request; once more if the kept-alive connection it went out on turned out closed
-   * by the server at that instant (Node's documented race: the request never reached the
-   * server, so sending it again is not a second request).
+   * Sends a request; once more, on a new connection, if the kept-alive connection it went out
+   * on turned out closed by the server at that instant (Node's documented race: the request
+   * never reached the server, so sending it again is not a second request). Not on the pool
+   * again: after a long pause (a model step searching for minutes) every pooled connection
+   * may be one the server closed.
    */
   async send(
     method: string,
@@ -31,7 +33,7 @@ export class HttpClient {
       return await this.sendOnce(method, path, cookie, body);
     } catch (error) {
       if (!(error instanceof StaleConnectionError)) throw error;
-      return this.sendOnce(method, path, cookie, body);
+      return this.sendOnce(method, path, cookie, body, false);
     }
   }
 
@@ -39,7 +41,8 @@ export class HttpClient {
     method: string,
     path: string,
     cookie: string | null,
-    body?: object,
+    body: object | undefined,
+    pooled = true,
   ): Promise<HttpResponse> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = {};
@@ -51,7 +54,8 @@ export class HttpClient {
     return new Promise((resolve, reject) => {
       const outgoing = request(
         new URL(path, this.baseUrl),
-        { method, headers, agent: this.agent },
+        // `agent: false`: a connection of its own, closed after the response.
+        { method, headers, agent: pooled ? this.agent : false },
         (incoming) => {
           const chunks: Buffer[] = [];
           incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
