@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { sha256 } from './sha256';
 
 /** 12 random bytes: looked up, never secret (>= 9 bytes per the standards). */
 const SELECTOR_BYTES = 12;
@@ -40,7 +41,7 @@ export function parseRememberMeCookie(value: string): RememberMeCredentials | nu
 }
 
 export function hashValidator(validator: string): Buffer {
-  return createHash('sha256').update(validator, 'ascii').digest();
+  return sha256(validator);
 }
 
 /** Constant-time comparison of a presented validator with a stored hash. */

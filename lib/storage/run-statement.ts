@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { sha256 } from '../core/sha256';
 import type { Pool, PoolClient, QueryConfig } from 'pg';
 import { DataSource } from 'typeorm';
 import { SessionStoreError } from '../errors/session.exceptions';
@@ -29,7 +29,7 @@ const preparedStatements = new Map<string, QueryConfig>();
 function preparedStatement(sql: string): QueryConfig {
   let statement = preparedStatements.get(sql);
   if (!statement) {
-    const name = `nss_${createHash('sha256').update(sql).digest('hex').slice(0, 20)}`;
+    const name = `nss_${sha256(sql).toString('hex').slice(0, 20)}`;
     statement = Object.create({ name, text: sql }) as QueryConfig;
     preparedStatements.set(sql, statement);
   }

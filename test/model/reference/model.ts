@@ -14,14 +14,6 @@ const MAX_STATES = 500;
 /** Simulations per state and step: the coarse grain is small; the finer ones are searched. */
 const COARSE_BUDGET = 20_000;
 const FINE_BUDGET = 400_000;
-/**
- * Below the most breaks, a grain's search is only a shortcut: every interleaving it holds is one
- * of the next grain's too (a break may always be left untaken). Past this many simulations the
- * next grain is tried instead: a step that needs two breaks once searched a whole tree of
- * 400,000 simulations of one break first (over three minutes) and then found its explanation
- * among the first 7,000 of two.
- */
-const SHORTCUT_BUDGET = 50_000;
 /** The most points between the statements of one step that an explanation may use. */
 const MAX_BREAKS = 2;
 
@@ -63,11 +55,10 @@ export class LifecycleModel {
   follow(requests: ModelRequest[], answers: ObservedResponse[], snapshot: StoreSnapshot): void {
     this.step++;
     const why = new Explanations();
-    let next = this.explain(requests, answers, snapshot, 0, why, COARSE_BUDGET);
+    let next = this.explain(requests, answers, snapshot, 0, why);
     const maxBreaks = requests.length > 1 ? MAX_BREAKS : 0;
     for (let breaks = 1; next.size === 0 && breaks <= maxBreaks; breaks++) {
-      const budget = breaks < maxBreaks ? SHORTCUT_BUDGET : FINE_BUDGET;
-      next = this.explain(requests, answers, snapshot, breaks, why, budget);
+      next = this.explain(requests, answers, snapshot, breaks, why);
     }
     if (next.size === 0) throw new ModelMismatch(why.describe());
     for (const state of next.values()) this.learnIdentifiers(state);
@@ -92,7 +83,6 @@ export class LifecycleModel {
     snapshot: StoreSnapshot,
     breaks: number,
     why: Explanations,
-    budget: number,
   ): Map<string, Store> {
     const fine = breaks > 0;
     const next = new Map<string, Store>();
@@ -116,6 +106,7 @@ export class LifecycleModel {
         next.set(observable(agreed), agreed);
         return fine;
       };
+      const budget = fine ? FINE_BUDGET : COARSE_BUDGET;
       const explored = explore(state, requests, { breaks, possible, visit, budget });
       if (explored.end === 'budget' && !fine) {
         throw new ModelMismatch(
