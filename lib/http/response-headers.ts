@@ -42,12 +42,13 @@ const RESTRICTIVE_DIRECTIVES = new Set([
  * Without a value: `no-store`; `private, max-age=60` becomes `private, no-store`.
  */
 function noStoreCacheControl(existing: string | undefined): string {
-  const directives = (existing ?? '')
+  if (existing === undefined) return 'no-store';
+  const directives = existing
     .split(',')
     .map((directive) => directive.trim())
     .filter(Boolean);
   const names = directives.map((directive) => directive.split('=')[0].trim().toLowerCase());
-  if (existing !== undefined && names.includes('no-store')) return existing;
+  if (names.includes('no-store')) return existing;
   const kept = names.filter(
     (name, index) =>
       RESTRICTIVE_DIRECTIVES.has(name) && names.indexOf(name) === index && name !== 'no-store',
@@ -147,7 +148,12 @@ export class SessionResponseHeaders {
   /** Adds names to `Vary` without dropping what another part of the app put there. */
   private addVary(response: unknown, names: string[]): void {
     const adapter = this.adapterHost.httpAdapter;
-    const existing = (headerText(adapter.getHeader(response, 'Vary')) ?? '')
+    const text = headerText(adapter.getHeader(response, 'Vary'));
+    if (text === undefined) {
+      adapter.setHeader(response, 'Vary', names.join(', '));
+      return;
+    }
+    const existing = text
       .split(',')
       .map((name) => name.trim())
       .filter(Boolean);

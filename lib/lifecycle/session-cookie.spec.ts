@@ -35,6 +35,13 @@ describe('readSessionCookie: well-formed headers', () => {
     expect(readSessionCookie('a=1; b=2', NAME)).toMatchObject({ present: false, tokens: [] });
   });
 
+  it("the name inside another cookie's value or name is not the session cookie", () => {
+    expect(readSessionCookie(`a=${NAME}; x${NAME}=${t1}; ${NAME}x=${t2}`, NAME)).toMatchObject({
+      present: false,
+      tokens: [],
+    });
+  });
+
   it('reads the token of the session cookie alone', () => {
     expect(readSessionCookie(`${NAME}=${t1}`, NAME)).toMatchObject({ present: true, tokens: [t1] });
   });

@@ -32,10 +32,13 @@ export const MAX_CANDIDATES = 3;
  * trimming of anything but the spaces around a pair. Everything else is ignored, before any query.
  */
 export function readSessionCookie(header: CookieHeader, name: string): SessionCookieValues {
-  const read: SessionCookieValues = {
-    ...readCookie(header, name, acceptSessionValue, MAX_CANDIDATES),
-    preSessions: [],
-  };
+  const read: SessionCookieValues = readCookie(
+    header,
+    name,
+    acceptSessionValue,
+    MAX_CANDIDATES,
+  ) as SessionCookieValues;
+  read.preSessions = [];
   // Accepted values are tokens or pre-sessions, told apart by their length.
   if (read.tokens.some((value) => value.length !== TOKEN_LENGTH)) {
     read.preSessions = read.tokens.filter((value) => value.length !== TOKEN_LENGTH);
@@ -61,6 +64,8 @@ export function readCookie(
   const result: SessionCookieRead = { present: false, tokens: [], count: 0 };
   if (header === undefined) return result;
   const text = Array.isArray(header) ? header.join(';') : header;
+  // Most headers lack one of the two names asked on every request: no pair can match.
+  if (!text.includes(name)) return result;
   for (const pair of text.split(';')) {
     const eq = pair.indexOf('=');
     if (eq < 0 || trimSpaces(pair.slice(0, eq)) !== name) continue;
@@ -76,7 +81,15 @@ export function readCookie(
 
 /** Strips spaces and tabs only: CR, LF, NBSP or a BOM around a value make it malformed. */
 function trimSpaces(text: string): string {
-  return text.replace(/^[ \t]+|[ \t]+$/g, '');
+  let start = 0;
+  let end = text.length;
+  while (start < end && isSpace(text.charCodeAt(start))) start++;
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x09;
 }
 
 function attributes(options: ResolvedCookieOptions): string {

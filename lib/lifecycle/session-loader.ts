@@ -153,6 +153,7 @@ export class SessionLoader {
 
   /** The session among duplicates that decides the request (ties: by hashed ID, not by order). */
   private weightiest(found: ReachedSession[], now: Date): ReachedSession {
+    if (found.length === 1) return found[0];
     const weighed = found.map((reached) => ({
       reached,
       weight: weight(assessSession(reached.record, now, this.options.timings)),

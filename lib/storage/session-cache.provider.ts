@@ -47,7 +47,8 @@ export function sessionCacheProvider(
       const cache = new SessionCache(options.cache, clock, async (payloads) => {
         await runStatement(
           source,
-          'SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload',
+          `WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true))
+           SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload, commit_mode`,
           [SESSION_CHANGED_CHANNEL, payloads],
           { preparedStatements: false },
         );
