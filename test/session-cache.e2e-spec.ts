@@ -58,6 +58,19 @@ function as(browser: Browser, url: string) {
 }
 
 /**
+ * Plain SQL on the test's database that no cache hears of: through a query runner of its own,
+ * not `dataSource.query` (which the test apps answer by emptying every cache).
+ */
+async function changeBehindTheCaches(t: TestApp, sql: string, parameters: unknown[]) {
+  const runner = t.dataSource.createQueryRunner();
+  try {
+    await runner.query(sql, parameters);
+  } finally {
+    await runner.release();
+  }
+}
+
+/**
  * `userId` signed in on a phone through `phoneUrl` and a laptop through `laptopUrl`; the phone's
  * session read once through `phoneUrl`, so that instance holds a copy of it.
  */
@@ -115,6 +128,33 @@ describeOnServer.each(ADAPTERS)('the session cache across instances (%s)', (adap
     expect(a.statements.statements[0]).toMatch(/^UPDATE "session"/);
     // The write's own row went back into the cache: the next read sends nothing.
     expect((await browser.get('/private')).body.data).toEqual({ k: 'v' });
+    expect(a.statements.count).toBe(1);
+  });
+
+  it('a write on a row changed since the copy (no notification) keeps no copy of it: the next read fetches the row', async () => {
+    const browser = new Browser(a.url);
+    expect((await browser.post('/login', { userId: 'alice' })).status).toBe(200);
+    expect((await browser.get('/private')).status).toBe(200);
+    a.statements.reset();
+    expect((await browser.get('/private')).status).toBe(200);
+    expect(a.statements.count).toBe(0);
+    // A change the cache hears nothing of (plain SQL, as another backend could make): the copy
+    // on A is one version behind the row, and its handle is not the row's.
+    await changeBehindTheCaches(
+      a,
+      `UPDATE "session" SET handle = 'changed-elsewhere', version = version + 1
+       WHERE id_hash = decode($1, 'hex')`,
+      [idHash(browser.token!)],
+    );
+    a.statements.reset();
+    expect((await browser.post('/private/data', { k: 'v' })).status).toBe(200);
+    a.statements.reset();
+    const after = await browser.get('/private');
+    expect(after.body).toMatchObject({ handle: 'changed-elsewhere', data: { k: 'v' } });
+    expect(a.statements.count).toBe(1);
+    expect(a.statements.statements[0]).toMatch(/^SELECT/);
+    // Read from the row, kept: the next read sends nothing.
+    expect((await browser.get('/private')).body.handle).toBe('changed-elsewhere');
     expect(a.statements.count).toBe(1);
   });
 

@@ -106,10 +106,16 @@ const TOUCH_ALL = `WITH commit_mode AS (SELECT set_config('synchronous_commit', 
   RETURNING ${prefixed('s')}`;
 
 /**
- * What an UPDATE returns: its new version, or with the cache the whole row, which the cache
- * keeps (the data as the merge left it): the next request's read sends no SQL.
+ * What an UPDATE returns: its new version; with the cache, also what it may change (the data as
+ * the merge left it, the CSRF secret) when the cache has a copy of the row to apply them to, or
+ * the whole row when it has none. The cache keeps the result: the next request's read sends no
+ * SQL.
  */
-const RETURNED = { version: 'version', row: COLUMNS } as const;
+const RETURNED = {
+  version: 'version',
+  changed: 'version, data, csrf_secret',
+  row: COLUMNS,
+} as const;
 type Returned = keyof typeof RETURNED;
 
 /** Every UPDATE variant, built when first needed (by bits, guarded keys and what it returns). */
@@ -341,18 +347,42 @@ export class PostgresSessionRepository extends SessionRepository {
     if (update.guard && guarded > 0) {
       params.push(JSON.stringify(update.guard.expected), ...update.guard.keys);
     }
-    if (!this.cache) {
+    // Inside a transaction the row is not committed yet: the next read fetches it.
+    if (!this.cache || this.client) {
       const statement = updateStatementFor(bits, guarded, 'version');
       const { rows } = await this.run<{ version: number }>(statement, params);
-      return rows[0]?.version ?? null;
+      const version = rows[0]?.version ?? null;
+      this.forget(idHash, version ?? undefined);
+      return version;
     }
     const ticket = this.cache.ticket();
-    const { rows } = await this.run<SessionRow>(updateStatementFor(bits, guarded, 'row'), params);
-    const row = rows[0] ? toRecord(rows[0]) : null;
-    this.forget(idHash, row?.version);
-    // Inside a transaction the row is not committed yet: the next read fetches it.
-    if (row && !this.client) this.cache.keep(row, ticket);
-    return row?.version ?? null;
+    const copy = this.cache.copyOf(idHash);
+    const returned = copy ? 'changed' : 'row';
+    const { rows } = await this.run<SessionRow>(
+      updateStatementFor(bits, guarded, returned),
+      params,
+    );
+    const row = rows[0];
+    if (!row) {
+      this.forget(idHash);
+      return null;
+    }
+    this.forget(idHash, row.version);
+    // The copy plus this change is the row only when nothing else changed it in between.
+    if (!copy) this.cache.keep(toRecord(row), ticket);
+    else if (row.version === copy.version + 1) {
+      this.cache.keep(
+        {
+          ...copy,
+          ...update.touch,
+          data: row.data,
+          csrfSecret: row.csrf_secret,
+          version: row.version,
+        },
+        ticket,
+      );
+    }
+    return row.version;
   }
 
   /**

@@ -175,6 +175,16 @@ export class SessionCache {
   }
 
   /**
+   * The copy of `idHash` as kept, stale or not, without its data: the row at `version`, to
+   * which a change of this instance that returns the next version applies. `undefined` when
+   * there is none (or the cache is not in use).
+   */
+  copyOf(idHash: Buffer): Omit<SessionRecord, 'data'> | undefined {
+    if (!this.listening) return undefined;
+    return this.entries.get(idHash.toString('hex'))?.record;
+  }
+
+  /**
    * Keeps a copy of `record` as a statement sent after `ticket` returned it, when it is a live,
    * presented session and nothing invalidated it (or its user) meanwhile beyond its version.
    */
