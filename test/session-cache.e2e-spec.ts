@@ -57,6 +57,17 @@ function as(browser: Browser, url: string) {
   };
 }
 
+/** A browser signed in as `userId` on `t`, whose session `t` now reads from its copy (no SQL). */
+async function signedInWithCopy(t: TestApp, userId: string): Promise<Browser> {
+  const browser = new Browser(t.url);
+  expect((await browser.post('/login', { userId })).status).toBe(200);
+  expect((await browser.get('/private')).status).toBe(200);
+  t.statements.reset();
+  expect((await browser.get('/private')).status).toBe(200);
+  expect(t.statements.count).toBe(0);
+  return browser;
+}
+
 /**
  * Plain SQL on the test's database that no cache hears of: through a query runner of its own,
  * not `dataSource.query` (which the test apps answer by emptying every cache).
@@ -132,12 +143,7 @@ describeOnServer.each(ADAPTERS)('the session cache across instances (%s)', (adap
   });
 
   it('a write on a row changed since the copy (no notification) keeps no copy of it: the next read fetches the row', async () => {
-    const browser = new Browser(a.url);
-    expect((await browser.post('/login', { userId: 'alice' })).status).toBe(200);
-    expect((await browser.get('/private')).status).toBe(200);
-    a.statements.reset();
-    expect((await browser.get('/private')).status).toBe(200);
-    expect(a.statements.count).toBe(0);
+    const browser = await signedInWithCopy(a, 'alice');
     // A change the cache hears nothing of (plain SQL, as another backend could make): the copy
     // on A is one version behind the row, and its handle is not the row's.
     await changeBehindTheCaches(
@@ -249,12 +255,7 @@ describeOnServer('the session cache while its listening connection is down', () 
     // The connection comes back: the cache is used again.
     await proxy.forward();
     await cacheInUse(a);
-    const again = new Browser(a.url);
-    expect((await again.post('/login', { userId: 'bob' })).status).toBe(200);
-    expect((await again.get('/private')).status).toBe(200);
-    a.statements.reset();
-    expect((await again.get('/private')).status).toBe(200);
-    expect(a.statements.count).toBe(0);
+    await signedInWithCopy(a, 'bob');
   });
 
   it('with no notification arriving, changes made on the instance itself are seen at once', async () => {
