@@ -34,14 +34,15 @@
  * (keep the database `nss_bench_cache`).
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { recreateDatabase, seedSessions, serverUrl, vacuum, withClient } from './database.mjs';
+import { dropDatabasesUnlessKept, recreateDatabase, seedSessions, vacuum } from './database.mjs';
+import { cells, fmt, RESULTS, saveResults, summary } from './report.mjs';
 import { instanceHttp } from './instance-http.mjs';
 import { ContenderProcess, OUT } from './contender-process.mjs';
 
@@ -236,26 +237,6 @@ async function memoryPart(instances, url) {
 
 // ---------------------------------------------------------------------------------------------
 // Statistics and report
-
-/** Nearest-rank quantile of sorted values. */
-const quantile = (sorted, q) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
-function summary(values) {
-  const sorted = values.filter((value) => value !== null).sort((a, b) => a - b);
-  if (!sorted.length) return null;
-  const mid = Math.floor(sorted.length / 2);
-  return {
-    n: sorted.length,
-    min: sorted[0],
-    median: sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2,
-    p90: quantile(sorted, 0.9),
-    p99: quantile(sorted, 0.99),
-    max: sorted.at(-1),
-  };
-}
-
-const fmt = (value, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
-const cells = (s) =>
-  s ? `${fmt(s.median)} / ${fmt(s.p90)} / ${fmt(s.p99)} / ${fmt(s.max)}` : 'n/a';
 
 function revocationRows(runs) {
   const rows = [];
@@ -462,21 +443,11 @@ async function main() {
 
   const report = markdown(results);
   console.log(`\n${report}`);
-  const resultsDir = join(here, 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
-  writeFileSync(
-    join(resultsDir, `cache-${stamp}.json`),
-    JSON.stringify({ ...results, markdown: report }, null, 2) + '\n',
-  );
-  writeFileSync(join(resultsDir, 'cache-latest.md'), report + '\n');
-  if (process.env.BENCH_KEEP !== '1') {
-    await withClient(serverUrl(), (client) =>
-      client.query(`DROP DATABASE IF EXISTS "${DATABASE}" WITH (FORCE)`),
-    );
-  }
+  const file = saveResults('cache', started, { ...results, markdown: report });
+  writeFileSync(join(RESULTS, 'cache-latest.md'), report + '\n');
+  await dropDatabasesUnlessKept(DATABASE);
   log(
-    `done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in bench/results/cache-${stamp}.json and cache-latest.md`,
+    `done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in ${file} and cache-latest.md`,
   );
 }
 

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import process from 'node:process';
 import pg from 'pg';
 
 const require = createRequire(import.meta.url);
@@ -32,6 +33,14 @@ export async function recreateDatabase(name) {
     await client.query(`CREATE DATABASE "${name}"`);
   });
   return databaseUrl(name);
+}
+
+/** Drops the benchmark's databases once it is done, unless BENCH_KEEP=1 keeps them to look at. */
+export async function dropDatabasesUnlessKept(...names) {
+  if (process.env.BENCH_KEEP === '1') return;
+  await withClient(serverUrl(), async (client) => {
+    for (const name of names) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
 }
 
 /** A canonical 43-character token, the same in SQL and here: base64url(SHA-256(prefix || i)). */

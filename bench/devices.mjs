@@ -28,16 +28,19 @@
  */
 import autocannon from 'autocannon';
 import { request as httpRequest } from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
-import { fileURLToPath } from 'node:url';
-import { recreateDatabase, serverUrl, SQL_TOKEN, tokenOf, withClient } from './database.mjs';
+import {
+  dropDatabasesUnlessKept,
+  recreateDatabase,
+  SQL_TOKEN,
+  tokenOf,
+  withClient,
+} from './database.mjs';
+import { saveResults } from './report.mjs';
 import { ContenderProcess } from './contender-process.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DATABASE = 'nss_bench_devices';
 const COOKIE = '__Host-sid';
 
@@ -544,30 +547,8 @@ async function main() {
 
   const table = markdown(results, started);
   console.log(`\n${table}\n`);
-  const resultsDir = join(root, 'bench', 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
-  const file = join(resultsDir, `devices-${stamp}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        date: new Date(started).toISOString(),
-        node: process.version,
-        cores: cpus().length,
-        config: CONFIG,
-        results,
-        markdown: table,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  if (process.env.BENCH_KEEP !== '1') {
-    await withClient(serverUrl(), (client) =>
-      client.query(`DROP DATABASE IF EXISTS "${DATABASE}" WITH (FORCE)`),
-    );
-  }
+  const file = saveResults('devices', started, { config: CONFIG, results, markdown: table });
+  await dropDatabasesUnlessKept(DATABASE);
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in ${file}`);
 }
 

@@ -244,6 +244,7 @@ async function measure(scenario, duration) {
     statements: after.total - before.total,
     served,
     byVerb,
+    cpu: after.cpu - before.cpu,
   };
 }
 
@@ -252,6 +253,7 @@ function summarise(runs) {
   const requests = runs.reduce((sum, run) => sum + run.requests, 0);
   const served = runs.reduce((sum, run) => sum + run.served, 0);
   const statements = runs.reduce((sum, run) => sum + run.statements, 0);
+  const cpu = runs.reduce((sum, run) => sum + run.cpu, 0);
   const byVerb = {};
   for (const run of runs) {
     for (const [verb, count] of Object.entries(run.byVerb))
@@ -266,6 +268,7 @@ function summarise(runs) {
     p50: median(runs.map((run) => run.p50)),
     p99: median(runs.map((run) => run.p99)),
     statementsPerRequest: statements / served,
+    cpuPerRequest: cpu / served,
     byVerbPerRequest: Object.fromEntries(
       Object.entries(byVerb).map(([verb, count]) => [verb, count / served]),
     ),
@@ -376,8 +379,8 @@ function ratio(value, reference) {
 function table(results) {
   const get = (id) => results[id];
   const rows = [];
-  const header = `| contender | request | req/s (median) | spread (min-max) | p50 ms | p99 ms | SQL/req | vs ceiling | vs floor | vs nestjs-session (scale: vs ${CONFIG.small.toLocaleString('en')}) |`;
-  rows.push(header, '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const header = `| contender | request | req/s (median) | spread (min-max) | p50 ms | p99 ms | SQL/req | CPU µs/req | vs ceiling | vs floor | vs nestjs-session (scale: vs ${CONFIG.small.toLocaleString('en')}) |`;
+  rows.push(header, '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const ceiling = get('ceiling:read')?.rps;
   const floor = get('floor:read')?.rps;
   for (const [id, result] of Object.entries(results)) {
@@ -396,6 +399,7 @@ function table(results) {
       `| ${LABELS[contender] ?? contender} | ${kind}${flags} | ${result.rps.toFixed(0)} | ` +
         `±${((result.spread * 100) / 2).toFixed(1)}% (${result.min.toFixed(0)}-${result.max.toFixed(0)}) | ` +
         `${result.p50} | ${result.p99} | ${result.statementsPerRequest.toFixed(3)} | ` +
+        `${result.cpuPerRequest.toFixed(0)} | ` +
         `${scale ? '' : ratio(result.rps, ceiling)} | ${scale ? '' : ratio(result.rps, floor)} | ${ratio(result.rps, reference)} |`,
     );
   }
@@ -423,12 +427,13 @@ function boundsTable(results, skipped) {
   const rps = (id) => results[id]?.rps;
   const cell = (value, reference) => (value && reference ? (value / reference).toFixed(2) : '');
   const rows = [
-    '| contender | read (x ceiling) | write (x write floor) | read (x connect-pg-simple) | write (x connect-pg-simple) |',
-    '|---|--:|--:|--:|--:|',
+    '| contender | read (x ceiling) | write (x write floor) | read (x connect-pg-simple) | write (x connect-pg-simple) | CPU per read (x ceiling) | CPU per write (x write floor) |',
+    '|---|--:|--:|--:|--:|--:|--:|',
   ];
+  const cpu = (id) => results[id]?.cpuPerRequest;
   for (const name of BOUNDS_ROWS) {
     if (skipped[name]) {
-      rows.push(`| ${LABELS[name]} | skipped: ${skipped[name]} | | | |`);
+      rows.push(`| ${LABELS[name]} | skipped: ${skipped[name]} | | | | | |`);
       continue;
     }
     const read = rps(`${name}:read`);
@@ -436,7 +441,8 @@ function boundsTable(results, skipped) {
     if (!read && !write) continue;
     rows.push(
       `| ${LABELS[name]} | ${cell(read, rps('ceiling:read'))} | ${cell(write, rps('write-floor:write'))} | ` +
-        `${cell(read, rps('nestjs-session:read'))} | ${cell(write, rps('nestjs-session:write'))} |`,
+        `${cell(read, rps('nestjs-session:read'))} | ${cell(write, rps('nestjs-session:write'))} | ` +
+        `${cell(cpu(`${name}:read`), cpu('ceiling:read'))} | ${cell(cpu(`${name}:write`), cpu('write-floor:write'))} |`,
     );
   }
   return rows.join('\n');
@@ -784,7 +790,8 @@ async function main() {
       `${CONFIG.warmup} s warm-up, ${CONFIG.runs} interleaved runs of ${CONFIG.duration} s ` +
       `(scale pair: ${CONFIG.scaleWarmup} s and ${CONFIG.runs} x ${CONFIG.scaleDuration} s). ` +
       "Median req/s; spread = half the min-max range over the median; SQL/req counted by each contender's pg client " +
-      '(for the connect-redis contender: Redis commands).',
+      "(for the connect-redis contender: Redis commands); CPU µs/req: the contender process's CPU time " +
+      '(user and system) over its measured runs, per request served.',
     '',
     table(results)
       .replace(/read@small/g, `read, ${CONFIG.small.toLocaleString('en')} sessions`)
@@ -811,7 +818,10 @@ async function main() {
     '### Against the bounds (issue 17)',
     '',
     'Reads as ratios to the no-session ceiling, writes to the write floor (one primary-key UPDATE ' +
-      'committed durably), both also to nestjs-session + connect-pg-simple; ratios of the medians above.',
+      'committed durably), both also to nestjs-session + connect-pg-simple; ratios of the medians above. ' +
+      "CPU per request: the contender process's own CPU time (user and system, neither PostgreSQL's " +
+      "nor the load generator's) over every measured run, divided by the requests it served, as a " +
+      'ratio to the same figure of the bound: less swayed than req/s by what else shares the cores.',
     '',
     boundsTable(results, skipped),
     '',

@@ -28,21 +28,18 @@
  * the fallback cases), BENCH_SOCKET_WARMUP (10 per case), BENCH_SOCKET_BYSTANDERS (100),
  * BENCH_KEEP=1 (keep the database).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { WebSocket } from 'ws';
-import { recreateDatabase, serverUrl, withClient } from './database.mjs';
+import { dropDatabasesUnlessKept, recreateDatabase } from './database.mjs';
+import { cells, saveResults, summary } from './report.mjs';
 import { instanceHttp } from './instance-http.mjs';
 import { ContenderProcess } from './contender-process.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DATABASE = 'nss_bench_sockets';
 const COOKIE = '__Host-sid';
 /** The close code and reason of a socket whose session was revoked (the package's contract). */
@@ -213,26 +210,6 @@ async function revokeOnce(instances, db, testCase) {
 // ---------------------------------------------------------------------------------------------
 // Statistics and report
 
-/** Nearest-rank quantile of sorted values. */
-const quantile = (sorted, q) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
-function summary(values) {
-  const sorted = values.filter((value) => value !== null).sort((a, b) => a - b);
-  if (!sorted.length) return null;
-  const mid = Math.floor(sorted.length / 2);
-  return {
-    n: sorted.length,
-    min: sorted[0],
-    median: sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2,
-    p90: quantile(sorted, 0.9),
-    p99: quantile(sorted, 0.99),
-    max: sorted.at(-1),
-  };
-}
-
-const fmt = (value) => (Number.isFinite(value) ? value.toFixed(1) : 'n/a');
-const cells = (s) =>
-  s ? `${fmt(s.median)} / ${fmt(s.p90)} / ${fmt(s.p99)} / ${fmt(s.max)}` : 'n/a';
-
 function markdown(results, started) {
   const lines = [
     `Live sign-out benchmark of ${new Date(started).toISOString()} on ${process.platform}, ` +
@@ -335,30 +312,8 @@ async function main() {
 
   const table = markdown(results, started);
   console.log(`\n${table}\n`);
-  const resultsDir = join(root, 'bench', 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
-  const file = join(resultsDir, `sockets-${stamp}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        date: new Date(started).toISOString(),
-        node: process.version,
-        cores: cpus().length,
-        config: CONFIG,
-        results,
-        markdown: table,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  if (process.env.BENCH_KEEP !== '1') {
-    await withClient(serverUrl(), (client) =>
-      client.query(`DROP DATABASE IF EXISTS "${DATABASE}" WITH (FORCE)`),
-    );
-  }
+  const file = saveResults('sockets', started, { config: CONFIG, results, markdown: table });
+  await dropDatabasesUnlessKept(DATABASE);
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in ${file}`);
 }
 
