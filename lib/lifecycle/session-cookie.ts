@@ -32,19 +32,16 @@ export const MAX_CANDIDATES = 3;
  * trimming of anything but the spaces around a pair. Everything else is ignored, before any query.
  */
 export function readSessionCookie(header: CookieHeader, name: string): SessionCookieValues {
-  const read: SessionCookieValues = readCookie(
-    header,
-    name,
-    acceptSessionValue,
-    MAX_CANDIDATES,
-  ) as SessionCookieValues;
-  read.preSessions = [];
+  const { present, tokens, count } = readCookie(header, name, acceptSessionValue, MAX_CANDIDATES);
   // Accepted values are tokens or pre-sessions, told apart by their length.
-  if (read.tokens.some((value) => value.length !== TOKEN_LENGTH)) {
-    read.preSessions = read.tokens.filter((value) => value.length !== TOKEN_LENGTH);
-    read.tokens = read.tokens.filter((value) => value.length === TOKEN_LENGTH);
-  }
-  return read;
+  const isToken = (value: string) => value.length === TOKEN_LENGTH;
+  if (tokens.every(isToken)) return { present, tokens, count, preSessions: [] };
+  return {
+    present,
+    tokens: tokens.filter(isToken),
+    count,
+    preSessions: tokens.filter((value) => !isToken(value)),
+  };
 }
 
 function acceptSessionValue(value: string): boolean {
@@ -85,7 +82,7 @@ function trimSpaces(text: string): string {
   let end = text.length;
   while (start < end && isSpace(text.charCodeAt(start))) start++;
   while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
-  return start === 0 && end === text.length ? text : text.slice(start, end);
+  return text.slice(start, end);
 }
 
 function isSpace(code: number): boolean {

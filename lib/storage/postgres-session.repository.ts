@@ -1,6 +1,12 @@
 import { DataSource } from 'typeorm';
 import type { PoolClient } from 'pg';
-import { runLocked, runStatement, StatementOptions, StatementResult } from './run-statement';
+import {
+  ASYNCHRONOUS_COMMIT,
+  runLocked,
+  runStatement,
+  StatementOptions,
+  StatementResult,
+} from './run-statement';
 import type { SessionCache } from './session-cache';
 import { RegenerationPurpose } from '../core/obsolete-id-policy';
 import { SessionRecord } from '../core/session-record';
@@ -96,7 +102,7 @@ function updateStatement(
 }
 
 /** The touches of many sessions (`touchAll`): `$1` id hashes, `$2` last seen, `$3` expiry. */
-const TOUCH_ALL = `WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true))
+const TOUCH_ALL = `WITH ${ASYNCHRONOUS_COMMIT}
   UPDATE "session" s SET last_seen_at = t.last_seen_at, expires_at = t.expires_at,
     version = s.version + 1
   FROM unnest($1::bytea[], $2::timestamptz[], $3::timestamptz[])

@@ -5,6 +5,13 @@ import { DataSource } from 'typeorm';
 import { SessionStoreError } from '../errors/session.exceptions';
 
 /** The rows and affected-row count of one statement. */
+/**
+ * A CTE named `commit_mode` that makes the statement's own transaction commit without waiting for
+ * its WAL flush (`synchronous_commit = off`, local to that transaction): for statements whose loss
+ * in a database crash costs nothing durable (touches, announcements). Join it in the FROM clause.
+ */
+export const ASYNCHRONOUS_COMMIT = `commit_mode AS (SELECT set_config('synchronous_commit', 'off', true))`;
+
 export interface StatementResult<T> {
   rows: T[];
   affected: number;

@@ -5,7 +5,7 @@ import { Clock } from '../core/clock';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { PostgresSessionRepository } from './postgres-session.repository';
-import { runStatement } from './run-statement';
+import { ASYNCHRONOUS_COMMIT, runStatement } from './run-statement';
 import { SessionCache } from './session-cache';
 import { SESSION_CHANGED_CHANNEL, SESSION_CHANGED_TRIGGERS } from './session-change-signal';
 import { SessionChangeListener } from './session-change-listener';
@@ -47,7 +47,7 @@ export function sessionCacheProvider(
       const cache = new SessionCache(options.cache, clock, async (payloads) => {
         await runStatement(
           source,
-          `WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true))
+          `WITH ${ASYNCHRONOUS_COMMIT}
            SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload, commit_mode`,
           [SESSION_CHANGED_CHANNEL, payloads],
           { preparedStatements: false },
