@@ -1,4 +1,4 @@
-import { DynamicModule, INestApplication } from '@nestjs/common';
+import { DynamicModule, Inject, Injectable, INestApplication } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -12,12 +12,14 @@ import {
   SessionModule,
   SessionRepository,
   type SessionModuleOptions,
+  type SessionRecord,
 } from 'nest-session-security';
 import { DataSource } from 'typeorm';
 import { describeRememberMeRepositoryContract } from './contract/remember-me-repository.contract';
 import { describeSessionRepositoryContract } from './contract/session-repository.contract';
 import { Browser, REMEMBER_COOKIE, sessionCookies } from './support/http-client';
 import {
+  copy,
   InMemoryRememberMeRepository,
   InMemorySessionRepository,
   MemoryStore,
@@ -134,6 +136,87 @@ describe.each(ADAPTERS)(
     });
   },
 );
+
+/**
+ * The in-memory store with its rows at hand: `findAtHand` answers at once with a copy of the
+ * stored row, whatever its state; both ways of finding a session are counted.
+ */
+@Injectable()
+class AtHandSessionRepository extends InMemorySessionRepository {
+  readonly found = { atHand: 0, stored: 0 };
+
+  constructor(@Inject(MemoryStore) private readonly memory: MemoryStore) {
+    super(memory);
+  }
+
+  override findAtHand(idHash: Buffer): SessionRecord | undefined {
+    const row = this.memory.sessions.get(idHash.toString('hex'));
+    if (row) this.found.atHand++;
+    return row && copy(row);
+  }
+
+  override async findByHashes(idHashes: Buffer[]): Promise<SessionRecord[]> {
+    this.found.stored++;
+    return super.findByHashes(idHashes);
+  }
+}
+
+describe.each(ADAPTERS)('a store that keeps sessions at hand: findAtHand (%s)', (adapter) => {
+  let app: INestApplication;
+  let url: string;
+  let repository: AtHandSessionRepository;
+  beforeAll(async () => {
+    ({ app, url } = await startOn(adapter, [
+      SessionModule.forRoot({
+        csrf: { enabled: false },
+        idleTimeout: '30m',
+        repositories: { ...inMemory, session: AtHandSessionRepository },
+      }),
+    ]));
+    repository = app.get(SessionRepository, { strict: false });
+  });
+  afterAll(() => app?.close());
+  beforeEach(() => app.get<Clock, ManualClock>(Clock, { strict: false }).set(T0));
+
+  /** Signs `userId` in on a new browser; the counters start from zero after it. */
+  async function signedIn(userId: string): Promise<Browser> {
+    const browser = new Browser(url);
+    expect((await browser.post('/login', { userId })).status).toBe(200);
+    Object.assign(repository.found, { atHand: 0, stored: 0 });
+    return browser;
+  }
+
+  it('a live session at hand is admitted without asking the store', async () => {
+    const browser = await signedIn('alice');
+    const me = await browser.get('/private');
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ userIdParam: 'alice' });
+    expect(repository.found).toEqual({ atHand: 1, stored: 0 });
+  });
+
+  it('a revoked session at hand is refused: the copy obeys the rules the store would', async () => {
+    const phone = await signedIn('bob');
+    const laptop = new Browser(url);
+    await laptop.post('/login', { userId: 'bob' });
+    expect((await laptop.post('/logout-all')).status).toBe(200);
+    Object.assign(repository.found, { atHand: 0, stored: 0 });
+    const refused = await phone.get('/private');
+    expect(refused.status).toBe(401);
+    expect(refused.body).toMatchObject({ code: 'session_revoked' });
+    expect(repository.found).toEqual({ atHand: 1, stored: 0 });
+  });
+
+  it('a session at hand past its idle deadline is refused and deleted', async () => {
+    const browser = await signedIn('carol');
+    const token = browser.token!;
+    app.get<Clock, ManualClock>(Clock, { strict: false }).set(new Date(T0.getTime() + 31 * 60_000));
+    const refused = await browser.get('/private');
+    expect(refused.status).toBe(401);
+    expect(refused.body).toMatchObject({ code: 'session_idle_expired' });
+    const store = app.get(MemoryStore, { strict: false });
+    expect(store.sessions.has(hashToken(token).toString('hex'))).toBe(false);
+  });
+});
 
 /** The package's own repository with a counter: a subclass bound through the extra. */
 class CountingSessionRepository extends PostgresSessionRepository {

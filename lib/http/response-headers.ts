@@ -56,6 +56,20 @@ function noStoreCacheControl(existing: string | undefined): string {
   return [...kept, 'no-store'].join(', ');
 }
 
+const VARY_PERSONAL: readonly string[] = ['Cookie'];
+const VARY_CHECKED: readonly string[] = ['Origin', 'Sec-Fetch-Site'];
+const VARY_BOTH: readonly string[] = [...VARY_PERSONAL, ...VARY_CHECKED];
+
+/**
+ * The request headers a response varies by: `Cookie` when it is personal, the provenance
+ * headers when the CSRF check read them; `null` for none. Constant lists: this runs on every
+ * response.
+ */
+function varyNames(personal: boolean, csrfChecked: boolean): readonly string[] | null {
+  if (personal) return csrfChecked ? VARY_BOTH : VARY_PERSONAL;
+  return csrfChecked ? VARY_CHECKED : null;
+}
+
 /** A header as the adapter returns it (string, number or list), as one string. */
 function headerText(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
@@ -108,11 +122,8 @@ export class SessionResponseHeaders {
     }
     const personal = isPersonal(context);
     if (personal) this.preventCaching(response);
-    const vary = [
-      ...(personal ? ['Cookie'] : []),
-      ...(context.csrfChecked ? ['Origin', 'Sec-Fetch-Site'] : []),
-    ];
-    if (vary.length > 0) this.addVary(response, vary);
+    const vary = varyNames(personal, context.csrfChecked);
+    if (vary) this.addVary(response, vary);
     context.responseWritten();
   }
 
@@ -146,7 +157,7 @@ export class SessionResponseHeaders {
   }
 
   /** Adds names to `Vary` without dropping what another part of the app put there. */
-  private addVary(response: unknown, names: string[]): void {
+  private addVary(response: unknown, names: readonly string[]): void {
     const adapter = this.adapterHost.httpAdapter;
     const text = headerText(adapter.getHeader(response, 'Vary'));
     if (text === undefined) {

@@ -32,6 +32,7 @@ import { SessionResponseHeaders } from './response-headers';
 import { graphqlCsrfChecks } from './graphql-csrf-policy';
 import { asGraphqlDenial } from './graphql-denial';
 import { firstCsrfRejection, loadGraphqlSessionOnce } from './graphql-request-state';
+import { andThen, MaybePromise } from '../core/maybe-promise';
 
 /** Methods that must not change state, so they need no CSRF token. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -90,7 +91,7 @@ export class SessionGuard implements CanActivate, OnModuleInit {
     this.userLoader = findSessionUserLoader(this.moduleRef);
   }
 
-  async canActivate(execution: ExecutionContext): Promise<boolean> {
+  canActivate(execution: ExecutionContext): MaybePromise<boolean> {
     switch (execution.getType<string>()) {
       case 'http': {
         const http = execution.switchToHttp();
@@ -106,13 +107,26 @@ export class SessionGuard implements CanActivate, OnModuleInit {
     }
   }
 
-  /** A REST route: the request's session, its access level, CSRF and freshness. */
-  protected async canActivateHttp(
+  /**
+   * A REST route: the request's session, its access level, CSRF and freshness. Decided at once
+   * when the session is at hand (see `loadSession`).
+   */
+  protected canActivateHttp(
     execution: ExecutionContext,
     request: SessionRequest,
     response: unknown,
-  ): Promise<boolean> {
-    const context = sessionContextOf(request) ?? (await this.loadSession(request));
+  ): MaybePromise<boolean> {
+    const context = sessionContextOf(request) ?? this.loadSession(request);
+    return andThen(context, (loaded) => this.enforceRoute(execution, request, response, loaded));
+  }
+
+  /** A REST route's access level, CSRF and freshness, on the request's session. */
+  private enforceRoute(
+    execution: ExecutionContext,
+    request: SessionRequest,
+    response: unknown,
+    context: SessionContext,
+  ): boolean {
     const rules = this.rulesOf(execution);
     const authenticated = rules.access === 'authenticated';
     if (authenticated) this.requireAuthentication(response, context);
@@ -140,7 +154,7 @@ export class SessionGuard implements CanActivate, OnModuleInit {
     try {
       context =
         sessionContextOf(request) ??
-        (await loadGraphqlSessionOnce(request, () => this.loadSession(request)));
+        (await loadGraphqlSessionOnce(request, async () => this.loadSession(request)));
     } catch (error) {
       throw asGraphqlDenial(error);
     }
@@ -321,21 +335,36 @@ export class SessionGuard implements CanActivate, OnModuleInit {
     throw exception;
   }
 
-  /** Store failures surface as `SessionStoreError`, itself a 503: the request fails closed. */
-  private async loadSession(request: SessionRequest): Promise<SessionContext> {
+  /**
+   * Loads the request's session (with a remember-me restore, and its user when the app has a
+   * loader) and attaches it to the request: at once when the loader has it at hand and nothing
+   * else has to be waited for, the commonest request. Store failures surface as
+   * `SessionStoreError`, itself a 503: the request fails closed.
+   */
+  private loadSession(request: SessionRequest): MaybePromise<SessionContext> {
     // The guard reads the request; the layers below get plain values.
     const cookies = request.headers.cookie;
-    const context = await this.loader.load(cookies, () => clientInfo(request));
-    const restoring = this.rememberMe.restore(cookies, context);
-    if (restoring) await restoring;
+    return andThen(
+      this.loader.load(cookies, () => clientInfo(request)),
+      (context) => {
+        const restoring = this.rememberMe.restore(cookies, context);
+        return restoring
+          ? restoring.then(() => this.attach(request, context))
+          : this.attach(request, context);
+      },
+    );
+  }
+
+  /** Attaches the loaded `context` to `request`, with its user when the app loads users. */
+  private attach(request: SessionRequest, context: SessionContext): MaybePromise<SessionContext> {
     attachSessionContext(request, context, this.options.maxDataSize);
-    // Without a loader, and for an anonymous session, no further await.
-    if (this.userLoader) {
-      const userId = context.record?.userId;
-      if (userId) await this.loadUser(this.userLoader, request, userId);
-      else setCurrentUser(request, null);
+    if (!this.userLoader) return context;
+    const userId = context.record?.userId;
+    if (!userId) {
+      setCurrentUser(request, null);
+      return context;
     }
-    return context;
+    return this.loadUser(this.userLoader, request, userId).then(() => context);
   }
 
   /**

@@ -17,13 +17,35 @@ export interface ReachedSession {
  */
 export const MAX_SUCCESSOR_HOPS = 10;
 
-/** The stored sessions among `tokens`, each with its token, in the order of `tokens`. */
+/**
+ * The sessions among `tokens`, each with its token, in the order of `tokens`: one token's from
+ * the copy at hand when there is one, else from the store.
+ */
 export async function findSessions(
   repository: SessionRepository,
   tokens: string[],
 ): Promise<ReachedSession[]> {
   const hashes = tokens.map(hashToken);
-  const records = await repository.findByHashes(hashes);
+  const atHand = hashes.length === 1 ? repository.findAtHand(hashes[0]) : undefined;
+  if (atHand) return [{ token: tokens[0], record: atHand }];
+  return withTokens(tokens, hashes, await repository.findByHashes(hashes));
+}
+
+/** {@link findSessions} from the store only (the caller found nothing at hand); `hashes` of `tokens`. */
+export async function findStoredSessions(
+  repository: SessionRepository,
+  tokens: readonly string[],
+  hashes: Buffer[],
+): Promise<ReachedSession[]> {
+  return withTokens(tokens, hashes, await repository.findByHashes(hashes));
+}
+
+/** Each of `records` with the token among `tokens` (hashed to `hashes`) that reaches it. */
+function withTokens(
+  tokens: readonly string[],
+  hashes: Buffer[],
+  records: SessionRecord[],
+): ReachedSession[] {
   return tokens.flatMap((token, index) => {
     const record = records.find((candidate) => candidate.idHash.equals(hashes[index]));
     return record ? [{ token, record }] : [];

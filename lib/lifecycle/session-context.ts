@@ -31,6 +31,22 @@ export interface DataGuard {
   expected: Record<string, JsonValue>;
 }
 
+/**
+ * What a request did to its session's data so far; made at its first change, as most requests
+ * make none (three maps a request measured as a share of the package's allocations).
+ */
+class DataChanges {
+  /** Keys written (value) or deleted (`undefined`) by this request. */
+  readonly pending = new Map<string, JsonValue | undefined>();
+  /** Keys the request read before changing them, with the stored value it saw. */
+  readonly readValues = new Map<string, JsonValue | undefined>();
+  /** Functional updates per key, in order, to apply to the latest stored value when saving. */
+  readonly keyUpdates = new Map<string, KeyUpdate[]>();
+}
+
+/** The changes of a request that made none. */
+const NO_CHANGES: ReadonlyMap<string, JsonValue | undefined> = new Map();
+
 /** What the response must do with the session cookie. */
 export type CookieAction = 'set' | 'clear' | null;
 
@@ -56,12 +72,7 @@ export class SessionContext {
   #token: string | null = null;
   #record: SessionRecord | null = null;
   private dataMap: Map<string, JsonValue> | null = null;
-  /** Keys written (value) or deleted (`undefined`) by this request. */
-  private readonly pending = new Map<string, JsonValue | undefined>();
-  /** Keys the request read before changing them, with the stored value it saw. */
-  private readonly readValues = new Map<string, JsonValue | undefined>();
-  /** Functional updates per key, in order, to apply to the latest stored value when saving. */
-  private readonly keyUpdates = new Map<string, KeyUpdate[]>();
+  #changes: DataChanges | null = null;
   #replaced = false;
   #ended = false;
   #refused = false;
@@ -120,7 +131,12 @@ export class SessionContext {
 
   /** Keys written (value) or deleted (`undefined`) by this request. */
   get changes(): ReadonlyMap<string, JsonValue | undefined> {
-    return this.pending;
+    return this.#changes?.pending ?? NO_CHANGES;
+  }
+
+  /** The request's changes, made at the first one. */
+  private get changing(): DataChanges {
+    return (this.#changes ??= new DataChanges());
   }
 
   /** The handler cleared the data: the stored object is replaced, not merged. */
@@ -375,20 +391,20 @@ export class SessionContext {
   /** The handler set `key`: the data holds `value`, to be written. */
   setValue(key: string, value: JsonValue): void {
     this.values.set(key, value);
-    this.pending.set(key, value);
+    this.changing.pending.set(key, value);
   }
 
   /** The handler deleted `key`: recorded as a deletion when the key was there; whether it was. */
   deleteValue(key: string): boolean {
     if (!this.values.delete(key)) return false;
-    this.pending.set(key, undefined);
+    this.changing.pending.set(key, undefined);
     return true;
   }
 
   /** The handler removed every key: the stored object is replaced, not merged, when written. */
   clearData(): void {
     this.values.clear();
-    this.pending.clear();
+    this.#changes?.pending.clear();
     this.#replaced = true;
   }
 
@@ -397,23 +413,19 @@ export class SessionContext {
    * handler changed so far is applied on top of the adopted data (and still to be written).
    */
   adopt(token: string, record: SessionRecord, keepChanges = false): void {
-    const pending = keepChanges ? new Map(this.pending) : null;
     const replaced = keepChanges && this.#replaced;
     this.dataMap = replaced ? new Map(this.values) : null;
     this.#token = token;
     this.#record = record;
     this.#ended = false;
-    this.pending.clear();
     this.#replaced = replaced;
-    if (!pending) {
-      this.readValues.clear();
-      this.keyUpdates.clear();
+    if (!keepChanges) {
+      this.#changes = null;
       return;
     }
-    for (const [key, value] of pending) {
+    for (const [key, value] of this.changes) {
       if (value === undefined) this.values.delete(key);
       else this.values.set(key, value);
-      this.pending.set(key, value);
     }
   }
 
@@ -431,13 +443,15 @@ export class SessionContext {
 
   /** The handler read `key`: a later plain `set` of it is saved only if nobody changed it. */
   noteRead(key: string): void {
-    if (this.pending.has(key) || this.readValues.has(key)) return;
-    this.readValues.set(key, storedValue(this.#record, key));
+    const changes = this.#changes;
+    if (changes?.pending.has(key) || changes?.readValues.has(key)) return;
+    this.changing.readValues.set(key, storedValue(this.#record, key));
   }
 
   /** Whether this request set or deleted `key` plainly (not with `update`). */
   changedPlainly(key: string): boolean {
-    return this.pending.has(key) && !this.keyUpdates.has(key);
+    const changes = this.#changes;
+    return changes !== null && changes.pending.has(key) && !changes.keyUpdates.has(key);
   }
 
   /**
@@ -446,14 +460,15 @@ export class SessionContext {
    * plainly builds on its own value and is not recorded.)
    */
   noteUpdate(key: string, update: KeyUpdate): void {
-    const chain = this.keyUpdates.get(key) ?? [];
+    const { keyUpdates } = this.changing;
+    const chain = keyUpdates.get(key) ?? [];
     chain.push(update);
-    this.keyUpdates.set(key, chain);
+    keyUpdates.set(key, chain);
   }
 
   /** The handler set or deleted `key` plainly: earlier functional updates of it are moot. */
   notePlainWrite(key: string): void {
-    this.keyUpdates.delete(key);
+    this.#changes?.keyUpdates.delete(key);
   }
 
   /**
@@ -462,11 +477,12 @@ export class SessionContext {
    * merge, as most writes are) or replaces the whole data.
    */
   dataGuard(): DataGuard | null {
-    if (this.#replaced) return null;
+    const changes = this.#changes;
+    if (this.#replaced || !changes) return null;
     const guarded = new Map<string, JsonValue | undefined>();
-    for (const key of this.keyUpdates.keys()) guarded.set(key, storedValue(this.#record, key));
-    for (const [key, seen] of this.readValues) {
-      if (this.pending.has(key) && !this.keyUpdates.has(key)) guarded.set(key, seen);
+    for (const key of changes.keyUpdates.keys()) guarded.set(key, storedValue(this.#record, key));
+    for (const [key, seen] of changes.readValues) {
+      if (this.changedPlainly(key)) guarded.set(key, seen);
     }
     if (guarded.size === 0) return null;
     const expected: Record<string, JsonValue> = {};
@@ -476,8 +492,8 @@ export class SessionContext {
 
   /** The keys read and then set whose stored value in `record` is no longer what was read. */
   conflictsWith(record: SessionRecord): string[] {
-    return [...this.readValues]
-      .filter(([key]) => this.pending.has(key) && !this.keyUpdates.has(key))
+    return [...(this.#changes?.readValues ?? [])]
+      .filter(([key]) => this.changedPlainly(key))
       .filter(([key, seen]) => !sameJson(storedValue(record, key), seen))
       .map(([key]) => key);
   }
@@ -487,7 +503,9 @@ export class SessionContext {
    * `check` validates each new value before it is kept.
    */
   reapplyUpdates(check: (key: string, value: JsonValue) => void): void {
-    for (const [key, chain] of this.keyUpdates) {
+    const changes = this.#changes;
+    if (!changes) return;
+    for (const [key, chain] of changes.keyUpdates) {
       const value = chain.reduce<JsonValue | undefined>(
         (current, update) => update(current),
         storedValue(this.#record, key),
@@ -497,7 +515,7 @@ export class SessionContext {
         check(key, value);
         this.values.set(key, value);
       }
-      this.pending.set(key, value);
+      changes.pending.set(key, value);
     }
   }
 
@@ -506,9 +524,7 @@ export class SessionContext {
     this.#token = null;
     this.#record = null;
     this.dataMap = null;
-    this.pending.clear();
-    this.readValues.clear();
-    this.keyUpdates.clear();
+    this.#changes = null;
     this.#replaced = false;
     this.#touchDue = false;
     this.#rotationDue = false;
@@ -546,13 +562,13 @@ export class SessionContext {
   }
 
   get hasChanges(): boolean {
-    return this.#replaced || this.pending.size > 0;
+    return this.#replaced || this.changes.size > 0;
   }
 
   /** The pending change as a storage-level data change. */
   pendingChange(): DataChange {
     if (this.#replaced) return { replace: true, set: Object.fromEntries(this.values), remove: [] };
-    const changes = [...this.pending];
+    const changes = [...this.changes];
     // Object.fromEntries defines keys such as "__proto__" as own data, where `set[key] =` would not.
     return {
       replace: false,
@@ -572,9 +588,7 @@ export class SessionContext {
   /** After a write: the stored row now matches what the handler sees. */
   markPersisted(record: SessionRecord): void {
     this.#record = record;
-    this.pending.clear();
-    this.readValues.clear();
-    this.keyUpdates.clear();
+    this.#changes = null;
     this.#replaced = false;
     this.#pendingCsrfSecret = null;
   }

@@ -10,7 +10,7 @@ export interface SessionCookieRead {
   /** A pair with the session cookie's name was present (well-formed or not). */
   present: boolean;
   /** Distinct well-formed tokens, in header order (at most {@link MAX_CANDIDATES}). */
-  tokens: string[];
+  tokens: readonly string[];
   /** How many pairs carried the name (more than one: duplicate cookies, maybe cookie tossing). */
   count: number;
 }
@@ -18,8 +18,16 @@ export interface SessionCookieRead {
 /** What the Cookie header says about the session cookie, pre-sessions apart. */
 export interface SessionCookieValues extends SessionCookieRead {
   /** Distinct values shaped like pre-sessions (not yet checked against the server key). */
-  preSessions: string[];
+  preSessions: readonly string[];
 }
+
+/** What a header without the cookie says (most requests lack one of the two cookies read). */
+const NO_COOKIE: SessionCookieValues = Object.freeze({
+  present: false,
+  tokens: Object.freeze([]),
+  count: 0,
+  preSessions: Object.freeze([]),
+});
 
 /** Duplicate session cookies (cookie tossing) are looked up together, up to this many. */
 export const MAX_CANDIDATES = 3;
@@ -32,16 +40,20 @@ export const MAX_CANDIDATES = 3;
  * trimming of anything but the spaces around a pair. Everything else is ignored, before any query.
  */
 export function readSessionCookie(header: CookieHeader, name: string): SessionCookieValues {
-  const { present, tokens, count } = readCookie(header, name, acceptSessionValue, MAX_CANDIDATES);
-  // Accepted values are tokens or pre-sessions, told apart by their length.
-  const isToken = (value: string) => value.length === TOKEN_LENGTH;
-  if (tokens.every(isToken)) return { present, tokens, count, preSessions: [] };
+  const read = readCookie(header, name, acceptSessionValue, MAX_CANDIDATES);
+  const { present, tokens, count } = read;
+  if (tokens.every(isToken)) return read === NO_COOKIE ? NO_COOKIE : { ...read, preSessions: [] };
   return {
     present,
     tokens: tokens.filter(isToken),
     count,
     preSessions: tokens.filter((value) => !isToken(value)),
   };
+}
+
+/** Accepted values are tokens or pre-sessions, told apart by their length. */
+function isToken(value: string): boolean {
+  return value.length === TOKEN_LENGTH;
 }
 
 function acceptSessionValue(value: string): boolean {
@@ -58,11 +70,11 @@ export function readCookie(
   accept: (value: string) => boolean,
   max: number,
 ): SessionCookieRead {
-  const result: SessionCookieRead = { present: false, tokens: [], count: 0 };
-  if (header === undefined) return result;
+  if (header === undefined) return NO_COOKIE;
   const text = Array.isArray(header) ? header.join(';') : header;
   // Most headers lack one of the two names asked on every request: no pair can match.
-  if (!text.includes(name)) return result;
+  if (!text.includes(name)) return NO_COOKIE;
+  const result = { present: false, tokens: [] as string[], count: 0 };
   for (const pair of text.split(';')) {
     const eq = pair.indexOf('=');
     if (eq < 0 || trimSpaces(pair.slice(0, eq)) !== name) continue;

@@ -4,9 +4,10 @@ import { judgeObsoleteUse } from '../core/obsolete-id-policy';
 import { isPreSessionLive, PreSession, readPreSession } from '../core/pre-session-token';
 import { assessSession, SessionVerdict } from '../core/session-policy';
 import { hashToken } from '../core/session-token';
+import { andThen, MaybePromise } from '../core/maybe-promise';
 import type { EventRequestInfo } from '../events/session-event';
 import { describeSession, SessionEvents } from '../events/session-events';
-import { CookieHeader, readSessionCookie } from './session-cookie';
+import { CookieHeader, readSessionCookie, SessionCookieValues } from './session-cookie';
 import { FailureWindow } from '../core/failure-window';
 import { SessionDenialCode, SessionIdGuessingException } from '../errors/session.exceptions';
 import { InjectSessionOptions } from '../options/session-options.token';
@@ -14,7 +15,12 @@ import type { ResolvedSessionOptions } from '../options/resolve-session-options'
 import { SessionRepository } from '../storage/session.repository';
 import { StolenIdResponse } from './stolen-id-response';
 import { ServerKey } from './server-key';
-import { findSessions, MAX_SUCCESSOR_HOPS, ReachedSession, successorOf } from './session-chain';
+import {
+  findStoredSessions,
+  MAX_SUCCESSOR_HOPS,
+  ReachedSession,
+  successorOf,
+} from './session-chain';
 import { SessionContext } from './session-context';
 
 /**
@@ -51,12 +57,14 @@ export class SessionLoader {
 
   /**
    * The session of a request, from its Cookie header; `readClient` gives the client's address
-   * and user agent, read only when an event or a write needs them.
+   * and user agent, read only when an event or a write needs them. A live session at hand (the
+   * cache's copy) is admitted at once, without a promise: most requests of a signed-in browser
+   * end there; anything else asks the store.
    */
-  async load(
+  load(
     cookieHeader: CookieHeader,
     readClient: () => EventRequestInfo,
-  ): Promise<SessionContext> {
+  ): MaybePromise<SessionContext> {
     const cookie = readSessionCookie(cookieHeader, this.options.cookie.name);
     const context = new SessionContext(
       this.clock.now(),
@@ -78,6 +86,20 @@ export class SessionLoader {
         count: cookie.count,
       });
     }
+    if (cookie.tokens.length !== 1) return this.loadStored(context, cookie);
+    const [token] = cookie.tokens;
+    const idHash = hashToken(token);
+    const record = this.repository.findAtHand(idHash);
+    if (!record) return this.loadStored(context, cookie, [idHash]);
+    return andThen(this.admit(context, { token, record }), () => context);
+  }
+
+  /** The rest of {@link load}: pre-sessions, malformed and unknown IDs, sessions from the store. */
+  private async loadStored(
+    context: SessionContext,
+    cookie: SessionCookieValues,
+    idHashes: Buffer[] = cookie.tokens.map(hashToken),
+  ): Promise<SessionContext> {
     if (cookie.tokens.length === 0) {
       if (cookie.preSessions.length > 0) {
         await this.admitPreSession(context, cookie.preSessions);
@@ -86,14 +108,14 @@ export class SessionLoader {
       }
       return context;
     }
-    const found = await findSessions(this.repository, cookie.tokens);
+    const found = await findStoredSessions(this.repository, cookie.tokens, idHashes);
     if (found.length === 0) {
       context.clearCookie();
       this.events.emit({
         type: 'session.unknown_id',
         at: context.loadedAt,
         request: context.client,
-        idHashes: cookie.tokens.map((token) => hashToken(token).toString('hex')),
+        idHashes: idHashes.map((idHash) => idHash.toString('hex')),
       });
       this.noteFailedId(context);
       return context;
@@ -107,7 +129,7 @@ export class SessionLoader {
    * whatever their order. A value the server did not issue counts as a malformed cookie (and
    * as a guess); an expired one is simply cleared.
    */
-  private async admitPreSession(context: SessionContext, values: string[]): Promise<void> {
+  private async admitPreSession(context: SessionContext, values: readonly string[]): Promise<void> {
     const key = context.serverKey ?? context.useServerKey(await this.serverKey.load());
     const issued = values
       .map((value) => readPreSession(key, value))
@@ -178,19 +200,38 @@ export class SessionLoader {
     return null;
   }
 
-  private async admit(context: SessionContext, reached: ReachedSession, hop = 0): Promise<void> {
+  /**
+   * Admits `reached` when it is active, at once (a promise only for the first use of a
+   * successor's token, which is recorded); anything else is {@link admitUnusable}.
+   */
+  private admit(
+    context: SessionContext,
+    reached: ReachedSession,
+    hop = 0,
+  ): Promise<void> | undefined {
     const { record } = reached;
     const verdict = assessSession(record, context.loadedAt, this.options.timings);
-    if (verdict.state === 'active') {
-      // A successor's own token came back: from now on its old ID is served only in flight.
-      // Recorded at once (once per regeneration), whatever the request does next: a request
-      // refused by the guard, or one that regenerates the session again, still counts.
-      if (hop === 0 && record.presentedAt === null) {
-        await this.repository.markPresented(record.idHash, context.loadedAt);
-      }
-      context.admit(reached.token, record, verdict);
-      return;
+    if (verdict.state !== 'active') return this.admitUnusable(context, reached, verdict, hop);
+    // A successor's own token came back: from now on its old ID is served only in flight.
+    // Recorded at once (once per regeneration), whatever the request does next: a request
+    // refused by the guard, or one that regenerates the session again, still counts.
+    if (hop === 0 && record.presentedAt === null) {
+      return this.repository
+        .markPresented(record.idHash, context.loadedAt)
+        .then(() => context.admit(reached.token, record, verdict));
     }
+    context.admit(reached.token, record, verdict);
+    return undefined;
+  }
+
+  /** A session that cannot be used as it is: revoked, expired or obsolete. */
+  private async admitUnusable(
+    context: SessionContext,
+    reached: ReachedSession,
+    verdict: Exclude<SessionVerdict, { state: 'active' }>,
+    hop: number,
+  ): Promise<void> {
+    const { record } = reached;
     context.clearCookie();
     if (verdict.state === 'revoked') {
       context.deny({

@@ -39,6 +39,11 @@ export interface RememberedDevice {
   device: string;
 }
 
+/** Whether a cookie value is a well-formed remember-me cookie. */
+function isRememberMeCookie(value: string): boolean {
+  return parseRememberMeCookie(value) !== null;
+}
+
 /**
  * Persistent login ("remember me"): a cookie `selector.validator` whose table row keeps the
  * selector and SHA-256 of the validator. A request without an authenticated session but with
@@ -215,7 +220,7 @@ export class RememberMeService {
    */
   private read(cookieHeader: CookieHeader, context: SessionContext): RememberMeCredentials | null {
     const name = this.options.rememberMe.cookie.name;
-    const read = readCookie(cookieHeader, name, (v) => parseRememberMeCookie(v) !== null, 1);
+    const read = readCookie(cookieHeader, name, isRememberMeCookie, 1);
     if (read.tokens.length === 0) {
       if (read.present) context.clearRememberMeCookie();
       return null;

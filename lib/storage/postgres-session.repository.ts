@@ -302,13 +302,16 @@ export class PostgresSessionRepository extends SessionRepository {
     return rows[0].key;
   }
 
+  /** The cache's copy; none inside a transaction, which must see the row as it locks it. */
+  override findAtHand(idHash: Buffer): SessionRecord | undefined {
+    return this.client ? undefined : this.cache?.get(idHash);
+  }
+
   async findByHashes(idHashes: Buffer[]): Promise<SessionRecord[]> {
     if (idHashes.length !== 1) {
       const { rows } = await this.run<SessionRow>(SELECT_BY_HASHES, [idHashes]);
       return rows.map(toRecord);
     }
-    const cached = this.client ? undefined : this.cache?.get(idHashes[0]);
-    if (cached) return [cached];
     const ticket = this.cache?.ticket();
     const { rows } = await this.run<SessionRow>(SELECT_BY_HASH, idHashes);
     const records = rows.map(toRecord);

@@ -107,6 +107,15 @@ export abstract class SessionRepository {
   abstract findByHashes(idHashes: Buffer[]): Promise<SessionRecord[]>;
 
   /**
+   * The session `idHash` when it is at hand without asking the store (an in-process copy of a
+   * live one), else `undefined`: `findByHashes` then asks. Lets the commonest request, a
+   * signed-in browser's read, be admitted without waiting for anything.
+   */
+  findAtHand(_idHash: Buffer): SessionRecord | undefined {
+    return undefined;
+  }
+
+  /**
    * Stores a new session exactly as given, not obsolete, not revoked, without successor, and
    * returns it with its first `version`.
    */

@@ -41,7 +41,7 @@ export class MemoryStore {
 export class MemoryStoreModule {}
 
 /** A copy that shares nothing with the stored row (callers may change what they get). */
-function copy<T extends object>(record: T): T {
+export function copy<T extends object>(record: T): T {
   return Object.fromEntries(
     Object.entries(record).map(([key, value]) => [
       key,
