@@ -149,8 +149,8 @@ class AtHandSessionRepository extends InMemorySessionRepository {
     super(memory);
   }
 
-  override findAtHand(idHash: Buffer): SessionRecord | undefined {
-    const row = this.memory.sessions.get(idHash.toString('hex'));
+  override findAtHand(hexIdHash: string): SessionRecord | undefined {
+    const row = this.memory.sessions.get(hexIdHash);
     if (row) this.found.atHand++;
     return row && copy(row);
   }

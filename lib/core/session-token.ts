@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { sha256 } from './sha256';
+import { sha256, sha256Hex } from './sha256';
 
 /** Bytes of CSPRNG output in a session token (256 bits). */
 export const TOKEN_BYTES = 32;
@@ -29,6 +29,11 @@ export function isWellFormedToken(value: string): boolean {
 /** SHA-256 of the token's ASCII bytes: the primary key at rest. */
 export function hashToken(token: string): Buffer {
   return sha256(token);
+}
+
+/** {@link hashToken} in hex, as in-process copies are keyed (no Buffer made on a hit). */
+export function hashTokenHex(token: string): string {
+  return sha256Hex(token);
 }
 
 /** Bytes of CSPRNG output in a handle (128 bits). */

@@ -7,3 +7,8 @@ import { hash } from 'node:crypto';
 export function sha256(text: string): Buffer {
   return hash('sha256', text, 'buffer');
 }
+
+/** {@link sha256} in hex: twice as fast as making a Buffer, for lookups keyed by text. */
+export function sha256Hex(text: string): string {
+  return hash('sha256', text, 'hex');
+}

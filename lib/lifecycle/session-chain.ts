@@ -26,7 +26,7 @@ export async function findSessions(
   tokens: string[],
 ): Promise<ReachedSession[]> {
   const hashes = tokens.map(hashToken);
-  const atHand = hashes.length === 1 ? repository.findAtHand(hashes[0]) : undefined;
+  const atHand = hashes.length === 1 ? repository.findAtHand(hashes[0].toString('hex')) : undefined;
   if (atHand) return [{ token: tokens[0], record: atHand }];
   return withTokens(tokens, hashes, await repository.findByHashes(hashes));
 }

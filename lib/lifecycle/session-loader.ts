@@ -3,7 +3,7 @@ import { Clock } from '../core/clock';
 import { judgeObsoleteUse } from '../core/obsolete-id-policy';
 import { isPreSessionLive, PreSession, readPreSession } from '../core/pre-session-token';
 import { assessSession, SessionVerdict } from '../core/session-policy';
-import { hashToken } from '../core/session-token';
+import { hashToken, hashTokenHex } from '../core/session-token';
 import { andThen, MaybePromise } from '../core/maybe-promise';
 import type { EventRequestInfo } from '../events/session-event';
 import { describeSession, SessionEvents } from '../events/session-events';
@@ -88,9 +88,9 @@ export class SessionLoader {
     }
     if (cookie.tokens.length !== 1) return this.loadStored(context, cookie);
     const [token] = cookie.tokens;
-    const idHash = hashToken(token);
-    const record = this.repository.findAtHand(idHash);
-    if (!record) return this.loadStored(context, cookie, [idHash]);
+    const hexIdHash = hashTokenHex(token);
+    const record = this.repository.findAtHand(hexIdHash);
+    if (!record) return this.loadStored(context, cookie, [Buffer.from(hexIdHash, 'hex')]);
     return andThen(this.admit(context, { token, record }), () => context);
   }
 

@@ -303,8 +303,8 @@ export class PostgresSessionRepository extends SessionRepository {
   }
 
   /** The cache's copy; none inside a transaction, which must see the row as it locks it. */
-  override findAtHand(idHash: Buffer): SessionRecord | undefined {
-    return this.client ? undefined : this.cache?.get(idHash);
+  override findAtHand(hexIdHash: string): SessionRecord | undefined {
+    return this.client ? undefined : this.cache?.get(hexIdHash);
   }
 
   async findByHashes(idHashes: Buffer[]): Promise<SessionRecord[]> {

@@ -11,6 +11,11 @@ function hashOf(n: number): Buffer {
   return hash;
 }
 
+/** The cache's key of session `n`: its hash in hex. */
+function hexOf(n: number): string {
+  return hashOf(n).toString('hex');
+}
+
 function record(n: number, changes: Partial<SessionRecord> = {}): SessionRecord {
   return {
     idHash: hashOf(n),
@@ -58,11 +63,11 @@ describe('SessionCache', () => {
       async () => undefined,
     );
     cache.keep(record(1), cache.ticket());
-    expect(cache.get(hashOf(1))).toBeUndefined();
+    expect(cache.get(hexOf(1))).toBeUndefined();
     await cache.onNotice({ kind: 'resync' }, async () => false);
     expect(cache.usable).toBe(false);
     cache.keep(record(1), cache.ticket());
-    expect(cache.get(hashOf(1))).toBeUndefined();
+    expect(cache.get(hexOf(1))).toBeUndefined();
     await cache.onNotice({ kind: 'resync' }, present);
     expect(cache.usable).toBe(true);
   });
@@ -70,9 +75,9 @@ describe('SessionCache', () => {
   it('answers with a copy: a reader changing its data changes nothing kept', async () => {
     const { cache } = await listeningCache();
     cache.keep(record(1, { data: { cart: ['a'] } }), cache.ticket());
-    const first = cache.get(hashOf(1))!;
+    const first = cache.get(hexOf(1))!;
     (first.data.cart as string[]).push('b');
-    expect(cache.get(hashOf(1))!.data).toEqual({ cart: ['a'] });
+    expect(cache.get(hexOf(1))!.data).toEqual({ cart: ['a'] });
   });
 
   it('keeps only live, presented sessions', async () => {
@@ -80,7 +85,7 @@ describe('SessionCache', () => {
     cache.keep(record(1, { obsoletedAt: T0 }), cache.ticket());
     cache.keep(record(2, { revokedAt: T0 }), cache.ticket());
     cache.keep(record(3, { presentedAt: null }), cache.ticket());
-    expect([1, 2, 3].map((n) => cache.get(hashOf(n)))).toEqual([undefined, undefined, undefined]);
+    expect([1, 2, 3].map((n) => cache.get(hexOf(n)))).toEqual([undefined, undefined, undefined]);
   });
 
   it('a read under way keeps nothing when its row changed meanwhile, unless it read that version', async () => {
@@ -91,9 +96,9 @@ describe('SessionCache', () => {
       present,
     );
     cache.keep(record(1, { version: 1 }), ticket);
-    expect(cache.get(hashOf(1))).toBeUndefined();
+    expect(cache.get(hexOf(1))).toBeUndefined();
     cache.keep(record(1, { version: 2 }), ticket);
-    expect(cache.get(hashOf(1))?.version).toBe(2);
+    expect(cache.get(hexOf(1))?.version).toBe(2);
   });
 
   it('a change without a version (a deletion, plain SQL) stops every read under way', async () => {
@@ -101,10 +106,10 @@ describe('SessionCache', () => {
     const ticket = cache.ticket();
     cache.forget(hashOf(1));
     cache.keep(record(1, { version: 9 }), ticket);
-    expect(cache.get(hashOf(1))).toBeUndefined();
+    expect(cache.get(hexOf(1))).toBeUndefined();
     // A read that starts after it keeps what it read.
     cache.keep(record(1, { version: 9 }), cache.ticket());
-    expect(cache.get(hashOf(1))?.version).toBe(9);
+    expect(cache.get(hexOf(1))?.version).toBe(9);
   });
 
   it('a write answered after a deletion it preceded keeps nothing (answers come in any order)', async () => {
@@ -115,12 +120,12 @@ describe('SessionCache', () => {
     cache.forget(hashOf(1));
     cache.forget(hashOf(1), 2);
     cache.keep(record(1, { version: 2 }), ticket);
-    expect(cache.get(hashOf(1))).toBeUndefined();
+    expect(cache.get(hexOf(1))).toBeUndefined();
     // A write that starts after both keeps what it wrote.
     const later = cache.ticket();
     cache.forget(hashOf(1), 3);
     cache.keep(record(1, { version: 3 }), later);
-    expect(cache.get(hashOf(1))?.version).toBe(3);
+    expect(cache.get(hexOf(1))?.version).toBe(3);
   });
 
   it('a notification of the version kept leaves it; a newer one or none drops it', async () => {
@@ -128,12 +133,12 @@ describe('SessionCache', () => {
     const hex = hashOf(1).toString('hex');
     cache.keep(record(1, { version: 3 }), cache.ticket());
     await cache.onNotice({ kind: 'changed', idHashes: [`${hex}:3`] }, present);
-    expect(cache.get(hashOf(1))?.version).toBe(3);
+    expect(cache.get(hexOf(1))?.version).toBe(3);
     await cache.onNotice({ kind: 'changed', idHashes: [`${hex}:4`] }, present);
-    expect(cache.get(hashOf(1))).toBeUndefined();
+    expect(cache.get(hexOf(1))).toBeUndefined();
     cache.keep(record(1, { version: 4 }), cache.ticket());
     await cache.onNotice({ kind: 'changed', idHashes: [hex] }, present);
-    expect(cache.get(hashOf(1))).toBeUndefined();
+    expect(cache.get(hexOf(1))).toBeUndefined();
   });
 
   it("forgetting a user drops every copy of the user's sessions and stops reads under way", async () => {
@@ -143,9 +148,9 @@ describe('SessionCache', () => {
     const ticket = cache.ticket();
     cache.forgetUser('alice');
     cache.keep(record(3), ticket);
-    expect(cache.get(hashOf(1))).toBeUndefined();
-    expect(cache.get(hashOf(3))).toBeUndefined();
-    expect(cache.get(hashOf(2))?.userId).toBe('bob');
+    expect(cache.get(hexOf(1))).toBeUndefined();
+    expect(cache.get(hexOf(3))).toBeUndefined();
+    expect(cache.get(hexOf(2))?.userId).toBe('bob');
   });
 
   it('a lost connection empties it and stops it until the next resync; a truncation empties it', async () => {
@@ -154,7 +159,7 @@ describe('SessionCache', () => {
     await cache.onNotice({ kind: 'lost' }, present);
     expect(cache.usable).toBe(false);
     await cache.onNotice({ kind: 'resync' }, present);
-    expect(cache.get(hashOf(1))).toBeUndefined();
+    expect(cache.get(hexOf(1))).toBeUndefined();
     cache.keep(record(1), cache.ticket());
     await cache.onNotice({ kind: 'cleared' }, present);
     expect(cache.size).toBe(0);
@@ -164,22 +169,22 @@ describe('SessionCache', () => {
     const { cache, clock } = await listeningCache();
     cache.keep(record(1), cache.ticket());
     clock.advance(5_000);
-    expect(cache.get(hashOf(1))).toBeDefined();
+    expect(cache.get(hexOf(1))).toBeDefined();
     clock.advance(1);
-    expect(cache.get(hashOf(1))).toBeUndefined();
+    expect(cache.get(hexOf(1))).toBeUndefined();
     cache.keep(record(2, { expiresAt: new Date(clock.now().getTime() + 1_000) }), cache.ticket());
     clock.advance(1_000);
-    expect(cache.get(hashOf(2))).toBeUndefined();
+    expect(cache.get(hexOf(2))).toBeUndefined();
   });
 
   it('stays within maxEntries and maxBytes, the least recently used going first', async () => {
     const { cache } = await listeningCache({ maxEntries: 3, maxBytes: 1_000_000, maxAge: 5_000 });
     for (const n of [1, 2, 3]) cache.keep(record(n), cache.ticket());
-    cache.get(hashOf(1));
+    cache.get(hexOf(1));
     cache.keep(record(4), cache.ticket());
     expect(cache.size).toBe(3);
-    expect(cache.get(hashOf(2))).toBeUndefined();
-    expect(cache.get(hashOf(1))).toBeDefined();
+    expect(cache.get(hexOf(2))).toBeUndefined();
+    expect(cache.get(hexOf(1))).toBeDefined();
 
     const small = await listeningCache({ maxEntries: 1_000, maxBytes: 8_000, maxAge: 5_000 });
     const big = { blob: 'x'.repeat(1_000) };
@@ -196,7 +201,7 @@ describe('SessionCache', () => {
     });
     for (let n = 0; n < 1_000_000; n++) {
       cache.keep(record(n), cache.ticket());
-      cache.get(hashOf(n));
+      cache.get(hexOf(n));
     }
     expect(cache.size).toBe(10_000);
     expect(cache.weight).toBeLessThanOrEqual(33_554_432);
@@ -206,7 +211,7 @@ describe('SessionCache', () => {
     const { cache } = await listeningCache();
     cache.keep(record(1, { version: 7 }), cache.ticket());
     await cache.onNotice({ kind: 'ended', idHashes: [hashOf(1).toString('hex')] }, present);
-    expect(cache.get(hashOf(1))).toBeUndefined();
+    expect(cache.get(hexOf(1))).toBeUndefined();
   });
 
   it("announces this instance's changes to the others, those of one tick in one statement", async () => {

@@ -153,10 +153,9 @@ export class SessionCache {
     return this.epoch;
   }
 
-  /** A fresh copy of the live session `idHash`, or `undefined`. */
-  get(idHash: Buffer): SessionRecord | undefined {
+  /** A fresh copy of the live session whose hashed ID is `hex`, or `undefined`. */
+  get(hex: string): SessionRecord | undefined {
     if (!this.listening) return undefined;
-    const hex = idHash.toString('hex');
     const entry = this.entries.get(hex);
     if (!entry) {
       this.misses++;

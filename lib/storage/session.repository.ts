@@ -107,11 +107,11 @@ export abstract class SessionRepository {
   abstract findByHashes(idHashes: Buffer[]): Promise<SessionRecord[]>;
 
   /**
-   * The session `idHash` when it is at hand without asking the store (an in-process copy of a
-   * live one), else `undefined`: `findByHashes` then asks. Lets the commonest request, a
-   * signed-in browser's read, be admitted without waiting for anything.
+   * The session whose hashed ID is `hexIdHash` (hex) when it is at hand without asking the
+   * store (an in-process copy of a live one), else `undefined`: `findByHashes` then asks. Lets
+   * the commonest request, a signed-in browser's read, be admitted without waiting for anything.
    */
-  findAtHand(_idHash: Buffer): SessionRecord | undefined {
+  findAtHand(_hexIdHash: string): SessionRecord | undefined {
     return undefined;
   }
 
