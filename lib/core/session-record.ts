@@ -35,6 +35,62 @@ export interface SessionRecord {
   version: number;
 }
 
+/**
+ * `record` with `data` as its data (the record's own is not read), every field copied by name:
+ * copies of one shape, which V8 makes in a few stores. An object spread of a record (`{
+ * ...record, data }`) measured several times slower on the write path, where the copies a
+ * cache keeps come from other copies.
+ */
+export function withData(
+  record: Omit<SessionRecord, 'data'>,
+  data: Record<string, JsonValue>,
+): SessionRecord {
+  return {
+    idHash: record.idHash,
+    handle: record.handle,
+    userId: record.userId,
+    data,
+    createdAt: record.createdAt,
+    authenticatedAt: record.authenticatedAt,
+    lastSeenAt: record.lastSeenAt,
+    rotatedAt: record.rotatedAt,
+    expiresAt: record.expiresAt,
+    obsoletedAt: record.obsoletedAt,
+    obsoletedBy: record.obsoletedBy,
+    presentedAt: record.presentedAt,
+    revokedAt: record.revokedAt,
+    successor: record.successor,
+    csrfSecret: record.csrfSecret,
+    rememberMeHandle: record.rememberMeHandle,
+    ip: record.ip,
+    userAgent: record.userAgent,
+    version: record.version,
+  };
+}
+
+/** What an UPDATE of one row changed: its data, version and CSRF secret, and the touch it made. */
+export interface AppliedUpdate {
+  data: Record<string, JsonValue>;
+  version: number;
+  csrfSecret: Buffer | null;
+  touch?: { lastSeenAt: Date; expiresAt: Date };
+}
+
+/** `record` as it is after `update` applied to it, and nothing else changed it in between. */
+export function afterUpdate(
+  record: Omit<SessionRecord, 'data'>,
+  update: AppliedUpdate,
+): SessionRecord {
+  const next = withData(record, update.data);
+  next.version = update.version;
+  next.csrfSecret = update.csrfSecret;
+  if (update.touch) {
+    next.lastSeenAt = update.touch.lastSeenAt;
+    next.expiresAt = update.touch.expiresAt;
+  }
+  return next;
+}
+
 /** How many of `records` were active sessions (not obsolete), as a revocation reports them. */
 export function countActive(records: readonly SessionRecord[]): number {
   return records.filter((record) => record.obsoletedAt === null).length;

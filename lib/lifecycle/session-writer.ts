@@ -11,7 +11,7 @@ import {
   startsLogin,
   winnerFulfils,
 } from '../core/regeneration-policy';
-import { SessionRecord } from '../core/session-record';
+import { afterUpdate, SessionRecord } from '../core/session-record';
 import { activeExpiry, obsoleteExpiry } from '../core/session-policy';
 import { generateHandle, generateToken, hashToken } from '../core/session-token';
 import { sealSuccessor } from '../core/successor-seal';
@@ -360,14 +360,14 @@ export class SessionWriter {
               guard: context.hasChanges ? (context.dataGuard() ?? undefined) : undefined,
             });
       if (version !== null) {
-        const csrfSecret = record.csrfSecret ?? context.pendingCsrfSecret;
-        context.markPersisted({
-          ...record,
-          ...touch,
-          data: context.snapshot(),
-          version,
-          csrfSecret,
-        });
+        context.markPersisted(
+          afterUpdate(record, {
+            data: context.snapshot(),
+            version,
+            csrfSecret: record.csrfSecret ?? context.pendingCsrfSecret,
+            touch,
+          }),
+        );
         return;
       }
       // Another request changed a key this write depends on, or regenerated the session.

@@ -9,7 +9,7 @@ import {
 } from './run-statement';
 import type { SessionCache } from './session-cache';
 import { RegenerationPurpose } from '../core/obsolete-id-policy';
-import { SessionRecord } from '../core/session-record';
+import { afterUpdate, SessionRecord } from '../core/session-record';
 import {
   DataChange,
   NewSession,
@@ -381,13 +381,12 @@ export class PostgresSessionRepository extends SessionRepository {
     if (!copy) this.cache.keep(toRecord(row), ticket);
     else if (row.version === copy.version + 1) {
       this.cache.keep(
-        {
-          ...copy,
-          ...update.touch,
+        afterUpdate(copy, {
           data: row.data,
-          csrfSecret: row.csrf_secret,
           version: row.version,
-        },
+          csrfSecret: row.csrf_secret,
+          touch: update.touch,
+        }),
         ticket,
       );
     }

@@ -4,7 +4,6 @@ import type { Pool, PoolClient, QueryConfig } from 'pg';
 import { DataSource } from 'typeorm';
 import { SessionStoreError } from '../errors/session.exceptions';
 
-/** The rows and affected-row count of one statement. */
 /**
  * A CTE named `commit_mode` that makes the statement's own transaction commit without waiting for
  * its WAL flush (`synchronous_commit = off`, local to that transaction): for statements whose loss
@@ -12,6 +11,7 @@ import { SessionStoreError } from '../errors/session.exceptions';
  */
 export const ASYNCHRONOUS_COMMIT = `commit_mode AS (SELECT set_config('synchronous_commit', 'off', true))`;
 
+/** The rows and affected-row count of one statement. */
 export interface StatementResult<T> {
   rows: T[];
   affected: number;
@@ -43,13 +43,6 @@ function preparedStatement(sql: string): QueryConfig {
   return statement;
 }
 
-/**
- * Runs one parameterised statement on the pg pool of the application's TypeORM data source
- * (its writer pool under replication), without TypeORM's per-query runner, which measured
- * about a tenth of a write's time in `npm run bench`. Any failure (no connection, pool timeout,
- * a broken statement) is logged here, once, and rethrown as a {@link SessionStoreError}: a
- * 503 wherever it surfaces, so every caller fails closed.
- */
 /** Time-stamps as ISO text (every column is `timestamptz`): pg's own Date formatting is slower. */
 function timestampText(value: unknown): unknown {
   return value instanceof Date ? value.toISOString() : value;
@@ -73,6 +66,13 @@ function failure(error: unknown): SessionStoreError {
   return wrapped;
 }
 
+/**
+ * Runs one parameterised statement on the pg pool of the application's TypeORM data source
+ * (its writer pool under replication), without TypeORM's per-query runner, which measured
+ * about a tenth of a write's time in `npm run bench`. Any failure (no connection, pool timeout,
+ * a broken statement) is logged here, once, and rethrown as a {@link SessionStoreError}: a
+ * 503 wherever it surfaces, so every caller fails closed.
+ */
 export async function runStatement<T>(
   target: StatementTarget,
   sql: string,

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Clock } from '../core/clock';
 import type { JsonValue } from '../core/json-value';
-import type { SessionRecord } from '../core/session-record';
+import { SessionRecord, withData } from '../core/session-record';
 import type { SessionChangeNotice } from './session-change-listener';
 
 /** The limits of a {@link SessionCache} (option `cache`, resolved). */
@@ -17,6 +17,9 @@ export interface SessionCacheLimits {
  * statement returns may be kept only if nothing invalidated the row since.
  */
 export type CacheTicket = number;
+
+/** The data of a kept record: a copy's own data is its JSON. */
+const NO_DATA: Record<string, JsonValue> = Object.freeze({});
 
 /** One copy: the record without its data, the data as JSON (parsed again for every reader). */
 interface Entry {
@@ -170,7 +173,7 @@ export class SessionCache {
     this.entries.delete(hex);
     this.entries.set(hex, entry);
     this.hits++;
-    return { ...entry.record, data: JSON.parse(entry.json) as Record<string, JsonValue> };
+    return withData(entry.record, JSON.parse(entry.json) as Record<string, JsonValue>);
   }
 
   /**
@@ -197,7 +200,7 @@ export class SessionCache {
     if (record.userId !== null && this.invalidatedSince(`u:${record.userId}`, ticket, -1)) return;
     const json = JSON.stringify(record.data);
     const entry: Entry = {
-      record: { ...record, data: {} },
+      record: withData(record, NO_DATA),
       json,
       storedAt: this.clock.now().getTime(),
       userId: record.userId,
