@@ -1,7 +1,7 @@
 import { crossesAuthentication } from '../core/obsolete-id-policy';
 import { SessionRecord } from '../core/session-record';
 import { assessSession, SessionTimings, SessionVerdict } from '../core/session-policy';
-import { hashToken } from '../core/session-token';
+import { hashToken, hashTokenHex } from '../core/session-token';
 import { openSuccessor } from '../core/successor-seal';
 import { SessionRepository } from '../storage/session.repository';
 
@@ -18,6 +18,20 @@ export interface ReachedSession {
 export const MAX_SUCCESSOR_HOPS = 10;
 
 /**
+ * The session `token` (hashed to `hexIdHash`) reaches in the copy its store keeps at hand, found
+ * without waiting; `undefined` when there is none, and then the store decides
+ * ({@link findStoredSessions}).
+ */
+export function sessionAtHand(
+  repository: SessionRepository,
+  token: string,
+  hexIdHash: string,
+): ReachedSession | undefined {
+  const record = repository.findAtHand(hexIdHash);
+  return record && { token, record };
+}
+
+/**
  * The sessions among `tokens`, each with its token, in the order of `tokens`: one token's from
  * the copy at hand when there is one, else from the store.
  */
@@ -25,10 +39,11 @@ export async function findSessions(
   repository: SessionRepository,
   tokens: string[],
 ): Promise<ReachedSession[]> {
-  const hashes = tokens.map(hashToken);
-  const atHand = hashes.length === 1 ? repository.findAtHand(hashes[0].toString('hex')) : undefined;
-  if (atHand) return [{ token: tokens[0], record: atHand }];
-  return withTokens(tokens, hashes, await repository.findByHashes(hashes));
+  if (tokens.length !== 1) return findStoredSessions(repository, tokens, tokens.map(hashToken));
+  const hexIdHash = hashTokenHex(tokens[0]);
+  const atHand = sessionAtHand(repository, tokens[0], hexIdHash);
+  if (atHand) return [atHand];
+  return findStoredSessions(repository, tokens, [Buffer.from(hexIdHash, 'hex')]);
 }
 
 /** {@link findSessions} from the store only (the caller found nothing at hand); `hashes` of `tokens`. */

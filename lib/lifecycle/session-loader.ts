@@ -19,6 +19,7 @@ import {
   findStoredSessions,
   MAX_SUCCESSOR_HOPS,
   ReachedSession,
+  sessionAtHand,
   successorOf,
 } from './session-chain';
 import { SessionContext } from './session-context';
@@ -89,9 +90,9 @@ export class SessionLoader {
     if (cookie.tokens.length !== 1) return this.loadStored(context, cookie);
     const [token] = cookie.tokens;
     const hexIdHash = hashTokenHex(token);
-    const record = this.repository.findAtHand(hexIdHash);
-    if (!record) return this.loadStored(context, cookie, [Buffer.from(hexIdHash, 'hex')]);
-    return andThen(this.admit(context, { token, record }), () => context);
+    const atHand = sessionAtHand(this.repository, token, hexIdHash);
+    if (!atHand) return this.loadStored(context, cookie, [Buffer.from(hexIdHash, 'hex')]);
+    return andThen(this.admit(context, atHand), () => context);
   }
 
   /** The rest of {@link load}: pre-sessions, malformed and unknown IDs, sessions from the store. */
