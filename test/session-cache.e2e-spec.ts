@@ -1,8 +1,14 @@
+import { Client, Notification } from 'pg';
 import request from 'supertest';
-import { SessionChangeListener } from '../lib/storage/session-change-listener';
+import {
+  SESSION_CHANGED_CHANNEL,
+  SessionChangeListener,
+  SessionChangeNotice,
+} from '../lib/storage/session-change-listener';
 import { SessionCache } from '../lib/storage/session-cache';
 import { usesEmbeddedPostgres, testDatabaseUrl } from './support/database-url';
 import { Browser, COOKIE, idHash } from './support/http-client';
+import { ANSWER_TIMEOUT_MS } from '../lib/storage/listen-timings';
 import { TcpProxy } from './support/tcp-proxy';
 import { ADAPTERS, Adapter, startApp, TestApp, useTestApp } from './support/test-app';
 
@@ -113,6 +119,25 @@ async function refusedWithin(browser: Browser, url: string, ms: number): Promise
   }
 }
 
+/** A connection of the test's own that listens on the changed-sessions channel. */
+async function listenToChanges(): Promise<{ heard: Notification[]; close: () => Promise<void> }> {
+  const client = new Client({ connectionString: testDatabaseUrl() });
+  const heard: Notification[] = [];
+  client.on('notification', (message) => heard.push(message));
+  await client.connect();
+  await client.query(`LISTEN ${SESSION_CHANGED_CHANNEL}`);
+  return { heard, close: () => client.end() };
+}
+
+/** The `changed` payloads of `t`'s cache's notices so far (spied from now on by `spyNotices`). */
+function spyNotices(t: TestApp): () => string[] {
+  const onNotice = jest.spyOn(cacheOf(t), 'onNotice');
+  return () =>
+    onNotice.mock.calls.flatMap(([notice]: [SessionChangeNotice, unknown]) =>
+      notice.kind === 'changed' ? notice.idHashes : [],
+    );
+}
+
 describeOnServer.each(ADAPTERS)('the session cache across instances (%s)', (adapter: Adapter) => {
   const a = useTestApp(adapter);
   let b: TestApp;
@@ -207,6 +232,41 @@ describeOnServer.each(ADAPTERS)('the session cache across instances (%s)', (adap
     }
   });
 
+  it("an instance announces its writes from its listening connection (none of the pool's), and does not act on its own announcements", async () => {
+    const changes = await listenToChanges();
+    try {
+      const browser = await signedInWithCopy(a, 'erin');
+      const onB = as(browser, b.url);
+      expect((await onB.get('/private')).status).toBe(200);
+      const noticedOnA = spyNotices(a);
+      expect((await browser.post('/private/data', { k: 'v1' })).status).toBe(200);
+      const hex = idHash(browser.token!);
+      await waitFor('the announcement', () =>
+        changes.heard.some((message) => message.payload?.startsWith(`${hex}:`)),
+      );
+      const announcement = changes.heard.find((message) => message.payload?.startsWith(`${hex}:`));
+      expect(announcement!.processId).toBe(a.app.get(SessionChangeListener).backendPid);
+      // Heard on B...
+      await waitFor(
+        'the write on B',
+        async () => (await onB.get('/private')).body.data?.k === 'v1',
+        PROPAGATION_MS,
+      );
+      // ...and not acted on by A: a marker notified after it reaches A after it, and alone.
+      const marker = `${'0'.repeat(64)}:1`;
+      await b.dataSource.query(`SELECT pg_notify($1, $2)`, [SESSION_CHANGED_CHANNEL, marker]);
+      await waitFor('the marker on A', () => noticedOnA().includes(marker));
+      expect(noticedOnA().filter((payload) => payload.startsWith(hex))).toEqual([]);
+      // A's copy is the write's: read without SQL.
+      a.statements.reset();
+      expect((await browser.get('/private')).body.data).toEqual({ k: 'v1' });
+      expect(a.statements.count).toBe(0);
+    } finally {
+      jest.restoreAllMocks();
+      await changes.close();
+    }
+  });
+
   it('a revocation on the same instance is refused at once (its copy dropped before the answer)', async () => {
     const { phone, laptop } = await phoneAndLaptop('alice', a.url, a.url);
     expect((await laptop.post('/logout-all')).status).toBe(200);
@@ -256,6 +316,60 @@ describeOnServer('the session cache while its listening connection is down', () 
     await proxy.forward();
     await cacheInUse(a);
     await signedInWithCopy(a, 'bob');
+  });
+
+  /** `userId` signed in on A; A and B each hold a copy of the session (read without SQL). */
+  async function copiesOnBoth(userId: string) {
+    await cacheInUse(a);
+    await cacheInUse(b);
+    const phone = await signedInWithCopy(a, userId);
+    const onB = as(phone, b.url);
+    expect((await onB.get('/private')).status).toBe(200);
+    b.statements.reset();
+    expect((await onB.get('/private')).status).toBe(200);
+    expect(b.statements.count).toBe(0);
+    return { phone, onB };
+  }
+
+  it("while it is down, the instance's writes still reach the others: announced through the pool", async () => {
+    const { phone, onB } = await copiesOnBoth('frank');
+    const listener = a.app.get(SessionChangeListener);
+    await proxy.refuse();
+    try {
+      await waitFor('the connection to be lost', () => !listener.listening);
+      expect((await phone.post('/private/data', { k: 'while-down' })).status).toBe(200);
+      // B's clock stands still: its copy would never age out; only the announcement drops it.
+      await waitFor(
+        'the write on B',
+        async () => (await onB.get('/private')).body.data?.k === 'while-down',
+        PROPAGATION_MS,
+      );
+    } finally {
+      await proxy.forward();
+    }
+  });
+
+  it('a listening connection that stalls: announcements wait for it at most the answer timeout, then go through the pool, and the connection is given up', async () => {
+    const { phone, onB } = await copiesOnBoth('grace');
+    const listener = a.app.get(SessionChangeListener);
+    const stalledPid = listener.backendPid;
+    proxy.stall();
+    try {
+      expect((await phone.post('/private/data', { k: 'stalled' })).status).toBe(200);
+      await waitFor(
+        'the write on B',
+        async () => (await onB.get('/private')).body.data?.k === 'stalled',
+        ANSWER_TIMEOUT_MS + PROPAGATION_MS,
+      );
+      // The unanswered announcement (or heartbeat) gave the connection up, and with it every
+      // copy: the next read on A goes to the store.
+      expect(listener.backendPid).not.toBe(stalledPid);
+      a.statements.reset();
+      expect((await phone.get('/private')).body.data).toEqual({ k: 'stalled' });
+      expect(a.statements.count).toBeGreaterThan(0);
+    } finally {
+      await proxy.forward();
+    }
   });
 
   it('with no notification arriving, changes made on the instance itself are seen at once', async () => {

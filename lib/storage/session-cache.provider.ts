@@ -5,9 +5,13 @@ import { Clock } from '../core/clock';
 import { RESOLVED_SESSION_OPTIONS } from '../options/session-options.token';
 import type { ResolvedSessionOptions } from '../options/resolve-session-options';
 import { PostgresSessionRepository } from './postgres-session.repository';
-import { ASYNCHRONOUS_COMMIT, runStatement } from './run-statement';
+import { runStatement } from './run-statement';
 import { SessionCache } from './session-cache';
-import { SESSION_CHANGED_CHANNEL, SESSION_CHANGED_TRIGGERS } from './session-change-signal';
+import {
+  ANNOUNCE_CHANGES,
+  SESSION_CHANGED_CHANNEL,
+  SESSION_CHANGED_TRIGGERS,
+} from './session-change-signal';
 import { SessionChangeListener } from './session-change-listener';
 import { SessionRepository } from './session.repository';
 
@@ -44,14 +48,12 @@ export function sessionCacheProvider(
         return null;
       }
       if (!listener.available) return null;
+      // From the listening connection; through the pool while it does not listen.
       const cache = new SessionCache(options.cache, clock, async (payloads) => {
-        await runStatement(
-          source,
-          `WITH ${ASYNCHRONOUS_COMMIT}
-           SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload, commit_mode`,
-          [SESSION_CHANGED_CHANNEL, payloads],
-          { preparedStatements: false },
-        );
+        if (await listener.announce(payloads)) return;
+        await runStatement(source, ANNOUNCE_CHANGES, [SESSION_CHANGED_CHANNEL, payloads], {
+          preparedStatements: false,
+        });
       });
       listener.subscribe(
         (notice) => void cache.onNotice(notice, () => changeTriggersPresent(source)),

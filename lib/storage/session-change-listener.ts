@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import type { Client, Notification } from 'pg';
+import type { Client, Notification, QueryConfig } from 'pg';
 import {
+  ANNOUNCE_CHANGES,
   EVERY_SESSION,
   SESSION_CHANGED_CHANNEL,
   SESSION_ENDED_CHANNEL,
@@ -32,6 +33,9 @@ const ID_HASH_HEX = /^[0-9a-f]{64}$/;
 
 /** A change an instance announces: the `id_hash`, and the row's version after the change. */
 const CHANGE = /^[0-9a-f]{64}(?::[0-9]{1,15})?$/;
+
+/** {@link ANNOUNCE_CHANGES} as a named statement: parsed once per listening connection. */
+const ANNOUNCE: QueryConfig = { name: 'nss_announce_changes', text: ANNOUNCE_CHANGES };
 
 /** How long a clean close may take before the socket is destroyed instead. */
 const CLOSE_TIMEOUT_MS = 1_000;
@@ -128,6 +132,31 @@ export class SessionChangeListener implements OnModuleDestroy {
   /** The PostgreSQL backend process of the listening connection (`pg_stat_activity.pid`). */
   get backendPid(): number | undefined {
     return this.listeningPid;
+  }
+
+  /**
+   * Sends `payloads` on {@link SESSION_CHANGED_CHANNEL} from the listening connection, so that
+   * an instance's announcements take no connection from the application's pool (where requests
+   * would wait for it). `false` when it does not listen now, or the statement failed or got no
+   * answer within {@link ANSWER_TIMEOUT_MS} (the connection is then dropped and opened again, as
+   * for a failed heartbeat): the caller sends them another way. The listener
+   * passes on none of the notifications its own connection sent: they tell of changes this
+   * instance made, and applied before announcing them.
+   */
+  async announce(payloads: string[]): Promise<boolean> {
+    const client = this.client;
+    if (!client || !this.listening) return false;
+    try {
+      await withinDeadline(
+        client.query(ANNOUNCE, [SESSION_CHANGED_CHANNEL, payloads]),
+        ANSWER_TIMEOUT_MS,
+      );
+      return true;
+    } catch (error) {
+      // As for a heartbeat: a connection that does not answer may hear nothing either.
+      this.lose(client, error);
+      return false;
+    }
   }
 
   /**
@@ -267,6 +296,8 @@ export class SessionChangeListener implements OnModuleDestroy {
           ? 'changed'
           : undefined;
     if (!channel) return;
+    // This instance's own announcements (see `announce`).
+    if (channel === 'changed' && message.processId === this.listeningPid) return;
     if ((channel === 'ended' ? ID_HASH_HEX : CHANGE).test(payload)) {
       this.received[channel].push(payload);
       if (!this.deliveryQueued) {

@@ -5,6 +5,8 @@
  * the triggers.
  */
 
+import { ASYNCHRONOUS_COMMIT } from './run-statement';
+
 /**
  * The channel of ended sessions. Each notification's payload is the hexadecimal `id_hash` of one
  * session row (64 lower-case characters) that was revoked, made obsolete, or deleted while live.
@@ -18,6 +20,14 @@ export const SESSION_ENDED_CHANNEL = 'nest_session_security_ended';
  * {@link EVERY_SESSION} after a TRUNCATE (sent by a trigger).
  */
 export const SESSION_CHANGED_CHANNEL = 'nest_session_security_changed';
+
+/**
+ * The statement that announces changes: each payload of `$2` (text[]) on the channel `$1`,
+ * committed without waiting for a disk flush (a notification needs no durability: a database
+ * crash drops every listening connection, and every instance then empties its cache).
+ */
+export const ANNOUNCE_CHANGES = `WITH ${ASYNCHRONOUS_COMMIT}
+  SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload, commit_mode`;
 
 /** The payload on {@link SESSION_CHANGED_CHANNEL} that stands for every row. */
 export const EVERY_SESSION = '*';
