@@ -88,7 +88,7 @@ export class SessionCache {
   constructor(
     private readonly limits: SessionCacheLimits,
     private readonly clock: Clock,
-    /** Sends each payload on the changes channel, in one statement through the application's pool. */
+    /** Sends each payload on the changes channel, in one statement. */
     private readonly notify: (payloads: string[]) => Promise<void>,
   ) {}
 
@@ -227,7 +227,8 @@ export class SessionCache {
   /**
    * Tells the other instances that this one changed the data or deadlines of `idHash`, now at
    * `version` (call it once the change is committed): announcements go out together, in one
-   * statement outside any write's transaction. Sessions that stop being live need none:
+   * statement outside any write's transaction (sent by `notify`: from the listening connection,
+   * see `sessionCacheProvider`). Sessions that stop being live need none:
    * the triggers of the table announce those.
    */
   announce(idHash: Buffer, version: number): void {

@@ -82,7 +82,8 @@ function reasonOf(error: unknown): string {
  * it) and stops for good when the application shuts down.
  *
  * A connection that fails (an error, the server closing it, a heartbeat `SELECT 1` every
- * {@link HEARTBEAT_INTERVAL_MS} that fails or takes longer than {@link ANSWER_TIMEOUT_MS}) is
+ * {@link HEARTBEAT_INTERVAL_MS} or an {@link announce} that fails or takes longer than
+ * {@link ANSWER_TIMEOUT_MS}) is
  * dropped and opened again after {@link reconnectDelay} (100 ms, doubling up to 3 s); each
  * successful `LISTEN` is followed by a `resync` notice. One warning is logged per outage.
  *
