@@ -228,8 +228,8 @@ export class SessionCache {
    * Tells the other instances that this one changed the data or deadlines of `idHash`, now at
    * `version` (call it once the change is committed): announcements go out together, in one
    * statement outside any write's transaction (sent by `notify`: from the listening connection,
-   * see `sessionCacheProvider`). Sessions that stop being live need none:
-   * the triggers of the table announce those.
+   * see `sessionCacheProvider`). Sessions that stop being live need none: the triggers of the
+   * table announce those.
    */
   announce(idHash: Buffer, version: number): void {
     this.announcements.push(`${idHash.toString('hex')}:${version}`);

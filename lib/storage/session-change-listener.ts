@@ -83,9 +83,9 @@ function reasonOf(error: unknown): string {
  *
  * A connection that fails (an error, the server closing it, a heartbeat `SELECT 1` every
  * {@link HEARTBEAT_INTERVAL_MS} or an {@link announce} that fails or takes longer than
- * {@link ANSWER_TIMEOUT_MS}) is
- * dropped and opened again after {@link reconnectDelay} (100 ms, doubling up to 3 s); each
- * successful `LISTEN` is followed by a `resync` notice. One warning is logged per outage.
+ * {@link ANSWER_TIMEOUT_MS}) is dropped and opened again after {@link reconnectDelay} (100 ms,
+ * doubling up to 3 s); each successful `LISTEN` is followed by a `resync` notice. One warning is
+ * logged per outage.
  *
  * Where the sessions are not stored by the package's PostgreSQL repository, it is not
  * {@link available}: nothing ever arrives, and subscribers must check open sockets themselves.
@@ -140,9 +140,9 @@ export class SessionChangeListener implements OnModuleDestroy {
    * an instance's announcements take no connection from the application's pool (where requests
    * would wait for it). `false` when it does not listen now, or the statement failed or got no
    * answer within {@link ANSWER_TIMEOUT_MS} (the connection is then dropped and opened again, as
-   * for a failed heartbeat): the caller sends them another way. The listener
-   * passes on none of the notifications its own connection sent: they tell of changes this
-   * instance made, and applied before announcing them.
+   * for a failed heartbeat): the caller sends them another way. The listener passes on none of
+   * the notifications its own connection sent: they tell of changes this instance made, and
+   * applied before announcing them.
    */
   async announce(payloads: string[]): Promise<boolean> {
     const client = this.client;
