@@ -38,7 +38,7 @@ export interface SessionRecord {
 /**
  * `record` with `data` as its data (the record's own is not read), every field copied by name:
  * copies of one shape, which V8 makes in a few stores. An object spread of a record (`{
- * ...record, data }`) measured several times slower on the write path, where the copies a
+ * ...record, data }`) profiled at about twice the cost on the write path, where the copies a
  * cache keeps come from other copies.
  */
 export function withData(
