@@ -1,78 +1,31 @@
-import { Client, Notification } from 'pg';
-import request from 'supertest';
 import {
   SESSION_CHANGED_CHANNEL,
   SessionChangeListener,
   SessionChangeNotice,
 } from '../lib/storage/session-change-listener';
 import { SessionCache } from '../lib/storage/session-cache';
-import { usesEmbeddedPostgres, testDatabaseUrl } from './support/database-url';
-import { Browser, COOKIE, idHash } from './support/http-client';
+import { testDatabaseUrl } from './support/database-url';
+import { Browser, idHash } from './support/http-client';
 import { ANSWER_TIMEOUT_MS } from '../lib/storage/listen-timings';
+import {
+  as,
+  cacheInUse,
+  dataSeen,
+  cacheOf,
+  describeOnServer,
+  listenToChanges,
+  PROPAGATION_MS,
+  signedInWithCopy,
+} from './support/cache-instances';
 import { TcpProxy } from './support/tcp-proxy';
 import { ADAPTERS, Adapter, startApp, TestApp, useTestApp } from './support/test-app';
+import { waitFor } from './support/wait-for';
 
 /*
  * The session cache (issue 17) between instances: every instance hears of every change and
  * drops its copy; while its listening connection is down it answers nothing from the cache.
  * Two apps on one database stand for two instances behind a load balancer.
  */
-
-/**
- * The listener needs connections of its own to a real server (PGlite serves one backend); and
- * CI's run without the cache (`TEST_SESSION_CACHE=off`) has none to test.
- */
-const describeOnServer =
-  usesEmbeddedPostgres() || process.env.TEST_SESSION_CACHE === 'off' ? describe.skip : describe;
-
-/**
- * How long a change made on one instance may take to reach another here: generous, for a
- * loaded CI machine. The figure that counts (p99 <= 50 ms) is measured by `npm run bench:cache`.
- */
-const PROPAGATION_MS = 2_000;
-
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, ms = 8_000) {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-function cacheOf(t: TestApp): SessionCache {
-  return t.app.get(SessionCache);
-}
-
-async function cacheInUse(t: TestApp): Promise<void> {
-  await waitFor('the cache to listen', () => cacheOf(t).usable);
-}
-
-function as(browser: Browser, url: string) {
-  return {
-    get: (path: string) =>
-      request(url)
-        .get(path)
-        .set('Cookie', `${COOKIE}=${browser.token}`)
-        .then((response) => response),
-    post: (path: string, body: object = {}) =>
-      request(url)
-        .post(path)
-        .set('Cookie', `${COOKIE}=${browser.token}`)
-        .send(body)
-        .then((response) => response),
-  };
-}
-
-/** A browser signed in as `userId` on `t`, whose session `t` now reads from its copy (no SQL). */
-async function signedInWithCopy(t: TestApp, userId: string): Promise<Browser> {
-  const browser = new Browser(t.url);
-  expect((await browser.post('/login', { userId })).status).toBe(200);
-  expect((await browser.get('/private')).status).toBe(200);
-  t.statements.reset();
-  expect((await browser.get('/private')).status).toBe(200);
-  expect(t.statements.count).toBe(0);
-  return browser;
-}
 
 /**
  * Plain SQL on the test's database that no cache hears of: through a query runner of its own,
@@ -117,16 +70,6 @@ async function refusedWithin(browser: Browser, url: string, ms: number): Promise
     expect(status).toBe(200);
     if (elapsed > ms) throw new Error(`still served ${elapsed} ms after the revocation`);
   }
-}
-
-/** A connection of the test's own that listens on the changed-sessions channel. */
-async function listenToChanges(): Promise<{ heard: Notification[]; close: () => Promise<void> }> {
-  const client = new Client({ connectionString: testDatabaseUrl() });
-  const heard: Notification[] = [];
-  client.on('notification', (message) => heard.push(message));
-  await client.connect();
-  await client.query(`LISTEN ${SESSION_CHANGED_CHANNEL}`);
-  return { heard, close: () => client.end() };
 }
 
 /** The `changed` payloads of `t`'s cache's notices so far (spied from now on by `spyNotices`). */
@@ -196,11 +139,7 @@ describeOnServer.each(ADAPTERS)('the session cache across instances (%s)', (adap
     expect((await onB.get('/private')).body.userIdParam).toBe('alice');
     expect((await onB.get('/private')).body.data).toEqual({});
     expect((await browser.post('/private/data', { k: 'v1' })).status).toBe(200);
-    await waitFor(
-      'the write on B',
-      async () => (await onB.get('/private')).body.data?.k === 'v1',
-      PROPAGATION_MS * 20,
-    );
+    await dataSeen(onB, 'k', 'v1', PROPAGATION_MS * 20);
   });
 
   it('a revocation on B is refused on A once the notification arrives, and for good', async () => {
@@ -247,11 +186,7 @@ describeOnServer.each(ADAPTERS)('the session cache across instances (%s)', (adap
       const announcement = changes.heard.find((message) => message.payload?.startsWith(`${hex}:`));
       expect(announcement!.processId).toBe(a.app.get(SessionChangeListener).backendPid);
       // Heard on B...
-      await waitFor(
-        'the write on B',
-        async () => (await onB.get('/private')).body.data?.k === 'v1',
-        PROPAGATION_MS,
-      );
+      await dataSeen(onB, 'k', 'v1');
       // ...and not acted on by A: a marker notified after it reaches A after it, and alone.
       const marker = `${'0'.repeat(64)}:1`;
       await b.dataSource.query(`SELECT pg_notify($1, $2)`, [SESSION_CHANGED_CHANNEL, marker]);
@@ -339,11 +274,7 @@ describeOnServer('the session cache while its listening connection is down', () 
       await waitFor('the connection to be lost', () => !listener.listening);
       expect((await phone.post('/private/data', { k: 'while-down' })).status).toBe(200);
       // B's clock stands still: its copy would never age out; only the announcement drops it.
-      await waitFor(
-        'the write on B',
-        async () => (await onB.get('/private')).body.data?.k === 'while-down',
-        PROPAGATION_MS,
-      );
+      await dataSeen(onB, 'k', 'while-down');
     } finally {
       await proxy.forward();
     }
@@ -356,11 +287,7 @@ describeOnServer('the session cache while its listening connection is down', () 
     proxy.stall();
     try {
       expect((await phone.post('/private/data', { k: 'stalled' })).status).toBe(200);
-      await waitFor(
-        'the write on B',
-        async () => (await onB.get('/private')).body.data?.k === 'stalled',
-        ANSWER_TIMEOUT_MS + PROPAGATION_MS,
-      );
+      await dataSeen(onB, 'k', 'stalled', ANSWER_TIMEOUT_MS + PROPAGATION_MS);
       // The unanswered announcement (or heartbeat) gave the connection up, and with it every
       // copy: the next read on A goes to the store.
       expect(listener.backendPid).not.toBe(stalledPid);

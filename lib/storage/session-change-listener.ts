@@ -7,6 +7,18 @@ import {
   SESSION_ENDED_CHANNEL,
 } from './session-change-signal';
 import { LISTEN_CLIENTS, ListenClientFactory } from './listen-clients';
+import { RESOLVED_SESSION_OPTIONS } from '../options/session-options.token';
+import type { ResolvedSessionOptions } from '../options/resolve-session-options';
+import {
+  ALONE_LEASE_MS,
+  END_SILENT_HOLDER,
+  JOIN_COPY_HOLDERS,
+  JOIN_PAYLOAD,
+  STOP_BEING_ALONE,
+  TAKEOVER_AFTER_MS,
+  TRY_ALONE,
+  joinRetryDelay,
+} from './copy-holders';
 import { ANSWER_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, reconnectDelay } from './listen-timings';
 
 export { SESSION_CHANGED_CHANNEL, SESSION_ENDED_CHANNEL };
@@ -103,7 +115,18 @@ export class SessionChangeListener implements OnModuleDestroy {
   private readonly subscribers = new Set<{ notify: SessionChangeSubscriber }>();
   /** The connection being opened or listening; none while stopped or waiting to retry. */
   private client: Client | undefined;
-  private listeningPid: number | undefined;
+  /** The server process of `client`, once it answered. */
+  private clientPid: number | undefined;
+  private listeningNow = false;
+  /** Whether this instance keeps copies of sessions: it then takes part in `copy-holders`. */
+  private readonly keepsCopies: boolean;
+  /** Holding the presence lock exclusively: no other instance keeps copies. */
+  private aloneNow = false;
+  /** When the connection last answered (`performance.now()`): the alone lease's start. */
+  private answeredAt = 0;
+  /** `join`s heard from other instances, and that count at the last heartbeat. */
+  private joinsHeard = 0;
+  private joinsAtLastHeartbeat = 0;
   /** The next heartbeat or reconnection. */
   private timer: NodeJS.Timeout | undefined;
   /** Attempts that failed in a row since the connection last listened: the backoff's exponent. */
@@ -118,7 +141,10 @@ export class SessionChangeListener implements OnModuleDestroy {
   constructor(
     /** `null` when the sessions are not in the package's PostgreSQL store. */
     @Inject(LISTEN_CLIENTS) private readonly openClient: ListenClientFactory | null,
-  ) {}
+    @Inject(RESOLVED_SESSION_OPTIONS) options: ResolvedSessionOptions,
+  ) {
+    this.keepsCopies = options.cache.enabled;
+  }
 
   /** Whether notices can arrive at all: false for a session store of the application's own. */
   get available(): boolean {
@@ -127,12 +153,22 @@ export class SessionChangeListener implements OnModuleDestroy {
 
   /** True only while `LISTEN` is in effect on a connection that answered its last heartbeat. */
   get listening(): boolean {
-    return this.listeningPid !== undefined;
+    return this.listeningNow;
   }
 
   /** The PostgreSQL backend process of the listening connection (`pg_stat_activity.pid`). */
   get backendPid(): number | undefined {
-    return this.listeningPid;
+    return this.listeningNow ? this.clientPid : undefined;
+  }
+
+  /**
+   * True while this instance is the only one that keeps copies of sessions, told by the
+   * presence lock (see `copy-holders`): its changes need no announcement then. False whenever
+   * it does not listen, from the moment it hears another instance joining, and once its
+   * connection has not answered for `ALONE_LEASE_MS`.
+   */
+  get alone(): boolean {
+    return this.aloneNow && performance.now() - this.answeredAt < ALONE_LEASE_MS;
   }
 
   /**
@@ -195,7 +231,6 @@ export class SessionChangeListener implements OnModuleDestroy {
     });
     client.on('error', (error) => this.lose(client, error));
     client.on('end', () => this.lose(client, new Error('the server closed the connection')));
-    let pid: number;
     try {
       await client.connect();
       await withinDeadline(
@@ -206,14 +241,15 @@ export class SessionChangeListener implements OnModuleDestroy {
         client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'),
         ANSWER_TIMEOUT_MS,
       );
-      pid = rows[0].pid;
+      this.clientPid = rows[0].pid;
+      if (this.keepsCopies) await this.join(client);
     } catch (error) {
       this.lose(client, error);
       return;
     }
     // Stopped, or lost and replaced, while the statements ran.
     if (client !== this.client) return;
-    this.listeningPid = pid;
+    this.listeningNow = true;
     this.failures = 0;
     if (this.outageReported) {
       this.outageReported = false;
@@ -223,15 +259,90 @@ export class SessionChangeListener implements OnModuleDestroy {
     this.emit({ kind: 'resync' });
   }
 
+  /**
+   * Holds the presence lock shared, trying again while an instance that was alone lets go
+   * (see `copy-holders`); holds it exclusively too when no other instance holds it.
+   */
+  private async join(client: Client): Promise<void> {
+    const started = performance.now();
+    let tookOver = false;
+    for (let attempt = 0; client === this.client; attempt++) {
+      const joinsBefore = this.joinsHeard;
+      const { rows } = await this.ask<{ joined: boolean; alone: boolean }>(
+        client,
+        JOIN_COPY_HOLDERS,
+        [SESSION_CHANGED_CHANNEL],
+      );
+      if (rows[0].joined) {
+        this.becomeAloneIf(client, rows[0].alone, joinsBefore);
+        return;
+      }
+      const waited = performance.now() - started;
+      if (waited > TAKEOVER_AFTER_MS && !tookOver) {
+        tookOver = true;
+        // Refused to a role that may not end it: then wait for PostgreSQL to end it.
+        await this.ask(client, END_SILENT_HOLDER).catch(() => undefined);
+      }
+      if (waited > 2 * TAKEOVER_AFTER_MS) {
+        throw new Error('another instance holds the session cache lock and does not let go');
+      }
+      await new Promise((resolve) => setTimeout(resolve, joinRetryDelay(attempt)));
+    }
+  }
+
+  /** `statement` on the listening connection, within the answer timeout; renews the lease. */
+  private async ask<R extends object>(
+    client: Client,
+    statement: string,
+    values?: unknown[],
+  ): Promise<{ rows: R[] }> {
+    const result = await withinDeadline(client.query<R>(statement, values), ANSWER_TIMEOUT_MS);
+    this.answeredAt = performance.now();
+    return result;
+  }
+
+  /**
+   * The exclusive lock was just `granted` or not: alone, unless an instance said it was joining
+   * since the statement was sent (it may have tried the shared lock in between, and failed).
+   */
+  private becomeAloneIf(client: Client, granted: boolean, joinsBefore: number): void {
+    if (!granted) return;
+    if (this.joinsHeard === joinsBefore) this.aloneNow = true;
+    else this.stopBeingAlone(client);
+  }
+
+  /** Lets the joining instance take the shared lock; this one announces from now on. */
+  private stopBeingAlone(client: Client): void {
+    this.aloneNow = false;
+    withinDeadline(client.query(STOP_BEING_ALONE), ANSWER_TIMEOUT_MS).catch((error: unknown) =>
+      this.lose(client, error),
+    );
+  }
+
   private scheduleHeartbeat(client: Client): void {
     this.timer = setTimeout(() => void this.heartbeat(client), HEARTBEAT_INTERVAL_MS);
     this.timer.unref();
   }
 
+  /**
+   * `SELECT 1`, or, for an instance that keeps copies and is not alone, whether it is alone now
+   * (not in the first heartbeat after another instance joined: that one may not hold its lock
+   * yet).
+   */
   private async heartbeat(client: Client): Promise<void> {
     this.timer = undefined;
+    const joinsBefore = this.joinsHeard;
+    const tryAlone =
+      this.keepsCopies && !this.aloneNow && joinsBefore === this.joinsAtLastHeartbeat;
+    this.joinsAtLastHeartbeat = joinsBefore;
     try {
-      await withinDeadline(client.query('SELECT 1'), ANSWER_TIMEOUT_MS);
+      const { rows } = await this.ask<{ alone?: boolean }>(
+        client,
+        tryAlone ? TRY_ALONE : 'SELECT 1',
+      );
+      if (tryAlone && client === this.client) {
+        this.becomeAloneIf(client, rows[0].alone === true, joinsBefore);
+      }
     } catch (error) {
       this.lose(client, error);
       return;
@@ -243,13 +354,20 @@ export class SessionChangeListener implements OnModuleDestroy {
   private lose(client: Client, error: unknown): void {
     if (client !== this.client) return;
     const wasListening = this.listening;
-    this.client = undefined;
-    this.listeningPid = undefined;
+    this.forgetConnection();
     clearTimeout(this.timer);
     destroy(client);
     this.received = { ended: [], changed: [] };
     if (wasListening) this.emit({ kind: 'lost' });
     this.retryLater(error);
+  }
+
+  /** The connection and what held only on it: listening, and the presence lock. */
+  private forgetConnection(): void {
+    this.client = undefined;
+    this.clientPid = undefined;
+    this.listeningNow = false;
+    this.aloneNow = false;
   }
 
   /** Reports the outage once, and opens a new connection after the backoff's delay. */
@@ -273,8 +391,7 @@ export class SessionChangeListener implements OnModuleDestroy {
     this.timer = undefined;
     const client = this.client;
     const wasListening = this.listening;
-    this.client = undefined;
-    this.listeningPid = undefined;
+    this.forgetConnection();
     this.failures = 0;
     this.outageReported = false;
     this.received = { ended: [], changed: [] };
@@ -297,8 +414,13 @@ export class SessionChangeListener implements OnModuleDestroy {
           ? 'changed'
           : undefined;
     if (!channel) return;
-    // This instance's own announcements (see `announce`).
-    if (channel === 'changed' && message.processId === this.listeningPid) return;
+    // This instance's own announcements (see `announce`) and `join`.
+    if (channel === 'changed' && message.processId === this.clientPid) return;
+    if (channel === 'changed' && payload === JOIN_PAYLOAD) {
+      this.joinsHeard++;
+      if (this.aloneNow && this.client) this.stopBeingAlone(this.client);
+      return;
+    }
     if ((channel === 'ended' ? ID_HASH_HEX : CHANGE).test(payload)) {
       this.received[channel].push(payload);
       if (!this.deliveryQueued) {

@@ -86,6 +86,8 @@ export interface TestAppSetup {
   configure?: (app: INestApplication) => void;
   /** The database URL of the app's data source (default: the test database). */
   databaseUrl?: string;
+  /** Return only once the session cache is in use (default true). */
+  waitForCache?: boolean;
 }
 
 export interface TestApp {
@@ -223,7 +225,7 @@ export async function startApp(adapter: Adapter, setup: TestAppSetup = {}): Prom
     runningCaches.add(cache);
     clearingCaches(dataSource);
     // Every test then runs in one mode from its first request: the cache in use.
-    await cacheListening(cache);
+    if (setup.waitForCache !== false) await cacheListening(cache);
   }
   const events: SessionEvent[] = [];
   app.get(SessionEvents).subscribe((event) => events.push(event));
