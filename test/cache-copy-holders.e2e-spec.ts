@@ -184,6 +184,8 @@ describeOnServer('an instance alone whose listening connection stalls', () => {
     const b = await startApp('express', { waitForCache: false });
     try {
       const onB = as(browser, b.url);
+      // B listens meanwhile (live sign-out does not wait for the lock); only its cache waits.
+      await waitFor('B to listen', () => listenerOf(b).listening);
       for (let n = 1; listenerOf(a).backendPid === stalledPid; n++) {
         expect((await browser.post('/private/data', { n })).status).toBe(200);
         // B has no cache in use: it reads the write A has just answered.

@@ -43,6 +43,12 @@ function record(n: number, changes: Partial<SessionRecord> = {}): SessionRecord 
 
 const present = async () => true;
 
+/** The listener's notices of a connection that listens and joined the other instances. */
+async function listenAndJoin(cache: SessionCache): Promise<void> {
+  await cache.onNotice({ kind: 'resync' }, present);
+  await cache.onNotice({ kind: 'joined' }, present);
+}
+
 async function listeningCache(
   limits = { maxEntries: 100, maxBytes: 1_000_000, maxAge: 5_000 },
   clock = new ManualClock(T0),
@@ -51,12 +57,12 @@ async function listeningCache(
   const cache = new SessionCache(limits, clock, async (payloads) => {
     sent.push(payloads);
   });
-  await cache.onNotice({ kind: 'resync' }, present);
+  await listenAndJoin(cache);
   return { cache, clock, sent };
 }
 
 describe('SessionCache', () => {
-  it('is not used before the listener has resynced, nor when the change triggers are missing', async () => {
+  it('is not used before the listener has resynced and joined, nor when the change triggers are missing', async () => {
     const cache = new SessionCache(
       { maxEntries: 10, maxBytes: 100_000, maxAge: 5_000 },
       new ManualClock(T0),
@@ -65,11 +71,48 @@ describe('SessionCache', () => {
     cache.keep(record(1), cache.ticket());
     expect(cache.get(hexOf(1))).toBeUndefined();
     await cache.onNotice({ kind: 'resync' }, async () => false);
+    await cache.onNotice({ kind: 'joined' }, present);
     expect(cache.usable).toBe(false);
     cache.keep(record(1), cache.ticket());
     expect(cache.get(hexOf(1))).toBeUndefined();
     await cache.onNotice({ kind: 'resync' }, present);
+    // Listening, but the other instances do not know of this one yet: they may not announce.
+    expect(cache.usable).toBe(false);
+    await cache.onNotice({ kind: 'joined' }, present);
     expect(cache.usable).toBe(true);
+  });
+
+  it('joined while the triggers are being checked: used once they are found', async () => {
+    const cache = new SessionCache(
+      { maxEntries: 10, maxBytes: 100_000, maxAge: 5_000 },
+      new ManualClock(T0),
+      async () => undefined,
+    );
+    let found!: (present: boolean) => void;
+    const checking = cache.onNotice({ kind: 'resync' }, () => new Promise((r) => (found = r)));
+    await cache.onNotice({ kind: 'joined' }, present);
+    expect(cache.usable).toBe(false);
+    found(true);
+    await checking;
+    expect(cache.usable).toBe(true);
+  });
+
+  it('a connection lost while its triggers were being checked: its check counts for nothing on the next connection', async () => {
+    const { cache } = await listeningCache();
+    const checks: ((present: boolean) => void)[] = [];
+    const checking = () => new Promise<boolean>((r) => checks.push(r));
+    const first = cache.onNotice({ kind: 'resync' }, checking);
+    await cache.onNotice({ kind: 'lost' }, present);
+    const second = cache.onNotice({ kind: 'resync' }, checking);
+    await cache.onNotice({ kind: 'joined' }, present);
+    checks[0](true);
+    await first;
+    expect(cache.usable).toBe(false);
+    checks[1](false);
+    await second;
+    expect(cache.usable).toBe(false);
+    cache.keep(record(1), cache.ticket());
+    expect(cache.get(hexOf(1))).toBeUndefined();
   });
 
   it('answers with a copy: a reader changing its data changes nothing kept', async () => {
@@ -158,7 +201,7 @@ describe('SessionCache', () => {
     cache.keep(record(1), cache.ticket());
     await cache.onNotice({ kind: 'lost' }, present);
     expect(cache.usable).toBe(false);
-    await cache.onNotice({ kind: 'resync' }, present);
+    await listenAndJoin(cache);
     expect(cache.get(hexOf(1))).toBeUndefined();
     cache.keep(record(1), cache.ticket());
     await cache.onNotice({ kind: 'cleared' }, present);
@@ -234,7 +277,7 @@ describe('SessionCache', () => {
         return new Promise((resolve) => (finish = resolve));
       },
     );
-    await cache.onNotice({ kind: 'resync' }, present);
+    await listenAndJoin(cache);
     const tick = () => new Promise((resolve) => setImmediate(resolve));
     cache.announce(hashOf(1), 2);
     await tick();

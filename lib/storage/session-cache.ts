@@ -55,7 +55,8 @@ function changeOf(payload: string): { hex: string; version: number } {
 /**
  * The in-process copies of live sessions, in front of the PostgreSQL repository. Used only
  * while the listening connection hears the changes every instance commits (between a `resync`
- * and the next `lost`, and only once the change triggers were found), emptied whenever that
+ * and the next `lost`, once the change triggers were found and the other instances were
+ * `joined`), emptied whenever that
  * starts or stops; bounded in entries and bytes (least recently used first out) and in age.
  *
  * Consistency: a change made by this instance drops the copy before its statement's promise
@@ -78,6 +79,15 @@ export class SessionCache {
   /** Tickets older than this keep nothing: the log before it was let go. */
   private floor = 0;
   private listening = false;
+  /**
+   * The listening connection's progress since its last `resync`: whether the change triggers
+   * were found (`undefined` while being checked) and whether it `joined`. Both, and the cache is
+   * used. `connection` counts resyncs and losses: a check that outlived its connection counts
+   * for nothing.
+   */
+  private connection = 0;
+  private triggersFound: boolean | undefined;
+  private joined = false;
   /** Changes of this tick to announce to the other instances. */
   private announcements: string[] = [];
   /** Whether an announcing statement is under way. */
@@ -108,7 +118,9 @@ export class SessionCache {
 
   /**
    * Follows the listener's notices. `triggersPresent` is asked at each `resync`: without the
-   * triggers no change would ever be told, and the cache stays unused.
+   * triggers no change would ever be told, and the cache stays unused. Used from the `joined`
+   * after it (the other instances announce to this one from then on), until the next `lost` or
+   * `resync`.
    */
   async onNotice(
     notice: SessionChangeNotice,
@@ -128,27 +140,45 @@ export class SessionCache {
         this.clear();
         return;
       case 'lost':
-        this.listening = false;
-        this.clear();
+        this.restart();
         return;
       case 'resync': {
-        this.listening = false;
-        this.clear();
+        const connection = this.restart();
         const present = await triggersPresent().catch(() => false);
+        if (connection !== this.connection) return;
+        this.triggersFound = present;
         if (!present) {
           this.logger.warn(
             'The session cache is off: the table "session" has no change triggers (run the ' +
               'migration SessionChangedNotification1764000000005).',
           );
-          return;
         }
-        this.clear();
-        this.listening = true;
+        this.startWhenReady();
         return;
       }
+      case 'joined':
+        this.joined = true;
+        this.startWhenReady();
+        return;
       default:
         return;
     }
+  }
+
+  /** Unused and empty until the listening connection is ready again; its count. */
+  private restart(): number {
+    this.listening = false;
+    this.triggersFound = undefined;
+    this.joined = false;
+    this.clear();
+    return ++this.connection;
+  }
+
+  /** In use once the triggers were found and the other instances know of this one. */
+  private startWhenReady(): void {
+    if (this.listening || !this.triggersFound || !this.joined) return;
+    this.clear();
+    this.listening = true;
   }
 
   /** The moment to pass to {@link keep} for what a statement sent after it returns. */

@@ -33,12 +33,23 @@ export { SESSION_CHANGED_CHANNEL, SESSION_ENDED_CHANNEL };
  * - `cleared`: the table was truncated: every row is gone.
  * - `resync`: the listener has just started listening, the first time or after the connection
  *   was lost; notifications sent before may have been missed, so check everything.
+ * - `joined`: after a `resync`, where the session cache is on: the other instances now know
+ *   this one keeps copies, and announce their changes (see `copy-holders`); the cache may be
+ *   used from now on. Never sent while another instance that was alone does not let go.
  * - `lost`: the connection failed; nothing is heard until the next `resync`.
  */
 export type SessionChangeNotice =
-  { kind: 'ended' | 'changed'; idHashes: string[] } | { kind: 'cleared' | 'resync' | 'lost' };
+  | { kind: 'ended' | 'changed'; idHashes: string[] }
+  | { kind: 'cleared' | 'resync' | 'joined' | 'lost' };
 
 export type SessionChangeSubscriber = (notice: SessionChangeNotice) => void;
+
+/** What `JOIN_COPY_HOLDERS` answers. */
+interface JoinAnswer {
+  joined: boolean;
+  alone: boolean;
+  holder: number | null;
+}
 
 /** A payload the ended trigger sends: one row's `id_hash` in hexadecimal. */
 const ID_HASH_HEX = /^[0-9a-f]{64}$/;
@@ -120,6 +131,8 @@ export class SessionChangeListener implements OnModuleDestroy {
   private listeningNow = false;
   /** Whether this instance keeps copies of sessions: it then takes part in `copy-holders`. */
   private readonly keepsCopies: boolean;
+  /** Holding the presence lock shared: other instances know this one keeps copies. */
+  private joinedNow = false;
   /** Holding the presence lock exclusively: no other instance keeps copies. */
   private aloneNow = false;
   /** When the connection last answered (`performance.now()`): the alone lease's start. */
@@ -242,7 +255,6 @@ export class SessionChangeListener implements OnModuleDestroy {
         ANSWER_TIMEOUT_MS,
       );
       this.clientPid = rows[0].pid;
-      if (this.keepsCopies) await this.join(client);
     } catch (error) {
       this.lose(client, error);
       return;
@@ -257,47 +269,75 @@ export class SessionChangeListener implements OnModuleDestroy {
     }
     this.scheduleHeartbeat(client);
     this.emit({ kind: 'resync' });
+    if (this.keepsCopies) void this.join(client);
   }
 
   /**
    * Holds the presence lock shared, trying again while an instance that was alone lets go
-   * (see `copy-holders`); holds it exclusively too when no other instance holds it.
+   * (see `copy-holders`), and then says `joined`; holds it exclusively too when no other
+   * instance holds it. Ends the connection of a holder that has not let go within
+   * `TAKEOVER_AFTER_MS`. Gives up only with the connection: listening (and live sign-out) does
+   * not wait for it.
    */
   private async join(client: Client): Promise<void> {
-    const started = performance.now();
-    let tookOver = false;
-    for (let attempt = 0; client === this.client; attempt++) {
-      const joinsBefore = this.joinsHeard;
-      const { rows } = await this.ask<{ joined: boolean; alone: boolean }>(
-        client,
-        JOIN_COPY_HOLDERS,
-        [SESSION_CHANGED_CHANNEL],
-      );
-      if (rows[0].joined) {
-        this.becomeAloneIf(client, rows[0].alone, joinsBefore);
-        return;
+    /** The process that last refused this instance, and since when (its first refusal). */
+    let holder: { pid: number | null; since: number; endTried: boolean } | undefined;
+    try {
+      for (let attempt = 0; client === this.client; attempt++) {
+        const joinsBefore = this.joinsHeard;
+        const { rows } = await this.ask<JoinAnswer>(client, JOIN_COPY_HOLDERS, [
+          SESSION_CHANGED_CHANNEL,
+        ]);
+        if (client !== this.client) return;
+        const { joined, alone, holder: pid } = rows[0];
+        if (joined) {
+          this.joinedNow = true;
+          this.becomeAloneIf(client, alone, joinsBefore);
+          this.emit({ kind: 'joined' });
+          return;
+        }
+        if (holder?.pid !== pid) holder = { pid, since: performance.now(), endTried: false };
+        if (
+          pid !== null &&
+          !holder.endTried &&
+          performance.now() - holder.since > TAKEOVER_AFTER_MS
+        ) {
+          holder.endTried = true;
+          await this.endSilentHolder(client, pid);
+        }
+        await new Promise((resolve) => setTimeout(resolve, joinRetryDelay(attempt)).unref());
       }
-      const waited = performance.now() - started;
-      if (waited > TAKEOVER_AFTER_MS && !tookOver) {
-        tookOver = true;
-        // Refused to a role that may not end it: then wait for PostgreSQL to end it.
-        await this.ask(client, END_SILENT_HOLDER).catch(() => undefined);
-      }
-      if (waited > 2 * TAKEOVER_AFTER_MS) {
-        throw new Error('another instance holds the session cache lock and does not let go');
-      }
-      await new Promise((resolve) => setTimeout(resolve, joinRetryDelay(attempt)));
+    } catch (error) {
+      this.lose(client, error);
     }
   }
 
-  /** `statement` on the listening connection, within the answer timeout; renews the lease. */
+  /** Ends the connection of `pid`, the holder that does not let go, where the role may. */
+  private async endSilentHolder(client: Client, pid: number): Promise<void> {
+    try {
+      await this.ask(client, END_SILENT_HOLDER, [pid]);
+    } catch (error) {
+      if (client !== this.client || !this.listening) throw error;
+      this.logger.warn(
+        `Another instance holds the session cache's lock and does not answer; ending its ` +
+          `connection was refused (${reasonOf(error)}). The session cache stays unused until ` +
+          'PostgreSQL ends that connection.',
+      );
+    }
+  }
+
+  /**
+   * `statement` on the listening connection, within the answer timeout; renews the lease from
+   * the moment it was sent (see `ALONE_LEASE_MS`).
+   */
   private async ask<R extends object>(
     client: Client,
     statement: string,
     values?: unknown[],
   ): Promise<{ rows: R[] }> {
+    const sentAt = performance.now();
     const result = await withinDeadline(client.query<R>(statement, values), ANSWER_TIMEOUT_MS);
-    this.answeredAt = performance.now();
+    this.answeredAt = sentAt;
     return result;
   }
 
@@ -332,8 +372,7 @@ export class SessionChangeListener implements OnModuleDestroy {
   private async heartbeat(client: Client): Promise<void> {
     this.timer = undefined;
     const joinsBefore = this.joinsHeard;
-    const tryAlone =
-      this.keepsCopies && !this.aloneNow && joinsBefore === this.joinsAtLastHeartbeat;
+    const tryAlone = this.joinedNow && !this.aloneNow && joinsBefore === this.joinsAtLastHeartbeat;
     this.joinsAtLastHeartbeat = joinsBefore;
     try {
       const { rows } = await this.ask<{ alone?: boolean }>(
@@ -367,6 +406,7 @@ export class SessionChangeListener implements OnModuleDestroy {
     this.client = undefined;
     this.clientPid = undefined;
     this.listeningNow = false;
+    this.joinedNow = false;
     this.aloneNow = false;
   }
 
