@@ -160,11 +160,38 @@ describeOnServer('an instance that alone keeps copies', () => {
   });
 });
 
-describeOnServer('an instance alone whose listening connection stalls', () => {
+describeOnServer('an instance alone whose listening connection stalls; newcomers kept out', () => {
   const proxy = TcpProxy.for(testDatabaseUrl());
   let a: TestApp;
+  const role = `nss_listener_${process.pid}`;
+  const roleUrl = (() => {
+    const url = new URL(testDatabaseUrl());
+    url.username = role;
+    url.password = 'listener';
+    return url.toString();
+  })();
+  /** Statements of the test's own, as the test database's owner. */
+  async function asOwner(sql: string): Promise<void> {
+    const client = new Client({ connectionString: testDatabaseUrl() });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  }
+  /** A second instance listening as the role: started, its listening backend's pid. */
+  async function startListening(): Promise<{ b: TestApp; pid: number | undefined }> {
+    const b = await startApp('express', {
+      options: { listenConnection: roleUrl },
+      waitForCache: false,
+    });
+    await waitFor('B to listen', () => listenerOf(b).listening);
+    return { b, pid: listenerOf(b).backendPid };
+  }
 
   beforeAll(async () => {
+    await asOwner(`CREATE ROLE ${role} LOGIN PASSWORD 'listener'`);
     await proxy.start();
     a = await startApp('express', {
       options: { listenConnection: proxy.urlThrough(testDatabaseUrl()) },
@@ -173,6 +200,7 @@ describeOnServer('an instance alone whose listening connection stalls', () => {
   afterAll(async () => {
     await a.close();
     await proxy.close();
+    await asOwner(`DROP ROLE IF EXISTS ${role}`);
   });
 
   it("keeps a newcomer's cache unused while the instance may still count itself alone, then the newcomer ends the silent connection: every write is read meanwhile", async () => {
@@ -210,6 +238,59 @@ describeOnServer('an instance alone whose listening connection stalls', () => {
       expect((await onB.get('/private')).status).toBe(200);
       expect((await browser.post('/private/data', { n: 'last' })).status).toBe(200);
       await dataSeen(onB, 'n', 'last');
+    } finally {
+      await proxy.forward();
+      await b.close();
+    }
+  });
+
+  it('a lock it may not take: it keeps listening on the same connection, its cache unused, until it may', async () => {
+    await aloneSoon(a);
+    const take = 'FUNCTION pg_try_advisory_lock_shared(integer, integer)';
+    await asOwner(`REVOKE EXECUTE ON ${take} FROM PUBLIC`);
+    try {
+      const { b, pid } = await startListening();
+      try {
+        // Refused, tried again on the same connection (no reconnection), for a second or so.
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        expect(listenerOf(b).backendPid).toBe(pid);
+        expect(cacheOf(b).usable).toBe(false);
+        expect(listenerOf(a).alone).toBe(true);
+        await asOwner(`GRANT EXECUTE ON ${take} TO PUBLIC`);
+        await cacheInUse(b);
+        expect(listenerOf(b).backendPid).toBe(pid);
+        expect(listenerOf(a).alone).toBe(false);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await asOwner(`GRANT EXECUTE ON ${take} TO PUBLIC`);
+    }
+  });
+
+  it('a silent holder it may not end: it keeps listening, its cache unused, until the holder goes', async () => {
+    await aloneSoon(a);
+    const browser = await signedInWithCopy(a, 'dora');
+    const stalledPid = listenerOf(a).backendPid!;
+    proxy.stall();
+    // B's role is no superuser: it may not end A's backend (the test database's owner's).
+    const { b, pid } = await startListening();
+    try {
+      // Past the takeover's delay (5 s) and its refusal: still kept out, still listening.
+      await new Promise((resolve) => setTimeout(resolve, 7_000));
+      expect(cacheOf(b).usable).toBe(false);
+      expect(listenerOf(b).backendPid).toBe(pid);
+      const held: unknown[] = await b.dataSource.query(
+        'SELECT pid FROM pg_stat_activity WHERE pid = $1',
+        [stalledPid],
+      );
+      expect(held).toHaveLength(1);
+      // Meanwhile B reads every write from the store.
+      expect((await browser.post('/private/data', { k: 'kept-out' })).status).toBe(200);
+      expect((await as(browser, b.url).get('/private')).body.data).toEqual({ k: 'kept-out' });
+      // The holder's connection ends (the proxy lets its close through): B joins.
+      await proxy.forward();
+      await cacheInUse(b);
     } finally {
       await proxy.forward();
       await b.close();

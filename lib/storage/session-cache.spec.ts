@@ -97,6 +97,26 @@ describe('SessionCache', () => {
     expect(cache.usable).toBe(true);
   });
 
+  it('a failed check for the triggers is asked again: the cache is used once it answers', async () => {
+    const cache = new SessionCache(
+      { maxEntries: 10, maxBytes: 100_000, maxAge: 5_000 },
+      new ManualClock(T0),
+      async () => undefined,
+    );
+    let asked = 0;
+    const flaky = async () => {
+      asked++;
+      if (asked === 1) throw new Error('connection terminated');
+      return true;
+    };
+    const checking = cache.onNotice({ kind: 'resync' }, flaky);
+    await cache.onNotice({ kind: 'joined' }, present);
+    expect(cache.usable).toBe(false);
+    await checking;
+    expect(asked).toBe(2);
+    expect(cache.usable).toBe(true);
+  });
+
   it('a connection lost while its triggers were being checked: its check counts for nothing on the next connection', async () => {
     const { cache } = await listeningCache();
     const checks: ((present: boolean) => void)[] = [];

@@ -44,6 +44,11 @@ const ENTRY_OVERHEAD = 2_048;
 /** Invalidations remembered for reads under way; past this many, older reads keep nothing. */
 const INVALIDATION_LOG_LIMIT = 10_000;
 
+/** The wait before asking again for the triggers after `attempt` failed: 100 ms to 3 s. */
+function triggerCheckDelay(attempt: number): number {
+  return Math.min(100 * 2 ** attempt, 3_000);
+}
+
 /** `version` of a notice payload `hex:version`, `Infinity` for a bare hex. */
 function changeOf(payload: string): { hex: string; version: number } {
   const colon = payload.indexOf(':');
@@ -144,8 +149,8 @@ export class SessionCache {
         return;
       case 'resync': {
         const connection = this.restart();
-        const present = await triggersPresent().catch(() => false);
-        if (connection !== this.connection) return;
+        const present = await this.checkTriggers(connection, triggersPresent);
+        if (present === undefined) return;
         this.triggersFound = present;
         if (!present) {
           this.logger.warn(
@@ -172,6 +177,32 @@ export class SessionCache {
     this.joined = false;
     this.clear();
     return ++this.connection;
+  }
+
+  /**
+   * Whether the change triggers are there, asked again while the question fails (a passing
+   * database error must not leave the cache off for the life of the connection); `undefined`
+   * once the connection it was asked for is gone.
+   */
+  private async checkTriggers(
+    connection: number,
+    triggersPresent: () => Promise<boolean>,
+  ): Promise<boolean | undefined> {
+    for (let attempt = 0; connection === this.connection; attempt++) {
+      try {
+        const present = await triggersPresent();
+        return connection === this.connection ? present : undefined;
+      } catch (error) {
+        if (attempt === 0) {
+          this.logger.warn(
+            `The session cache could not check for its triggers (${String(error)}); it stays ` +
+              'unused and asks again.',
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, triggerCheckDelay(attempt)).unref());
+      }
+    }
+    return undefined;
   }
 
   /** In use once the triggers were found and the other instances know of this one. */

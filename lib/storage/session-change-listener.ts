@@ -89,6 +89,19 @@ async function closeGracefully(client: Client): Promise<void> {
   }
 }
 
+/**
+ * Whether `error` is the server's answer to a statement (pg's `DatabaseError`, which carries a
+ * severity) rather than the connection failing or a deadline passing.
+ */
+function refusedByServer(error: unknown): boolean {
+  return typeof (error as { severity?: unknown } | null)?.severity === 'string';
+}
+
+/** Resolves after `ms`, without keeping the process alive. */
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
 function reasonOf(error: unknown): string {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   const parts = [code, message].filter((part) => typeof part === 'string' && part !== '');
@@ -137,6 +150,8 @@ export class SessionChangeListener implements OnModuleDestroy {
   private aloneNow = false;
   /** When the connection last answered (`performance.now()`): the alone lease's start. */
   private answeredAt = 0;
+  /** The holder whose ending was last refused: one warning per holder. */
+  private refusedHolder: number | undefined;
   /** `join`s heard from other instances, and that count at the last heartbeat. */
   private joinsHeard = 0;
   private joinsAtLastHeartbeat = 0;
@@ -281,43 +296,62 @@ export class SessionChangeListener implements OnModuleDestroy {
    */
   private async join(client: Client): Promise<void> {
     /** The process that last refused this instance, and since when (its first refusal). */
-    let holder: { pid: number | null; since: number; endTried: boolean } | undefined;
+    let holder: { pid: number | null; since: number } | undefined;
+    let failureReported = false;
     try {
       for (let attempt = 0; client === this.client; attempt++) {
         const joinsBefore = this.joinsHeard;
-        const { rows } = await this.ask<JoinAnswer>(client, JOIN_COPY_HOLDERS, [
-          SESSION_CHANGED_CHANNEL,
-        ]);
+        let answer: JoinAnswer;
+        try {
+          ({
+            rows: [answer],
+          } = await this.ask<JoinAnswer>(client, JOIN_COPY_HOLDERS, [SESSION_CHANGED_CHANNEL]));
+        } catch (error) {
+          // The server refused the statement (a full notification queue, a revoked function):
+          // the connection still listens; try again on it rather than open another.
+          if (!refusedByServer(error)) throw error;
+          if (!failureReported) {
+            failureReported = true;
+            this.logger.warn(
+              `The session cache cannot take its lock (${reasonOf(error)}); it stays unused ` +
+                'until it can.',
+            );
+          }
+          await pause(joinRetryDelay(attempt));
+          continue;
+        }
         if (client !== this.client) return;
-        const { joined, alone, holder: pid } = rows[0];
-        if (joined) {
+        if (answer.joined) {
           this.joinedNow = true;
-          this.becomeAloneIf(client, alone, joinsBefore);
+          this.becomeAloneIf(client, answer.alone, joinsBefore);
           this.emit({ kind: 'joined' });
           return;
         }
-        if (holder?.pid !== pid) holder = { pid, since: performance.now(), endTried: false };
-        if (
-          pid !== null &&
-          !holder.endTried &&
-          performance.now() - holder.since > TAKEOVER_AFTER_MS
-        ) {
-          holder.endTried = true;
+        const pid = answer.holder;
+        if (holder?.pid !== pid) holder = { pid, since: performance.now() };
+        if (pid !== null && performance.now() - holder.since > TAKEOVER_AFTER_MS) {
+          // Refused, the next try comes after as long again.
+          holder.since = performance.now();
           await this.endSilentHolder(client, pid);
         }
-        await new Promise((resolve) => setTimeout(resolve, joinRetryDelay(attempt)).unref());
+        await pause(joinRetryDelay(attempt));
       }
     } catch (error) {
       this.lose(client, error);
     }
   }
 
-  /** Ends the connection of `pid`, the holder that does not let go, where the role may. */
+  /**
+   * Ends the connection of `pid`, the holder that does not let go, where the role may; a
+   * refusal is logged (once per holder), and the connection kept.
+   */
   private async endSilentHolder(client: Client, pid: number): Promise<void> {
     try {
       await this.ask(client, END_SILENT_HOLDER, [pid]);
     } catch (error) {
-      if (client !== this.client || !this.listening) throw error;
+      if (!refusedByServer(error)) throw error;
+      if (this.refusedHolder === pid) return;
+      this.refusedHolder = pid;
       this.logger.warn(
         `Another instance holds the session cache's lock and does not answer; ending its ` +
           `connection was refused (${reasonOf(error)}). The session cache stays unused until ` +
