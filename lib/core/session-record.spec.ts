@@ -1,33 +1,18 @@
+import { RECORD_T0, sessionRecord } from '../../test/support/session-records';
 import { afterUpdate, countActive, SessionRecord, withData } from './session-record';
 
 function row(obsoletedAt: Date | null): SessionRecord {
-  const at = new Date('2030-01-01T00:00:00.000Z');
-  return {
-    idHash: Buffer.alloc(32),
-    handle: 'handle-1',
+  return sessionRecord({
     userId: 'u1',
-    data: {},
-    createdAt: at,
-    authenticatedAt: at,
-    lastSeenAt: at,
-    rotatedAt: at,
-    expiresAt: at,
+    authenticatedAt: RECORD_T0,
     obsoletedAt,
     obsoletedBy: obsoletedAt ? 'rotation' : null,
-    presentedAt: at,
-    revokedAt: null,
-    successor: null,
-    csrfSecret: null,
-    rememberMeHandle: null,
-    ip: null,
-    userAgent: null,
-    version: 1,
-  };
+  });
 }
 
 describe('countActive', () => {
   it('counts the rows that were live sessions, not the obsolete IDs of their chains', () => {
-    const obsolete = row(new Date('2030-01-01T00:00:00.000Z'));
+    const obsolete = row(RECORD_T0);
     expect(countActive([])).toBe(0);
     expect(countActive([row(null), obsolete, row(null), obsolete])).toBe(2);
   });

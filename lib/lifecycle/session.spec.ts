@@ -2,6 +2,7 @@ import { HttpStatus } from '@nestjs/common';
 import { SessionDataError } from '../core/errors';
 import { JsonValue } from '../core/json-value';
 import { SessionRecord } from '../core/session-record';
+import { RECORD_T0, sessionRecord } from '../../test/support/session-records';
 import { generateToken, hashToken } from '../core/session-token';
 import { SessionDataTooLargeException, SessionDenialCode } from '../errors/session.exceptions';
 import { contextOf, Session } from './session';
@@ -9,7 +10,7 @@ import { SessionContext } from './session-context';
 
 type Data = Record<string, unknown>;
 
-const T0 = new Date('2030-01-01T00:00:00.000Z');
+const T0 = RECORD_T0;
 
 function newContext(): SessionContext {
   return new SessionContext(new Date(), () => ({ ip: null, userAgent: null }), false);
@@ -21,29 +22,7 @@ function newSession(maxDataSize = 8192): { session: Session<Data>; context: Sess
 }
 
 function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  const token = generateToken();
-  return {
-    idHash: hashToken(token),
-    handle: 'handle-1',
-    userId: null,
-    data: {},
-    createdAt: T0,
-    authenticatedAt: null,
-    lastSeenAt: T0,
-    rotatedAt: T0,
-    expiresAt: new Date(T0.getTime() + 30 * 60_000),
-    obsoletedAt: null,
-    obsoletedBy: null,
-    presentedAt: T0,
-    revokedAt: null,
-    csrfSecret: null,
-    successor: null,
-    rememberMeHandle: null,
-    ip: null,
-    userAgent: null,
-    version: 1,
-    ...overrides,
-  };
+  return sessionRecord({ idHash: hashToken(generateToken()), ...overrides });
 }
 
 /** A session over a context that adopted a stored record holding `data`. */

@@ -1,8 +1,9 @@
 import { ManualClock } from '../core/clock';
 import type { SessionRecord } from '../core/session-record';
+import { RECORD_T0, sessionRecord } from '../../test/support/session-records';
 import { SessionCache } from './session-cache';
 
-const T0 = new Date('2030-01-01T00:00:00.000Z');
+const T0 = RECORD_T0;
 const HOUR = 3_600_000;
 
 function hashOf(n: number): Buffer {
@@ -17,28 +18,15 @@ function hexOf(n: number): string {
 }
 
 function record(n: number, changes: Partial<SessionRecord> = {}): SessionRecord {
-  return {
+  return sessionRecord({
     idHash: hashOf(n),
     handle: `h${n}`,
     userId: 'alice',
     data: { n },
-    createdAt: T0,
     authenticatedAt: T0,
-    lastSeenAt: T0,
-    rotatedAt: T0,
     expiresAt: new Date(T0.getTime() + HOUR),
-    obsoletedAt: null,
-    obsoletedBy: null,
-    presentedAt: T0,
-    revokedAt: null,
-    successor: null,
-    csrfSecret: null,
-    rememberMeHandle: null,
-    ip: null,
-    userAgent: null,
-    version: 1,
     ...changes,
-  };
+  });
 }
 
 const present = async () => true;
