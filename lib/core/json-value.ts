@@ -82,7 +82,27 @@ export function assertSessionKey(key: string): void {
   if (typeof key !== 'string') {
     throw new SessionDataError(`a session key must be a string, not a ${typeof key}`);
   }
-  checkString(key, null, `session key ${quoteKey(key)}`);
+  // The message's path is built only for a key `checkString` may refuse (most keys pass its
+  // first test): it ran on every `set`.
+  if (SUSPECT_CHARACTER.test(key)) checkString(key, null, `session key ${quoteKey(key)}`);
+}
+
+/**
+ * Whether `value` is a scalar that {@link assertJsonValue} passes without looking further: a
+ * boolean, `null`, a finite number, or a string without a character `checkString` examines.
+ * Lets a caller skip building the path of a message it would never show.
+ */
+export function isPlainJsonScalar(value: unknown): boolean {
+  switch (typeof value) {
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'string':
+      return !SUSPECT_CHARACTER.test(value);
+    default:
+      return value === null;
+  }
 }
 
 /**

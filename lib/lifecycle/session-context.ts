@@ -33,15 +33,26 @@ export interface DataGuard {
 
 /**
  * What a request did to its session's data so far; made at its first change, as most requests
- * make none (three maps a request measured as a share of the package's allocations).
+ * make none (three maps a request measured as a share of the package's allocations). The maps
+ * of reads and functional updates are made at their first entry: a plain `set` needs neither.
  */
 class DataChanges {
   /** Keys written (value) or deleted (`undefined`) by this request. */
   readonly pending = new Map<string, JsonValue | undefined>();
   /** Keys the request read before changing them, with the stored value it saw. */
-  readonly readValues = new Map<string, JsonValue | undefined>();
+  readValues: Map<string, JsonValue | undefined> | null = null;
   /** Functional updates per key, in order, to apply to the latest stored value when saving. */
-  readonly keyUpdates = new Map<string, KeyUpdate[]>();
+  keyUpdates: Map<string, KeyUpdate[]> | null = null;
+}
+
+/** Bytes of `"key":value` in the data's JSON. */
+function entryBytes(key: string, value: JsonValue): number {
+  return Buffer.byteLength(JSON.stringify(key)) + 1 + Buffer.byteLength(JSON.stringify(value));
+}
+
+/** Bytes of the JSON of an object of `count` entries whose `"key":value` take `entries` bytes. */
+function objectBytes(count: number, entries: number): number {
+  return count === 0 ? 2 : 2 + entries + count - 1;
 }
 
 /** The changes of a request that made none. */
@@ -72,6 +83,11 @@ export class SessionContext {
   #token: string | null = null;
   #record: SessionRecord | null = null;
   private dataMap: Map<string, JsonValue> | null = null;
+  /**
+   * The bytes of `"key":value` of every entry of `dataMap`, once a `set` needed them (its size
+   * check); `null` when not known (recomputed from the data then).
+   */
+  #entryBytes: number | null = null;
   #changes: DataChanges | null = null;
   #replaced = false;
   #ended = false;
@@ -379,24 +395,56 @@ export class SessionContext {
 
   /** The size in bytes of the data as JSON if `key` held `value`; the data is left as it is. */
   sizeWith(key: string, value: JsonValue): number {
+    return this.measure(key, value).size;
+  }
+
+  /**
+   * The handler set `key` to `value` when the data's JSON stays within `maxBytes`: the data then
+   * holds `value`, to be written. Returns the size in bytes of the data as JSON with `value`;
+   * over `maxBytes` the data is left as it is. The size is that of `JSON.stringify` of the data,
+   * counted per entry: the whole data is serialised once per request, not at every `set`.
+   */
+  setValueWithin(key: string, value: JsonValue, maxBytes: number): number {
+    const { size, entries } = this.measure(key, value);
+    if (size > maxBytes) return size;
+    this.setValue(key, value);
+    this.#entryBytes = entries;
+    return size;
+  }
+
+  /**
+   * The data's JSON size, and its entries' bytes, if `key` held `value`: the first time in a
+   * request from the JSON of the whole data (one serialisation, as many requests set one key),
+   * then from the entries that change.
+   */
+  private measure(key: string, value: JsonValue): { size: number; entries: number } {
     const data = this.values;
     const previous = data.get(key);
-    data.set(key, value);
-    const size = Buffer.byteLength(JSON.stringify(Object.fromEntries(data)));
-    if (previous === undefined) data.delete(key);
-    else data.set(key, previous);
-    return size;
+    const count = data.size + (previous === undefined ? 1 : 0);
+    const current = this.#entryBytes;
+    if (current === null) {
+      data.set(key, value);
+      const size = Buffer.byteLength(JSON.stringify(Object.fromEntries(data)));
+      if (previous === undefined) data.delete(key);
+      else data.set(key, previous);
+      return { size, entries: size - 2 - (count - 1) };
+    }
+    const entries =
+      current - (previous === undefined ? 0 : entryBytes(key, previous)) + entryBytes(key, value);
+    return { size: objectBytes(count, entries), entries };
   }
 
   /** The handler set `key`: the data holds `value`, to be written. */
   setValue(key: string, value: JsonValue): void {
     this.values.set(key, value);
+    this.#entryBytes = null;
     this.changing.pending.set(key, value);
   }
 
   /** The handler deleted `key`: recorded as a deletion when the key was there; whether it was. */
   deleteValue(key: string): boolean {
     if (!this.values.delete(key)) return false;
+    this.#entryBytes = null;
     this.changing.pending.set(key, undefined);
     return true;
   }
@@ -404,6 +452,7 @@ export class SessionContext {
   /** The handler removed every key: the stored object is replaced, not merged, when written. */
   clearData(): void {
     this.values.clear();
+    this.#entryBytes = null;
     this.#changes?.pending.clear();
     this.#replaced = true;
   }
@@ -415,6 +464,7 @@ export class SessionContext {
   adopt(token: string, record: SessionRecord, keepChanges = false): void {
     const replaced = keepChanges && this.#replaced;
     this.dataMap = replaced ? new Map(this.values) : null;
+    this.#entryBytes = null;
     this.#token = token;
     this.#record = record;
     this.#ended = false;
@@ -444,14 +494,15 @@ export class SessionContext {
   /** The handler read `key`: a later plain `set` of it is saved only if nobody changed it. */
   noteRead(key: string): void {
     const changes = this.#changes;
-    if (changes?.pending.has(key) || changes?.readValues.has(key)) return;
-    this.changing.readValues.set(key, storedValue(this.#record, key));
+    if (changes?.pending.has(key) || changes?.readValues?.has(key)) return;
+    const { changing } = this;
+    (changing.readValues ??= new Map()).set(key, storedValue(this.#record, key));
   }
 
   /** Whether this request set or deleted `key` plainly (not with `update`). */
   changedPlainly(key: string): boolean {
     const changes = this.#changes;
-    return changes !== null && changes.pending.has(key) && !changes.keyUpdates.has(key);
+    return changes !== null && changes.pending.has(key) && !changes.keyUpdates?.has(key);
   }
 
   /**
@@ -460,7 +511,8 @@ export class SessionContext {
    * plainly builds on its own value and is not recorded.)
    */
   noteUpdate(key: string, update: KeyUpdate): void {
-    const { keyUpdates } = this.changing;
+    const changes = this.changing;
+    const keyUpdates = (changes.keyUpdates ??= new Map());
     const chain = keyUpdates.get(key) ?? [];
     chain.push(update);
     keyUpdates.set(key, chain);
@@ -468,7 +520,7 @@ export class SessionContext {
 
   /** The handler set or deleted `key` plainly: earlier functional updates of it are moot. */
   notePlainWrite(key: string): void {
-    this.#changes?.keyUpdates.delete(key);
+    this.#changes?.keyUpdates?.delete(key);
   }
 
   /**
@@ -478,10 +530,13 @@ export class SessionContext {
    */
   dataGuard(): DataGuard | null {
     const changes = this.#changes;
-    if (this.#replaced || !changes) return null;
+    // A plain merge, as most writes are: nothing read or updated functionally.
+    if (this.#replaced || !changes || (!changes.keyUpdates && !changes.readValues)) return null;
     const guarded = new Map<string, JsonValue | undefined>();
-    for (const key of changes.keyUpdates.keys()) guarded.set(key, storedValue(this.#record, key));
-    for (const [key, seen] of changes.readValues) {
+    for (const key of changes.keyUpdates?.keys() ?? []) {
+      guarded.set(key, storedValue(this.#record, key));
+    }
+    for (const [key, seen] of changes.readValues ?? []) {
       if (this.changedPlainly(key)) guarded.set(key, seen);
     }
     if (guarded.size === 0) return null;
@@ -504,7 +559,8 @@ export class SessionContext {
    */
   reapplyUpdates(check: (key: string, value: JsonValue) => void): void {
     const changes = this.#changes;
-    if (!changes) return;
+    if (!changes?.keyUpdates) return;
+    this.#entryBytes = null;
     for (const [key, chain] of changes.keyUpdates) {
       const value = chain.reduce<JsonValue | undefined>(
         (current, update) => update(current),
@@ -524,6 +580,7 @@ export class SessionContext {
     this.#token = null;
     this.#record = null;
     this.dataMap = null;
+    this.#entryBytes = null;
     this.#changes = null;
     this.#replaced = false;
     this.#touchDue = false;
@@ -568,16 +625,14 @@ export class SessionContext {
   /** The pending change as a storage-level data change. */
   pendingChange(): DataChange {
     if (this.#replaced) return { replace: true, set: Object.fromEntries(this.values), remove: [] };
-    const changes = [...this.changes];
+    const set: [string, JsonValue][] = [];
+    const remove: string[] = [];
+    for (const [key, value] of this.changes) {
+      if (value === undefined) remove.push(key);
+      else set.push([key, value]);
+    }
     // Object.fromEntries defines keys such as "__proto__" as own data, where `set[key] =` would not.
-    return {
-      replace: false,
-      set: Object.fromEntries(changes.filter(([, value]) => value !== undefined)) as Record<
-        string,
-        JsonValue
-      >,
-      remove: changes.filter(([, value]) => value === undefined).map(([key]) => key),
-    };
+    return { replace: false, set: Object.fromEntries(set), remove };
   }
 
   /** The whole data object as the handler sees it. */

@@ -21,6 +21,8 @@ export interface SessionCookieValues extends SessionCookieRead {
   preSessions: readonly string[];
 }
 
+const NO_VALUES: readonly string[] = Object.freeze([]);
+
 /** What a header without the cookie says (most requests lack one of the two cookies read). */
 const NO_COOKIE: SessionCookieValues = Object.freeze({
   present: false,
@@ -42,7 +44,9 @@ export const MAX_CANDIDATES = 3;
 export function readSessionCookie(header: CookieHeader, name: string): SessionCookieValues {
   const read = readCookie(header, name, acceptSessionValue, MAX_CANDIDATES);
   const { present, tokens, count } = read;
-  if (tokens.every(isToken)) return read === NO_COOKIE ? NO_COOKIE : { ...read, preSessions: [] };
+  if (tokens.every(isToken)) {
+    return read === NO_COOKIE ? NO_COOKIE : { present, tokens, count, preSessions: NO_VALUES };
+  }
   return {
     present,
     tokens: tokens.filter(isToken),

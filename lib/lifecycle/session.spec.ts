@@ -286,6 +286,47 @@ describe('Session: set refuses data over maxDataSize and keeps the previous valu
     expect(changesOf(context)).toEqual({ a: 'first' });
   });
 
+  it('after many sets, deletes and a clear, the size each set checks is that of JSON.stringify of the data (counted per entry after the first)', () => {
+    // A seeded generator: the same sequence on every run.
+    let seed = 7;
+    const next = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n;
+    const keys = ['a', 'é', '"q"', '__proto__', '', '10', '2', 'long'.repeat(8)];
+    const values: JsonValue[] = [
+      0,
+      -1.5,
+      'x',
+      'é\u2028"\\',
+      null,
+      true,
+      [1, { b: 'c' }],
+      { n: [] },
+    ];
+    const { session, context } = storedSession({ a: 1, '10': 'ten' }, 1_000_000);
+    for (let step = 0; step < 2_000; step++) {
+      const key = keys[next(keys.length)];
+      const choice = next(20);
+      if (choice === 0) session.clear();
+      else if (choice < 4) session.delete(key);
+      else {
+        const value = values[next(values.length)];
+        const expected = Buffer.byteLength(
+          JSON.stringify({ ...Object.fromEntries(context.data), [key]: value }),
+        );
+        // The size a set checks, read from its refusal one byte under it.
+        let refused: unknown;
+        try {
+          new Session<Data>(context, expected - 1).set(key, value);
+        } catch (error) {
+          refused = error;
+        }
+        expect(refused).toBeInstanceOf(SessionDataTooLargeException);
+        expect((refused as SessionDataTooLargeException).size).toBe(expected);
+        session.set(key, value);
+        expect(Buffer.byteLength(JSON.stringify(context.snapshot()))).toBe(expected);
+      }
+    }
+  });
+
   it('the size counts the whole data, not just the new key', () => {
     const { session } = storedSession({ big: 'x'.repeat(50) }, 70);
     expect(() => session.set('b', 'y'.repeat(20))).toThrow(SessionDataTooLargeException);

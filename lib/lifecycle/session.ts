@@ -1,6 +1,7 @@
 import {
   assertJsonValue,
   assertSessionKey,
+  isPlainJsonScalar,
   JsonValue,
   UnstorableSessionDataError,
 } from '../core/json-value';
@@ -162,9 +163,8 @@ export class Session<T extends object = SessionData> {
   /** Validates and stores one value, leaving the session unchanged when it is refused. */
   private write(key: string, value: unknown): void {
     assertStorable(key, value);
-    const size = this.context.sizeWith(key, value as JsonValue);
+    const size = this.context.setValueWithin(key, value as JsonValue, this.maxDataSize);
     if (size > this.maxDataSize) throw new SessionDataTooLargeException(size, this.maxDataSize);
-    this.context.setValue(key, value as JsonValue);
   }
 
   delete(key: keyof SessionDataShape<T> & string): void {
@@ -197,7 +197,7 @@ export class Session<T extends object = SessionData> {
 export function assertStorable(key: string, value: unknown): void {
   try {
     assertSessionKey(key);
-    assertJsonValue(value, `session value ${JSON.stringify(key)}`);
+    if (!isPlainJsonScalar(value)) assertJsonValue(value, `session value ${JSON.stringify(key)}`);
   } catch (error) {
     if (error instanceof UnstorableSessionDataError) throw new SessionDataInvalidException(error);
     throw error;

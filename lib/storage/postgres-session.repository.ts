@@ -119,7 +119,9 @@ const TOUCH_ALL = `WITH ${ASYNCHRONOUS_COMMIT}
  */
 const RETURNED = {
   version: 'version',
-  changed: 'version, data, csrf_secret',
+  // The data as PostgreSQL's text of it: the cache keeps JSON text, so pg need not parse it
+  // for the cache to serialise it again.
+  changed: 'version, data::text AS data_json, csrf_secret',
   row: COLUMNS,
 } as const;
 type Returned = keyof typeof RETURNED;
@@ -159,6 +161,9 @@ const REVOKED = `revoked_at = $2, expires_at = $3, data = '{}'::jsonb, successor
  * anyway against a user who keeps signing in during a "sign out everywhere".
  */
 const MAX_REVOCATION_PASSES = 20;
+
+/** The data of a record the cache keeps with its JSON (see `keepWithJson`): never read. */
+const NO_DATA: SessionRecord['data'] = Object.freeze({});
 
 function changeParams(change: DataChange): unknown[] {
   return [change.replace, JSON.stringify(change.set), change.remove];
@@ -213,14 +218,18 @@ export class PostgresSessionRepository extends SessionRepository {
    * The cache drops its copy of a row this repository changed. Inside a transaction, again when
    * it ends: a read between the statement and the commit still saw the row as it was.
    */
-  private forget(idHash: Buffer, version?: number): void {
-    this.forgetting((cache) => cache.forget(idHash, version));
-    if (version === undefined || !this.cache) return;
+  private forget(idHash: Buffer, version?: number, knownHex?: string): void {
+    const cache = this.cache;
+    if (!cache) return;
+    const hex = knownHex ?? idHash.toString('hex');
+    // Outside a transaction (every request's write) without a closure: once is enough.
+    if (this.forgetAgain) this.forgetting((cache) => cache.forget(idHash, version, hex));
+    else cache.forget(idHash, version, hex);
+    if (version === undefined) return;
     // A row still live at a new version: the other instances hear it from here, once committed
     // (those that end are announced by the table's triggers).
-    const cache = this.cache;
-    if (this.forgetAgain) this.forgetAgain.push(() => cache.announce(idHash, version));
-    else cache.announce(idHash, version);
+    if (this.forgetAgain) this.forgetAgain.push(() => cache.announce(idHash, version, hex));
+    else cache.announce(idHash, version, hex);
   }
 
   private forgetting(forget: (cache: SessionCache) => void): void {
@@ -365,29 +374,32 @@ export class PostgresSessionRepository extends SessionRepository {
       return version;
     }
     const ticket = this.cache.ticket();
-    const copy = this.cache.copyOf(idHash);
+    const hex = idHash.toString('hex');
+    const copy = this.cache.copyOf(idHash, hex);
     const returned = copy ? 'changed' : 'row';
-    const { rows } = await this.run<SessionRow>(
+    const { rows } = await this.run<SessionRow & { data_json?: string }>(
       updateStatementFor(bits, guarded, returned),
       params,
     );
     const row = rows[0];
     if (!row) {
-      this.forget(idHash);
+      this.forget(idHash, undefined, hex);
       return null;
     }
-    this.forget(idHash, row.version);
+    this.forget(idHash, row.version, hex);
     // The copy plus this change is the row only when nothing else changed it in between.
-    if (!copy) this.cache.keep(toRecord(row), ticket);
+    if (!copy) this.cache.keep(toRecord(row), ticket, hex);
     else if (row.version === copy.version + 1) {
-      this.cache.keep(
+      this.cache.keepWithJson(
         afterUpdate(copy, {
-          data: row.data,
+          data: NO_DATA,
           version: row.version,
           csrfSecret: row.csrf_secret,
           touch: update.touch,
         }),
+        row.data_json!,
         ticket,
+        hex,
       );
     }
     return row.version;

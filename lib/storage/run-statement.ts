@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { sha256 } from '../core/sha256';
-import type { Pool, PoolClient, QueryConfig } from 'pg';
+import type { Pool, PoolClient, QueryConfig, QueryResult } from 'pg';
 import { DataSource } from 'typeorm';
 import { SessionStoreError } from '../errors/session.exceptions';
 
@@ -73,23 +73,32 @@ function failure(error: unknown): SessionStoreError {
  * a broken statement) is logged here, once, and rethrown as a {@link SessionStoreError}: a
  * 503 wherever it surfaces, so every caller fails closed.
  */
-export async function runStatement<T>(
+export function runStatement<T>(
   target: StatementTarget,
   sql: string,
   params: unknown[],
   options: StatementOptions = {},
 ): Promise<StatementResult<T>> {
+  // Not an async function: pg's promise is continued once, not awaited in another promise
+  // (one promise and one turn of the microtask queue fewer per statement). A synchronous
+  // failure is a rejection all the same.
+  let query: Promise<QueryResult>;
   try {
     const queryable = 'driver' in target ? poolOf(target) : target;
     const values = params.map(timestampText);
-    const result =
+    query =
       options.preparedStatements === false
-        ? await queryable.query(sql, values)
-        : await queryable.query(preparedStatement(sql), values);
-    return { rows: result.rows as T[], affected: result.rowCount ?? 0 };
+        ? queryable.query(sql, values)
+        : queryable.query(preparedStatement(sql), values);
   } catch (error) {
-    throw failure(error);
+    return Promise.reject(failure(error));
   }
+  return query.then(
+    (result) => ({ rows: result.rows as T[], affected: result.rowCount ?? 0 }),
+    (error: unknown) => {
+      throw failure(error);
+    },
+  );
 }
 
 /** PostgreSQL's `deadlock_detected`: it aborted this transaction to break a cycle of lock waits. */

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { Clock } from '../core/clock';
+import { Clock, SystemClock } from '../core/clock';
 import type { JsonValue } from '../core/json-value';
 import { SessionRecord, withData } from '../core/session-record';
 import type { SessionChangeNotice } from './session-change-listener';
@@ -99,13 +99,17 @@ export class SessionCache {
   private announcing = false;
   hits = 0;
   misses = 0;
+  /** Milliseconds now, by `clock`: the wall clock's without making a Date (twice a write). */
+  private readonly nowMs: () => number;
 
   constructor(
     private readonly limits: SessionCacheLimits,
     private readonly clock: Clock,
     /** Sends each payload on the changes channel, in one statement. */
     private readonly notify: (payloads: string[]) => Promise<void>,
-  ) {}
+  ) {
+    this.nowMs = clock.constructor === SystemClock ? Date.now : () => this.clock.now().getTime();
+  }
 
   /** Whether reads may be answered from the cache now. */
   get usable(): boolean {
@@ -225,7 +229,7 @@ export class SessionCache {
       this.misses++;
       return undefined;
     }
-    const now = this.clock.now().getTime();
+    const now = this.nowMs();
     if (now - entry.storedAt > this.limits.maxAge || entry.record.expiresAt.getTime() <= now) {
       this.remove(hex, entry);
       this.misses++;
@@ -242,28 +246,50 @@ export class SessionCache {
    * which a change of this instance that returns the next version applies. `undefined` when
    * there is none (or the cache is not in use).
    */
-  copyOf(idHash: Buffer): Omit<SessionRecord, 'data'> | undefined {
+  copyOf(idHash: Buffer, hex = idHash.toString('hex')): Omit<SessionRecord, 'data'> | undefined {
     if (!this.listening) return undefined;
-    return this.entries.get(idHash.toString('hex'))?.record;
+    return this.entries.get(hex)?.record;
   }
 
   /**
    * Keeps a copy of `record` as a statement sent after `ticket` returned it, when it is a live,
    * presented session and nothing invalidated it (or its user) meanwhile beyond its version.
    */
-  keep(record: SessionRecord, ticket: CacheTicket): void {
-    if (!this.listening || ticket < this.floor) return;
+  keep(record: SessionRecord, ticket: CacheTicket, hex = record.idHash.toString('hex')): void {
+    if (!this.admits(record, ticket, hex)) return;
+    this.store(hex, withData(record, NO_DATA), JSON.stringify(record.data));
+  }
+
+  /**
+   * {@link keep} of a record whose data is given as its JSON `json` (the record's own `data` is
+   * not read): for a write that returns the data as PostgreSQL's text of it, neither parsed nor
+   * serialised again. `record` is kept as it is: a fresh object no one else holds.
+   */
+  keepWithJson(
+    record: Omit<SessionRecord, 'data'>,
+    json: string,
+    ticket: CacheTicket,
+    hex = record.idHash.toString('hex'),
+  ): void {
+    if (!this.admits(record, ticket, hex)) return;
+    this.store(hex, record as SessionRecord, json);
+  }
+
+  /** Whether a copy of `record`, read or written after `ticket`, may be kept. */
+  private admits(record: Omit<SessionRecord, 'data'>, ticket: CacheTicket, hex: string): boolean {
+    if (!this.listening || ticket < this.floor) return false;
     if (record.obsoletedAt !== null || record.revokedAt !== null || record.presentedAt === null) {
-      return;
+      return false;
     }
-    const hex = record.idHash.toString('hex');
-    if (this.invalidatedSince(`h:${hex}`, ticket, record.version)) return;
-    if (record.userId !== null && this.invalidatedSince(`u:${record.userId}`, ticket, -1)) return;
-    const json = JSON.stringify(record.data);
+    if (this.invalidatedSince(`h:${hex}`, ticket, record.version)) return false;
+    return record.userId === null || !this.invalidatedSince(`u:${record.userId}`, ticket, -1);
+  }
+
+  private store(hex: string, record: SessionRecord, json: string): void {
     const entry: Entry = {
-      record: withData(record, NO_DATA),
+      record,
       json,
-      storedAt: this.clock.now().getTime(),
+      storedAt: this.nowMs(),
       userId: record.userId,
     };
     const previous = this.entries.get(hex);
@@ -278,8 +304,7 @@ export class SessionCache {
    * keeping what they read before: `version` is the row's version after the change when the
    * statement says, `Infinity` otherwise.
    */
-  forget(idHash: Buffer, version = Infinity): void {
-    const hex = idHash.toString('hex');
+  forget(idHash: Buffer, version = Infinity, hex = idHash.toString('hex')): void {
     this.invalidate(`h:${hex}`, version);
     const entry = this.entries.get(hex);
     if (entry && entry.record.version < version) this.remove(hex, entry);
@@ -292,8 +317,8 @@ export class SessionCache {
    * see `sessionCacheProvider`). Sessions that stop being live need none: the triggers of the
    * table announce those.
    */
-  announce(idHash: Buffer, version: number): void {
-    this.announcements.push(`${idHash.toString('hex')}:${version}`);
+  announce(idHash: Buffer, version: number, hex = idHash.toString('hex')): void {
+    this.announcements.push(`${hex}:${version}`);
     if (this.announcements.length === 1 && !this.announcing)
       setImmediate(() => void this.sendAnnouncements());
   }
@@ -346,8 +371,13 @@ export class SessionCache {
     // it, or after the DELETE's notice, and tell of a lower version than the deletion's
     // Infinity). An earlier invalidation of a higher version still refuses the reads and writes
     // under way before it; one of a version no higher than this one's adds nothing.
-    const kept = (log ?? []).filter((earlier) => earlier.version > version);
-    kept.push({ at: this.epoch, version });
+    const invalidation = { at: this.epoch, version };
+    if (!log) {
+      this.invalidations.set(key, [invalidation]);
+      return;
+    }
+    const kept = log.filter((earlier) => earlier.version > version);
+    kept.push(invalidation);
     this.invalidations.set(key, kept);
   }
 
