@@ -24,12 +24,13 @@ export const HEARTBEAT_INTERVAL_MS = 2_000;
 export const ANSWER_TIMEOUT_MS = 2_000;
 
 /**
- * How long the listening connection's server process waits for its next statement before
- * ending itself (`idle_session_timeout`, PostgreSQL 14 and later): seven heartbeats and more,
- * so that only an instance that has gone (a crash, a partition) loses it, and its presence lock
- * with it, in seconds rather than after TCP's hours.
+ * How long the listening connection's server process waits for its next statement, or for its
+ * client to acknowledge what it sent, before ending itself (`idle_session_timeout` and
+ * `tcp_user_timeout`, see `listening-backend`): seven heartbeats and more, so that only an
+ * instance that has gone (a crash, a partition) loses it, and its presence lock with it, in
+ * seconds rather than after TCP's minutes or hours.
  */
-export const IDLE_SESSION_TIMEOUT_MS = 15_000;
+export const DEAD_CLIENT_TIMEOUT_MS = 15_000;
 
 /** How long opening the connection may take when the data source sets no connect timeout. */
 export const CONNECT_TIMEOUT_MS = 5_000;

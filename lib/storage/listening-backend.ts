@@ -1,43 +1,28 @@
-import { IDLE_SESSION_TIMEOUT_MS } from './listen-timings';
+import { DEAD_CLIENT_TIMEOUT_MS } from './listen-timings';
 
 /*
- * The server process behind the listening connection, told apart from any later process that
- * gets the same pid by its start time. A connection that the instance gave up (no answer in
- * time) may live on at the server for as long as TCP takes to notice, hours across a partition,
- * holding what it held: the presence lock of `copy-holders`, and a connection slot.
+ * What the listening connection asks of its server process when it opens. A connection whose
+ * instance has gone without a word (a crash, a partition) lives on at the server for as long as
+ * TCP takes to notice, hours across a partition, holding what it held: the presence lock of
+ * `copy-holders` (which keeps every other instance announcing its writes) and a connection slot.
  */
 
-/** A server process of the listening connection: its pid and its start, as text. */
-export interface ListeningBackend {
-  pid: number;
-  /** `backend_start` in seconds since the epoch, with its microseconds (exact, as text). */
-  started: string;
-}
-
 /**
- * The connection's server process, and, where the server has it (PostgreSQL 14 and later),
- * `idle_session_timeout` set for this connection to `$1` milliseconds: a process whose
- * instance has gone without a word (its heartbeat stopped) ends by itself then.
+ * The connection's server process id; and, on a server process of its own (PostgreSQL's
+ * `client backend`: not PGlite's single `standalone backend`, which every connection shares and
+ * which must never end), for this connection only:
+ * - `idle_session_timeout` (PostgreSQL 14 and later): the process ends when no statement has
+ *   come for `$1` milliseconds, which heartbeats prevent while the instance lives;
+ * - `tcp_user_timeout` (PostgreSQL 12 and later, TCP connections): it ends when data it sent
+ *   has gone unacknowledged for as long, as when it is stuck sending notifications to a client
+ *   that is gone (it is not idle then).
+ * A setting the server does not know is left out.
  */
 export const IDENTIFY_LISTENING_BACKEND = `SELECT pid,
-  extract(epoch FROM backend_start)::text AS started,
-  (SELECT set_config(name, $1, false) FROM pg_settings
-    WHERE name = 'idle_session_timeout') AS idle_session_timeout
+  (SELECT count(set_config(name, $1, false))::int FROM pg_settings
+    WHERE name IN ('idle_session_timeout', 'tcp_user_timeout')
+      AND backend_type = 'client backend') AS settings
   FROM pg_stat_activity WHERE pid = pg_backend_pid()`;
 
-/** `IDLE_SESSION_TIMEOUT_MS` as `IDENTIFY_LISTENING_BACKEND`'s parameter. */
-export const IDLE_SESSION_TIMEOUT_SETTING = String(IDLE_SESSION_TIMEOUT_MS);
-
-/**
- * Ends the processes of this instance's earlier listening connections that still run (pids
- * `$1`, starts `$2`, pairwise): given up by the instance, they keep only the presence lock,
- * which would keep newcomers or the instance itself out.
- */
-export const END_EARLIER_BACKENDS = `SELECT pg_terminate_backend(activity.pid)
-  FROM pg_stat_activity AS activity
-  JOIN unnest($1::int[], $2::text[]) AS earlier (pid, started)
-    ON activity.pid = earlier.pid
-   AND extract(epoch FROM activity.backend_start)::text = earlier.started`;
-
-/** Earlier connections remembered to be ended: past this many, the oldest are forgotten. */
-export const EARLIER_BACKENDS_LIMIT = 8;
+/** {@link DEAD_CLIENT_TIMEOUT_MS} as `IDENTIFY_LISTENING_BACKEND`'s parameter. */
+export const DEAD_CLIENT_TIMEOUT_SETTING = String(DEAD_CLIENT_TIMEOUT_MS);

@@ -20,13 +20,7 @@ import {
   joinRetryDelay,
 } from './copy-holders';
 import { ANSWER_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, reconnectDelay } from './listen-timings';
-import {
-  EARLIER_BACKENDS_LIMIT,
-  END_EARLIER_BACKENDS,
-  IDENTIFY_LISTENING_BACKEND,
-  IDLE_SESSION_TIMEOUT_SETTING,
-  ListeningBackend,
-} from './listening-backend';
+import { IDENTIFY_LISTENING_BACKEND, DEAD_CLIENT_TIMEOUT_SETTING } from './listening-backend';
 
 export { SESSION_CHANGED_CHANNEL, SESSION_ENDED_CHANNEL };
 
@@ -147,12 +141,7 @@ export class SessionChangeListener implements OnModuleDestroy {
   /** The connection being opened or listening; none while stopped or waiting to retry. */
   private client: Client | undefined;
   /** The server process of `client`, once it answered. */
-  private backend: ListeningBackend | undefined;
-  /**
-   * The server processes of connections this instance gave up, which may live on at the
-   * server (see `listening-backend`): ended from the next connection.
-   */
-  private earlierBackends: ListeningBackend[] = [];
+  private clientPid: number | undefined;
   private listeningNow = false;
   /** Whether this instance keeps copies of sessions: it then takes part in `copy-holders`. */
   private readonly keepsCopies: boolean;
@@ -198,7 +187,7 @@ export class SessionChangeListener implements OnModuleDestroy {
 
   /** The PostgreSQL backend process of the listening connection (`pg_stat_activity.pid`). */
   get backendPid(): number | undefined {
-    return this.listeningNow ? this.backend?.pid : undefined;
+    return this.listeningNow ? this.clientPid : undefined;
   }
 
   /**
@@ -278,10 +267,10 @@ export class SessionChangeListener implements OnModuleDestroy {
         ANSWER_TIMEOUT_MS,
       );
       const { rows } = await withinDeadline(
-        client.query<ListeningBackend>(IDENTIFY_LISTENING_BACKEND, [IDLE_SESSION_TIMEOUT_SETTING]),
+        client.query<{ pid: number }>(IDENTIFY_LISTENING_BACKEND, [DEAD_CLIENT_TIMEOUT_SETTING]),
         ANSWER_TIMEOUT_MS,
       );
-      this.backend = { pid: rows[0].pid, started: rows[0].started };
+      this.clientPid = rows[0].pid;
     } catch (error) {
       this.lose(client, error);
       return;
@@ -296,33 +285,7 @@ export class SessionChangeListener implements OnModuleDestroy {
     }
     this.scheduleHeartbeat(client);
     this.emit({ kind: 'resync' });
-    void this.settleIn(client);
-  }
-
-  /**
-   * What follows listening, in the background: ending the connections this instance gave up
-   * (their presence lock would keep it out of `join` for `TAKEOVER_AFTER_MS`, or keep every
-   * instance from being alone), then joining.
-   */
-  private async settleIn(client: Client): Promise<void> {
-    const earlier = this.earlierBackends;
-    if (earlier.length > 0) {
-      try {
-        await this.ask(client, END_EARLIER_BACKENDS, [
-          earlier.map(({ pid }) => pid),
-          earlier.map(({ started }) => started),
-        ]);
-        if (client !== this.client) return;
-        this.earlierBackends = this.earlierBackends.filter((backend) => !earlier.includes(backend));
-      } catch (error) {
-        // Refused (a role that may not): `idle_session_timeout` or a takeover ends them.
-        if (!refusedByServer(error)) {
-          this.lose(client, error);
-          return;
-        }
-      }
-    }
-    if (this.keepsCopies) await this.join(client);
+    if (this.keepsCopies) void this.join(client);
   }
 
   /**
@@ -465,9 +428,6 @@ export class SessionChangeListener implements OnModuleDestroy {
   private lose(client: Client, error: unknown): void {
     if (client !== this.client) return;
     const wasListening = this.listening;
-    if (this.backend) {
-      this.earlierBackends = [...this.earlierBackends, this.backend].slice(-EARLIER_BACKENDS_LIMIT);
-    }
     this.forgetConnection();
     clearTimeout(this.timer);
     destroy(client);
@@ -479,7 +439,7 @@ export class SessionChangeListener implements OnModuleDestroy {
   /** The connection and what held only on it: listening, and the presence lock. */
   private forgetConnection(): void {
     this.client = undefined;
-    this.backend = undefined;
+    this.clientPid = undefined;
     this.listeningNow = false;
     this.joinedNow = false;
     this.aloneNow = false;
@@ -530,7 +490,7 @@ export class SessionChangeListener implements OnModuleDestroy {
           : undefined;
     if (!channel) return;
     // This instance's own announcements (see `announce`) and `join`.
-    if (channel === 'changed' && message.processId === this.backend?.pid) return;
+    if (channel === 'changed' && message.processId === this.clientPid) return;
     if (channel === 'changed' && payload === JOIN_PAYLOAD) {
       this.joinsHeard++;
       if (this.aloneNow && this.client) this.stopBeingAlone(this.client);

@@ -7,9 +7,7 @@ import { createConnection, createServer, Server, Socket } from 'node:net';
  * - `blackhole()`: closes every open connection and accepts new ones without ever answering
  *   (a partition: the client waits for its own timeout);
  * - `stall()`: keeps every open connection but forwards nothing more either way (a connection
- *   that stops answering without failing), nor on new ones;
- * - `stallOpen()`: the same for the connections open now only: new ones are forwarded (a client
- *   that gave up a silent connection reconnects, while the server still holds the old one);
+ *   that stops answering without failing);
  * - `forward()`: back to normal, on the same port (stalled connections flow again).
  */
 export class TcpProxy {
@@ -17,10 +15,7 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   /** Forwarded connections: client and upstream. */
   private readonly pairs = new Set<[Socket, Socket]>();
-  /** Whether new connections are stalled too. */
   private stalled = false;
-  /** Connections that forward nothing until `forward()`. */
-  private readonly frozen = new Set<[Socket, Socket]>();
   private mode: 'forward' | 'blackhole' = 'forward';
   port = 0;
   /** Connections accepted since the start (forwarded or held). */
@@ -58,28 +53,21 @@ export class TcpProxy {
   /** Forward new connections again (restarting the listener on the same port if needed). */
   async forward(): Promise<void> {
     this.mode = 'forward';
-    this.stalled = false;
-    for (const pair of this.frozen) this.join(...pair);
-    this.frozen.clear();
+    if (this.stalled) {
+      this.stalled = false;
+      for (const [client, upstream] of this.pairs) this.join(client, upstream);
+    }
     await this.start();
   }
 
-  /** Forward nothing more on the open connections, nor on new ones, without closing them. */
+  /** Forward nothing more on the open connections, without closing them. */
   stall(): void {
     this.stalled = true;
-    this.stallOpen();
-  }
-
-  /** Forward nothing more on the connections open now, without closing them. */
-  stallOpen(): void {
-    for (const pair of this.pairs) {
-      if (this.frozen.has(pair)) continue;
-      const [client, upstream] = pair;
+    for (const [client, upstream] of this.pairs) {
       client.unpipe(upstream);
       upstream.unpipe(client);
       client.pause();
       upstream.pause();
-      this.frozen.add(pair);
     }
   }
 
@@ -124,11 +112,9 @@ export class TcpProxy {
     this.track(upstream);
     const pair: [Socket, Socket] = [client, upstream];
     this.pairs.add(pair);
-    if (this.stalled) this.frozen.add(pair);
-    else this.join(client, upstream);
+    if (!this.stalled) this.join(client, upstream);
     client.on('close', () => {
       this.pairs.delete(pair);
-      this.frozen.delete(pair);
       upstream.destroy();
     });
     upstream.on('close', () => client.destroy());
