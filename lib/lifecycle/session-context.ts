@@ -393,11 +393,6 @@ export class SessionContext {
     return (this.dataMap ??= new Map(this.#record ? Object.entries(this.#record.data) : []));
   }
 
-  /** The size in bytes of the data as JSON if `key` held `value`; the data is left as it is. */
-  sizeWith(key: string, value: JsonValue): number {
-    return this.measure(key, value).size;
-  }
-
   /**
    * The handler set `key` to `value` when the data's JSON stays within `maxBytes`: the data then
    * holds `value`, to be written. Returns the size in bytes of the data as JSON with `value`;

@@ -7,7 +7,7 @@ import {
   StatementOptions,
   StatementResult,
 } from './run-statement';
-import type { SessionCache } from './session-cache';
+import { NO_DATA, type SessionCache } from './session-cache';
 import { RegenerationPurpose } from '../core/obsolete-id-policy';
 import { afterUpdate, SessionRecord } from '../core/session-record';
 import {
@@ -161,9 +161,6 @@ const REVOKED = `revoked_at = $2, expires_at = $3, data = '{}'::jsonb, successor
  * anyway against a user who keeps signing in during a "sign out everywhere".
  */
 const MAX_REVOCATION_PASSES = 20;
-
-/** The data of a record the cache keeps with its JSON (see `keepWithJson`): never read. */
-const NO_DATA: SessionRecord['data'] = Object.freeze({});
 
 function changeParams(change: DataChange): unknown[] {
   return [change.replace, JSON.stringify(change.set), change.remove];

@@ -18,8 +18,8 @@ export interface SessionCacheLimits {
  */
 export type CacheTicket = number;
 
-/** The data of a kept record: a copy's own data is its JSON. */
-const NO_DATA: Record<string, JsonValue> = Object.freeze({});
+/** The data of a kept record, never read: a copy's own data is its JSON. */
+export const NO_DATA: Record<string, JsonValue> = Object.freeze({});
 
 /** One copy: the record without its data, the data as JSON (parsed again for every reader). */
 interface Entry {
