@@ -1,9 +1,10 @@
+import { RequestSlot } from '../core/request-slot';
 import type { SessionContext } from '../lifecycle/session-context';
 
 /**
  * What the guard remembers about one HTTP request that carries GraphQL operations, across the
- * root fields it runs for. Keyed by the request (a WeakMap, like the session itself), and
- * module-wide so that two guard instances (a global one and a `@UseGuards` one) share it.
+ * root fields it runs for. Kept on the request (like the session itself), so that two guard
+ * instances (a global one and a `@UseGuards` one) share it.
  */
 interface GraphqlRequestState {
   /** The session being loaded: the root fields of a query resolve concurrently. */
@@ -12,7 +13,7 @@ interface GraphqlRequestState {
   csrfReported?: boolean;
 }
 
-const states = new WeakMap<object, GraphqlRequestState>();
+const states = new RequestSlot<GraphqlRequestState>('graphql-request');
 
 function stateOf(request: object): GraphqlRequestState {
   let state = states.get(request);

@@ -1,12 +1,12 @@
 import { SessionUsageError } from '../core/errors';
+import { RequestSlot } from '../core/request-slot';
 import { getSession } from '../lifecycle/session-request';
 
 /**
- * The user the guard loaded for each request (`null`: anonymous, or the user is gone). A
- * WeakMap, as for the request's session: nothing is added to the platform's request objects
- * but the conventional `req.user`.
+ * The user the guard loaded for each request (`null`: anonymous, or the user is gone), kept
+ * apart from `req.user`, which Passport or the app may set to something else.
  */
-const users = new WeakMap<object, unknown>();
+const users = new RequestSlot<unknown>('user');
 
 /** Records the request's user, and sets `req.user` unless something (Passport) set it already. */
 export function setCurrentUser(request: object, user: unknown): void {

@@ -1,5 +1,6 @@
 import type { HttpException } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
+import { RequestSlot } from '../../core/request-slot';
 import type { SaveOutcome } from '../session-saver';
 
 type Send = (this: ServerResponse, ...args: unknown[]) => unknown;
@@ -12,7 +13,7 @@ const HOOKED = Symbol('nest-session-security:response-hook');
 /**
  * Runs `save` at each Express response's first `write()` or `end()`, while its headers are
  * still open, through the app's own response prototype (`app.response`, Express's documented
- * extension point): nothing is added to each response, which measured several microseconds a
+ * extension point): no wrapper is added to each response, which measured several microseconds a
  * request. A save that waits for the database holds that call (and whatever is written
  * meanwhile, in order) until it is done. When the outcome is an error, the body is dropped and
  * the error goes out instead, with Nest's usual JSON body. `save` returns `null` at once for
@@ -28,7 +29,7 @@ export function addExpressResponseHook(
   // Looked up once: what the prototype chain gives (ServerResponse's own, or a wrapper).
   const write = target.write as Send;
   const end = target.end as Send;
-  const held = new WeakMap<ServerResponse, Held>();
+  const held = new RequestSlot<Held>('held-response');
 
   const release = (response: ServerResponse, calls: [Send, unknown[]][], failure: SaveOutcome) => {
     if (failure && !response.headersSent) {
@@ -36,7 +37,7 @@ export function addExpressResponseHook(
       sendError(response, end, failure);
       return;
     }
-    held.delete(response);
+    held.set(response, undefined);
     for (const [send, args] of calls) send.apply(response, args);
   };
   const pass = (response: ServerResponse, send: Send, args: unknown[]): unknown => {
