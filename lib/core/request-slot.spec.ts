@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { RequestSlot } from './request-slot';
 
 describe('RequestSlot', () => {
@@ -24,11 +25,28 @@ describe('RequestSlot', () => {
     expect(slot.has(request)).toBe(false);
   });
 
-  it('stays out of the keys and the JSON of the object', () => {
+  it('is never shown or copied with the object: keys, JSON, logging, spread, Object.assign', () => {
     const slot = new RequestSlot<{ secret: string }>('session');
     const request = { url: '/' };
-    slot.set(request, { secret: 'x' });
+    slot.set(request, { secret: 'kept-apart' });
+    slot.set(request, { secret: 'kept-apart' });
     expect(Object.keys(request)).toEqual(['url']);
     expect(JSON.stringify(request)).toBe('{"url":"/"}');
+    expect(inspect(request, { showHidden: false, depth: 5 })).not.toContain('kept-apart');
+    expect(slot.get({ ...request })).toBeUndefined();
+    expect(slot.get(Object.assign({}, request))).toBeUndefined();
+    expect(slot.get(request)).toEqual({ secret: 'kept-apart' });
+  });
+
+  it('belongs to the object itself: an object made from it does not inherit the value', () => {
+    const slot = new RequestSlot<string>('session');
+    const request = {};
+    slot.set(request, 'mine');
+    const derived = Object.create(request) as object;
+    expect(slot.get(derived)).toBeUndefined();
+    expect(slot.has(derived)).toBe(false);
+    slot.set(derived, 'its own');
+    expect(slot.get(derived)).toBe('its own');
+    expect(slot.get(request)).toBe('mine');
   });
 });

@@ -3,8 +3,10 @@
  * object under a symbol of the package's own. Not a WeakMap keyed by the object: an entry per
  * request, whose key dies a few milliseconds later, is work for every garbage collection, and
  * the WeakMap of the request's session alone measured about a tenth of a cached read's CPU
- * (`npm run bench`); a property dies with its object. Symbol keys stay out of `Object.keys`,
- * `for...in` and `JSON.stringify`.
+ * (`npm run bench`); a property dies with its object. The property is not enumerable: logging
+ * the request (`util.inspect`, Nest's logger), spreading it or `Object.assign` never shows or
+ * copies the session, as with the WeakMap; only `Reflect.ownKeys` and
+ * `Object.getOwnPropertySymbols` list it.
  */
 export class RequestSlot<T> {
   private readonly key: symbol;
@@ -13,9 +15,11 @@ export class RequestSlot<T> {
     this.key = Symbol(`nest-session-security:${name}`);
   }
 
-  /** What `carrier` holds, or `undefined`. */
+  /** What `carrier` itself holds (never what an object it inherits from holds), or `undefined`. */
   get(carrier: object): T | undefined {
-    return (carrier as Record<symbol, T | undefined>)[this.key];
+    return Object.prototype.hasOwnProperty.call(carrier, this.key)
+      ? (carrier as Record<symbol, T | undefined>)[this.key]
+      : undefined;
   }
 
   /** Whether a value (`null` included) was put on `carrier`. */
@@ -28,6 +32,15 @@ export class RequestSlot<T> {
    * `undefined`: deleting it would make the object slower for the rest of its life).
    */
   set(carrier: object, value: T | undefined): void {
-    (carrier as Record<symbol, T | undefined>)[this.key] = value;
+    if (Object.prototype.hasOwnProperty.call(carrier, this.key)) {
+      (carrier as Record<symbol, T | undefined>)[this.key] = value;
+      return;
+    }
+    Object.defineProperty(carrier, this.key, {
+      value,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
   }
 }
