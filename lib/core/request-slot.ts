@@ -17,7 +17,7 @@ export class RequestSlot<T> {
 
   /** What `carrier` itself holds (never what an object it inherits from holds), or `undefined`. */
   get(carrier: object): T | undefined {
-    return Object.prototype.hasOwnProperty.call(carrier, this.key)
+    return this.isOn(carrier)
       ? (carrier as Record<symbol, T | undefined>)[this.key]
       : undefined;
   }
@@ -32,7 +32,7 @@ export class RequestSlot<T> {
    * `undefined`: deleting it would make the object slower for the rest of its life).
    */
   set(carrier: object, value: T | undefined): void {
-    if (Object.prototype.hasOwnProperty.call(carrier, this.key)) {
+    if (this.isOn(carrier)) {
       (carrier as Record<symbol, T | undefined>)[this.key] = value;
       return;
     }
@@ -42,5 +42,10 @@ export class RequestSlot<T> {
       configurable: true,
       enumerable: false,
     });
+  }
+
+  /** Whether `carrier` itself has the property (an object made from it does not inherit it). */
+  private isOn(carrier: object): boolean {
+    return Object.prototype.hasOwnProperty.call(carrier, this.key);
   }
 }
