@@ -501,7 +501,6 @@ function pairedRatio(results, id, bound) {
  * bounds are paired (see {@link pairedRatio}); the tables above give the ratios of the medians.
  */
 function cacheTargets(results) {
-  const rps = (id) => results[id]?.rps;
   const { checks, add } = checkList();
   add(
     'read vs no-session ceiling (median of paired runs)',
@@ -515,8 +514,8 @@ function cacheTargets(results) {
     0.9,
   );
   add(
-    'write vs nestjs-session + connect-pg-simple',
-    rps('module:write') / rps('nestjs-session:write'),
+    'write vs nestjs-session + connect-pg-simple (median of paired runs)',
+    pairedRatio(results, 'module:write', 'nestjs-session:write'),
     1.4,
   );
   add('SQL statements per write', statementsPerWrite(results['module:write']), 1.0, perRequest);
@@ -678,8 +677,8 @@ async function main() {
     };
 
     // Each round runs these in this order: the package's read right after the ceiling's, its
-    // write right after the write floor's, so that issue 17's paired ratios (see cacheTargets)
-    // compare runs a few seconds apart on a machine whose speed drifts.
+    // write between the write floor's and connect-pg-simple's, so that issue 17's paired ratios
+    // (see cacheTargets) compare runs a few seconds apart on a machine whose speed drifts.
     const main = [
       {
         id: 'ceiling:read',
@@ -895,8 +894,9 @@ async function main() {
     ...cacheChecks.map((check) => `- ${check.text}`),
     '',
     "The read and write targets take the median of each round's ratio: the package's run and " +
-      "the bound's run of the same round follow each other, so the machine's drift between rounds " +
-      'moves both (the tables above give the ratios of the medians). ' +
+      "the other contender's run of the same round follow each other (its write comes between " +
+      "the write floor's and connect-pg-simple's), so the machine's drift between rounds moves " +
+      'both (the tables above give the ratios of the medians). ' +
       'SQL statements per write counts every statement the writes sent except the listening ' +
       "connection's heartbeat and, in each run, one re-read per session whose cached copy aged " +
       "past the cache's `maxAge` while the other scenarios ran; the table's SQL/req counts them all.",
