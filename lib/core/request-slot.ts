@@ -17,9 +17,7 @@ export class RequestSlot<T> {
 
   /** What `carrier` itself holds (never what an object it inherits from holds), or `undefined`. */
   get(carrier: object): T | undefined {
-    return this.isOn(carrier)
-      ? (carrier as Record<symbol, T | undefined>)[this.key]
-      : undefined;
+    return this.isOn(carrier) ? (carrier as Record<symbol, T | undefined>)[this.key] : undefined;
   }
 
   /** Whether a value (`null` included) was put on `carrier`. */
