@@ -49,4 +49,20 @@ describe('RequestSlot', () => {
     expect(slot.get(derived)).toBe('its own');
     expect(slot.get(request)).toBe('mine');
   });
+
+  it('reserves an empty, hidden property that a later set fills in place', () => {
+    const slot = new RequestSlot<string>('session');
+    const request = { url: '/' };
+    slot.reserve(request);
+    expect(slot.has(request)).toBe(false);
+    expect(slot.get(request)).toBeUndefined();
+    const [key] = Object.getOwnPropertySymbols(request);
+    expect(key?.description).toBe('nest-session-security:session');
+    slot.set(request, 'mine');
+    slot.reserve(request); // reserving again keeps what is there
+    expect(slot.get(request)).toBe('mine');
+    expect(Object.getOwnPropertySymbols(request)).toEqual([key]);
+    expect(Object.keys(request)).toEqual(['url']);
+    expect(Object.getOwnPropertyDescriptor(request, key)?.enumerable).toBe(false);
+  });
 });

@@ -34,6 +34,21 @@ export class RequestSlot<T> {
       (carrier as Record<symbol, T | undefined>)[this.key] = value;
       return;
     }
+    this.define(carrier, value);
+  }
+
+  /**
+   * Gives `carrier` the (empty) property now, so that a later {@link set} is a plain store.
+   * For objects that will change shape: once Express has changed a request's or response's
+   * prototype (it does for each one), V8 gives every property added to it a shape of its own,
+   * which measured 2-5 µs and about 1 KB of garbage per property, against about 0.7 µs and
+   * none for reserving it on the object as Node made it.
+   */
+  reserve(carrier: object): void {
+    if (!this.isOn(carrier)) this.define(carrier, undefined);
+  }
+
+  private define(carrier: object, value: T | undefined): void {
     Object.defineProperty(carrier, this.key, {
       value,
       writable: true,

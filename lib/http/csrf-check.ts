@@ -37,17 +37,26 @@ export function csrfRejection(
   csrf: { header: string; trustedOrigins: readonly string[] },
   tokenRequired: boolean,
 ): CsrfRejection {
-  // Express's `req.protocol` and Fastify's `request.protocol`: getters that follow
-  // X-Forwarded-Proto only when the app trusts its proxy, read without importing either.
-  const { protocol } = request as { protocol?: unknown };
+  const origin = requestHeader(request, 'origin');
+  // The request's own origin counts only when it sent an Origin to compare with it; reading
+  // it costs (Express's `req.protocol` is a getter that consults the trust-proxy setting).
   const problem = checkProvenance(
     {
       secFetchSite: requestHeader(request, 'sec-fetch-site'),
-      origin: requestHeader(request, 'origin'),
-      host: requestHeader(request, 'host'),
-      protocol: typeof protocol === 'string' ? protocol : undefined,
+      origin,
+      host: origin === undefined ? undefined : requestHeader(request, 'host'),
+      protocol: origin === undefined ? undefined : protocolOf(request),
     },
     csrf.trustedOrigins,
   );
   return problem ?? tokenRejection(request, context, csrf.header, tokenRequired);
+}
+
+/**
+ * Express's `req.protocol` and Fastify's `request.protocol`: getters that follow
+ * X-Forwarded-Proto only when the app trusts its proxy, read without importing either.
+ */
+function protocolOf(request: SessionRequest): string | undefined {
+  const { protocol } = request as { protocol?: unknown };
+  return typeof protocol === 'string' ? protocol : undefined;
 }

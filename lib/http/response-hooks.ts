@@ -1,9 +1,10 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { SessionPlatformError } from '../core/errors';
 import { addExpressResponseHook } from './platform/express-response-hook';
 import { addFastifyResponseHook } from './platform/fastify-response-hook';
+import { reserveSlotsOnArrival } from './platform/express-slot-reservation';
 import { SessionSaver } from './session-saver';
 import { SessionRequest } from './client-request';
 
@@ -12,9 +13,11 @@ import { SessionRequest } from './client-request';
  * global Nest interceptor: every global interceptor puts each request of the app through
  * Nest's RxJS pipeline, and moving the save out of it raised session reads by about 30% in
  * `npm run bench`. Express: the app's response prototype; Fastify: an `onSend` hook. Both
- * are added once, at start-up, before the server listens. Another HTTP adapter stops the start
- * with a {@link SessionPlatformError}; an application without HTTP (`createApplicationContext`)
- * has nothing to hook.
+ * are added once, at start-up, before the server listens. On Express, the package's
+ * properties are also reserved on each request and response as it reaches the HTTP server
+ * (`reserveSlotsOnArrival`). Another HTTP adapter stops the start with a
+ * {@link SessionPlatformError}; an application without HTTP (`createApplicationContext`) has
+ * nothing to hook.
  */
 @Injectable()
 export class ResponseHooks implements OnModuleInit {
@@ -29,15 +32,7 @@ export class ResponseHooks implements OnModuleInit {
     const type = adapter.getType();
     switch (type) {
       case 'express':
-        addExpressResponseHook(
-          (adapter.getInstance() as { response: object }).response,
-          (response: ServerResponse) =>
-            this.saver.save(
-              response.req as unknown as SessionRequest,
-              response,
-              response.statusCode,
-            ),
-        );
+        this.hookExpress(adapter.getInstance() as { response: object }, adapter.getHttpServer());
         break;
       case 'fastify':
         addFastifyResponseHook(adapter.getInstance(), (request, reply) =>
@@ -47,6 +42,13 @@ export class ResponseHooks implements OnModuleInit {
       default:
         throw new SessionPlatformError(unsupportedAdapterMessage(type, adapter.constructor.name));
     }
+  }
+
+  private hookExpress(app: { response: object }, server: Server | undefined): void {
+    addExpressResponseHook(app.response, (response: ServerResponse) =>
+      this.saver.save(response.req as unknown as SessionRequest, response, response.statusCode),
+    );
+    if (server) reserveSlotsOnArrival(server);
   }
 }
 

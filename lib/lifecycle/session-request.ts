@@ -15,6 +15,14 @@ export function attachSessionContext(
   sessions.set(request, new Session(context, maxDataSize));
 }
 
+/**
+ * Gives a request the property its session will take, before the HTTP platform changes the
+ * request's shape (see `RequestSlot.reserve`); optional, an unreserved request works the same.
+ */
+export function reserveSessionSlot(request: object): void {
+  sessions.reserve(request);
+}
+
 export function sessionContextOf(request: object): SessionContext | undefined {
   const session = sessions.get(request);
   return session && contextOf(session);

@@ -48,14 +48,19 @@ export function sessionCacheProvider(
         return null;
       }
       if (!listener.available) return null;
-      // To no one while no other instance keeps copies; from the listening connection; through
-      // the pool while it does not listen.
-      const cache = new SessionCache(options.cache, clock, async (payloads) => {
-        if (listener.alone || (await listener.announce(payloads))) return;
-        await runStatement(source, ANNOUNCE_CHANGES, [SESSION_CHANGED_CHANNEL, payloads], {
-          preparedStatements: false,
-        });
-      });
+      // From the listening connection; through the pool while it does not listen. To no one
+      // while no other instance keeps copies: the cache then queues nothing.
+      const cache = new SessionCache(
+        options.cache,
+        clock,
+        async (payloads) => {
+          if (await listener.announce(payloads)) return;
+          await runStatement(source, ANNOUNCE_CHANGES, [SESSION_CHANGED_CHANNEL, payloads], {
+            preparedStatements: false,
+          });
+        },
+        () => !listener.alone,
+      );
       listener.subscribe(
         (notice) => void cache.onNotice(notice, () => changeTriggersPresent(source)),
       );

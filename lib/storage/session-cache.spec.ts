@@ -274,6 +274,28 @@ describe('SessionCache', () => {
     expect(sent).toEqual([[`${hashOf(1).toString('hex')}:2`, `${hashOf(2).toString('hex')}:5`]]);
   });
 
+  it('announces nothing while no other instance may keep copies, and again once one may', async () => {
+    const sent: string[][] = [];
+    let others = false;
+    const cache = new SessionCache(
+      { maxEntries: 100, maxBytes: 1_000_000, maxAge: 5_000 },
+      new ManualClock(T0),
+      async (payloads) => {
+        sent.push(payloads);
+      },
+      () => others,
+    );
+    await listenAndJoin(cache);
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    cache.announce(hashOf(1), 2);
+    await tick();
+    expect(sent).toEqual([]);
+    others = true;
+    cache.announce(hashOf(2), 3);
+    await tick();
+    expect(sent).toEqual([[`${hashOf(2).toString('hex')}:3`]]);
+  });
+
   it('announces what comes while a statement is under way together, once that one is done', async () => {
     const sent: string[][] = [];
     let finish!: () => void;

@@ -107,6 +107,11 @@ export class SessionCache {
     private readonly clock: Clock,
     /** Sends each payload on the changes channel, in one statement. */
     private readonly notify: (payloads: string[]) => Promise<void>,
+    /**
+     * Whether another instance may keep copies now; while none does (this instance is alone),
+     * a change is announced to no one, and nothing of it is queued.
+     */
+    private readonly othersMayKeepCopies: () => boolean = () => true,
   ) {
     this.nowMs = clock.constructor === SystemClock ? Date.now : () => this.clock.now().getTime();
   }
@@ -318,6 +323,7 @@ export class SessionCache {
    * table announce those.
    */
   announce(idHash: Buffer, version: number, hex = idHash.toString('hex')): void {
+    if (!this.othersMayKeepCopies()) return;
     this.announcements.push(`${hex}:${version}`);
     if (this.announcements.length === 1 && !this.announcing)
       setImmediate(() => void this.sendAnnouncements());

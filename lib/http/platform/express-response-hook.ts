@@ -10,6 +10,17 @@ type Held = [Send, unknown[]][] | 'failed';
 
 const HOOKED = Symbol('nest-session-security:response-hook');
 
+/** The calls each response holds while its save waits (empty when none does). */
+const held = new RequestSlot<Held>('held-response');
+
+/**
+ * Gives a response the property its held calls will take, before Express changes the
+ * response's shape (see `RequestSlot.reserve`); optional, an unreserved response works the same.
+ */
+export function reserveHeldResponseSlot(response: ServerResponse): void {
+  held.reserve(response);
+}
+
 /**
  * Runs `save` at each Express response's first `write()` or `end()`, while its headers are
  * still open, through the app's own response prototype (`app.response`, Express's documented
@@ -29,7 +40,6 @@ export function addExpressResponseHook(
   // Looked up once: what the prototype chain gives (ServerResponse's own, or a wrapper).
   const write = target.write as Send;
   const end = target.end as Send;
-  const held = new RequestSlot<Held>('held-response');
 
   const release = (response: ServerResponse, calls: [Send, unknown[]][], failure: SaveOutcome) => {
     if (failure && !response.headersSent) {
