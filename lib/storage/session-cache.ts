@@ -76,11 +76,12 @@ export class SessionCache {
   private bytes = 0;
   private epoch = 0;
   /**
-   * Keyed by `h:<hex>` for a row, `u:<userId>` for every row of a user: the invalidations a
-   * read under way may still have to honour, oldest first, each telling of a lower version than
-   * the one before it (one that tells of no more than a newer one adds nothing and is dropped).
+   * By row (the hashed ID's hex) and by user (every row of the user): the invalidations a read
+   * under way may still have to honour, oldest first, each telling of a lower version than the
+   * one before it (one that tells of no more than a newer one adds nothing and is dropped).
    */
-  private readonly invalidations = new Map<string, Invalidation[]>();
+  private readonly rowInvalidations = new Map<string, Invalidation[]>();
+  private readonly userInvalidations = new Map<string, Invalidation[]>();
   /** Tickets older than this keep nothing: the log before it was let go. */
   private floor = 0;
   private listening = false;
@@ -145,7 +146,7 @@ export class SessionCache {
       case 'ended':
         for (const payload of notice.idHashes) {
           const { hex, version } = changeOf(payload);
-          this.invalidate(`h:${hex}`, version);
+          this.invalidate(this.rowInvalidations, hex, version);
           const entry = this.entries.get(hex);
           if (entry && entry.record.version < version) this.remove(hex, entry);
         }
@@ -286,8 +287,11 @@ export class SessionCache {
     if (record.obsoletedAt !== null || record.revokedAt !== null || record.presentedAt === null) {
       return false;
     }
-    if (this.invalidatedSince(`h:${hex}`, ticket, record.version)) return false;
-    return record.userId === null || !this.invalidatedSince(`u:${record.userId}`, ticket, -1);
+    if (invalidatedSince(this.rowInvalidations.get(hex), ticket, record.version)) return false;
+    return (
+      record.userId === null ||
+      !invalidatedSince(this.userInvalidations.get(record.userId), ticket, -1)
+    );
   }
 
   private store(hex: string, record: SessionRecord, json: string): void {
@@ -310,7 +314,7 @@ export class SessionCache {
    * statement says, `Infinity` otherwise.
    */
   forget(idHash: Buffer, version = Infinity, hex = idHash.toString('hex')): void {
-    this.invalidate(`h:${hex}`, version);
+    this.invalidate(this.rowInvalidations, hex, version);
     const entry = this.entries.get(hex);
     if (entry && entry.record.version < version) this.remove(hex, entry);
   }
@@ -350,25 +354,22 @@ export class SessionCache {
 
   /** Drops the copies of every session of `userId` (a revocation that counts, not lists). */
   forgetUser(userId: string): void {
-    this.invalidate(`u:${userId}`, Infinity);
+    this.invalidate(this.userInvalidations, userId, Infinity);
     for (const [hex, entry] of this.entries) {
       if (entry.userId === userId) this.remove(hex, entry);
     }
   }
 
-  /** Whether an invalidation since `ticket` told of a version newer than `version`. */
-  private invalidatedSince(key: string, ticket: CacheTicket, version: number): boolean {
-    // The first since the ticket tells of the highest version of those since it.
-    const since = this.invalidations.get(key)?.find((invalidation) => invalidation.at > ticket);
-    return since !== undefined && since.version > version;
-  }
-
-  private invalidate(key: string, version: number): void {
-    const log = this.invalidations.get(key);
+  /** Adds an invalidation of `key` (a row's hex or a user) to `logs`, telling of `version`. */
+  private invalidate(logs: Map<string, Invalidation[]>, key: string, version: number): void {
+    const log = logs.get(key);
     this.epoch++;
-    if (this.invalidations.size >= INVALIDATION_LOG_LIMIT && !log) {
+    if (
+      this.rowInvalidations.size + this.userInvalidations.size >= INVALIDATION_LOG_LIMIT &&
+      !log
+    ) {
       // Reads under way before now keep nothing; the log starts again.
-      this.invalidations.clear();
+      this.clearInvalidations();
       this.floor = this.epoch;
       return;
     }
@@ -376,15 +377,20 @@ export class SessionCache {
     // not in commit order (a write committed before a logout's DELETE may be answered after
     // it, or after the DELETE's notice, and tell of a lower version than the deletion's
     // Infinity). An earlier invalidation of a higher version still refuses the reads and writes
-    // under way before it; one of a version no higher than this one's adds nothing.
+    // under way before it; one of a version no higher than this one's adds nothing (the log's
+    // versions fall, so those are at its end).
     const invalidation = { at: this.epoch, version };
     if (!log) {
-      this.invalidations.set(key, [invalidation]);
+      logs.set(key, [invalidation]);
       return;
     }
-    const kept = log.filter((earlier) => earlier.version > version);
-    kept.push(invalidation);
-    this.invalidations.set(key, kept);
+    while (log.length > 0 && log[log.length - 1].version <= version) log.pop();
+    log.push(invalidation);
+  }
+
+  private clearInvalidations(): void {
+    this.rowInvalidations.clear();
+    this.userInvalidations.clear();
   }
 
   /**
@@ -395,7 +401,7 @@ export class SessionCache {
   clear(): void {
     this.entries.clear();
     this.bytes = 0;
-    this.invalidations.clear();
+    this.clearInvalidations();
     this.floor = ++this.epoch;
   }
 
@@ -411,4 +417,16 @@ export class SessionCache {
       this.remove(hex, entry);
     }
   }
+}
+
+/** Whether an invalidation in `log` since `ticket` told of a version newer than `version`. */
+function invalidatedSince(
+  log: Invalidation[] | undefined,
+  ticket: CacheTicket,
+  version: number,
+): boolean {
+  if (!log) return false;
+  // The first since the ticket tells of the highest version of those since it.
+  const since = log.find((invalidation) => invalidation.at > ticket);
+  return since !== undefined && since.version > version;
 }
