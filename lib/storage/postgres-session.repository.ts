@@ -126,12 +126,16 @@ const RETURNED = {
 } as const;
 type Returned = keyof typeof RETURNED;
 
-/** Every UPDATE variant, built when first needed (by bits, guarded keys and what it returns). */
-const UPDATE_STATEMENTS = new Map<string, string>();
+/**
+ * Every UPDATE variant, built when first needed, by a number made of what it returns, its
+ * guarded keys and its bits (no key string to build and hash at every write).
+ */
+const UPDATE_STATEMENTS = new Map<number, string>();
+const RETURNED_CODES: Record<Returned, number> = { version: 0, changed: 1, row: 2 };
 
 /** The UPDATE by the bits touch (4), data (2), secret (1), with `keys` guarded keys. */
 function updateStatementFor(bits: number, keys: number, returned: Returned): string {
-  const name = `${bits}:${keys}:${returned}`;
+  const name = (keys * 3 + RETURNED_CODES[returned]) * 8 + bits;
   let statement = UPDATE_STATEMENTS.get(name);
   if (!statement) {
     statement = updateStatement(
