@@ -48,7 +48,8 @@ export class ResponseHooks implements OnModuleInit {
     addExpressResponseHook(app.response, (response: ServerResponse) =>
       this.saver.save(response.req as unknown as SessionRequest, response, response.statusCode),
     );
-    if (server) reserveSlotsOnArrival(server);
+    // An adapter of the app's own may have no Node server to listen on.
+    if (typeof server?.prependListener === 'function') reserveSlotsOnArrival(server);
   }
 }
 

@@ -152,6 +152,37 @@ describe('SessionCache', () => {
     expect(cache.get(hexOf(1))?.version).toBe(2);
   });
 
+  it('a newer change of a row supersedes an older one: a read under way of the older version keeps nothing', async () => {
+    const { cache } = await listeningCache();
+    const ticket = cache.ticket();
+    cache.forget(hashOf(1), 2);
+    cache.forget(hashOf(1), 3);
+    cache.keep(record(1, { version: 2 }), ticket);
+    expect(cache.get(hexOf(1))).toBeUndefined();
+    cache.keep(record(1, { version: 3 }), ticket);
+    expect(cache.get(hexOf(1))?.version).toBe(3);
+  });
+
+  it("a user's invalidation never counts as a row's, even under the same text", async () => {
+    const { cache } = await listeningCache();
+    const ticket = cache.ticket();
+    cache.forgetUser(hexOf(2));
+    cache.keep(record(2, { userId: 'bob', version: 1 }), ticket);
+    expect(cache.get(hexOf(2))?.version).toBe(1);
+  });
+
+  it('past the log limit, counting rows and users together, reads under way keep nothing', async () => {
+    const { cache } = await listeningCache();
+    const ticket = cache.ticket();
+    for (let n = 0; n < 5_000; n++) cache.forget(hashOf(100 + n), 1);
+    for (let n = 0; n < 5_000; n++) cache.forgetUser(`user-${n}`);
+    cache.forget(hashOf(99_999), 1);
+    cache.keep(record(1, { version: 1 }), ticket);
+    expect(cache.get(hexOf(1))).toBeUndefined();
+    cache.keep(record(1, { version: 1 }), cache.ticket());
+    expect(cache.get(hexOf(1))?.version).toBe(1);
+  });
+
   it('a change without a version (a deletion, plain SQL) stops every read under way', async () => {
     const { cache } = await listeningCache();
     const ticket = cache.ticket();
