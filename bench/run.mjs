@@ -223,7 +223,11 @@ const median = (values) => {
 
 async function measure(scenario, duration) {
   const before = await scenario.contender.stats();
-  const result = await runAutocannon(scenario.contender.base, scenario.request(), duration);
+  const result = await runAutocannon(
+    scenario.contender.base,
+    scenario.request(scenario.contender.base),
+    duration,
+  );
   const after = await scenario.contender.stats();
   const requests = result.requests.total;
   // Statements per request over the requests the server received (autocannon stops counting
@@ -284,7 +288,7 @@ async function measureInterleaved(scenarios, { warmup, duration }) {
   for (const scenario of scenarios) {
     log(`warm-up ${scenario.id} (${warmup} s)`);
     await scenario.before?.();
-    await runAutocannon(scenario.contender.base, scenario.request(), warmup);
+    await runAutocannon(scenario.contender.base, scenario.request(scenario.contender.base), warmup);
   }
   const runs = new Map(scenarios.map((scenario) => [scenario.id, []]));
   for (let round = 0; round < CONFIG.runs; round++) {
@@ -310,37 +314,53 @@ async function measureInterleaved(scenarios, { warmup, duration }) {
  * hold a connection's session (two connections would then send one session at once).
  */
 function perConnection(method, path, sessions) {
-  return () => {
+  return (base) => {
     let next = 0;
+    const browser = browserHeaders(method, base);
     return {
       requests: [{ method, path }],
-      setupClient: (client) => client.setHeaders({ ...sessions[next++ % sessions.length] }),
+      setupClient: (client) =>
+        client.setHeaders({ ...sessions[next++ % sessions.length], ...browser }),
     };
   };
 }
 
+/**
+ * What a browser adds to a request of a page of `base`'s own origin: `Sec-Fetch-Site` on every
+ * request, `Origin` on a POST (the Fetch standard sends it on every request that is not a GET
+ * or HEAD). Sent to every contender alike; this package's CSRF check reads both on a POST.
+ */
+function browserHeaders(method, base) {
+  const site = { 'sec-fetch-site': 'same-origin' };
+  return method === 'GET' || method === 'HEAD' ? site : { ...site, origin: new URL(base).origin };
+}
+
 /** A request that carries the next unused cookie of a pool (each login consumes one). */
 function fromPool(method, path, pool) {
-  return () => ({
-    requests: [
-      {
-        method,
-        path,
-        setupRequest: (request) => {
-          if (pool.next >= pool.size) {
-            pool.exhausted = true;
-            pool.next = 0;
-          }
-          return { ...request, headers: { ...request.headers, ...pool.headers(pool.next++) } };
+  return (base) => {
+    const browser = browserHeaders(method, base);
+    return {
+      requests: [
+        {
+          method,
+          path,
+          setupRequest: (request) => {
+            if (pool.next >= pool.size) {
+              pool.exhausted = true;
+              pool.next = 0;
+            }
+            const headers = { ...request.headers, ...pool.headers(pool.next++), ...browser };
+            return { ...request, headers };
+          },
         },
-      },
-    ],
-  });
+      ],
+    };
+  };
 }
 
 /** A request with the cookie of a session drawn uniformly from all `count` stored ones. */
 function randomSession(path, prefix, count) {
-  return () => ({
+  return (base) => ({
     requests: [
       {
         method: 'GET',
@@ -349,6 +369,7 @@ function randomSession(path, prefix, count) {
           ...request,
           headers: {
             ...request.headers,
+            ...browserHeaders('GET', base),
             cookie: `__Host-sid=${tokenOf(prefix, Math.floor(Math.random() * count))}`,
           },
         }),

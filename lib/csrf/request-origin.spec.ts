@@ -78,6 +78,29 @@ describe('ownOrigin', () => {
   ])('R15 %s with Host %s has no origin', (protocol, host) => {
     expect(ownOrigin(protocol, host)).toBeNull();
   });
+
+  // The answers are kept per scheme and host: a host seen over one scheme answers for that one.
+  it('R15 answers for the scheme asked, whichever the same host was seen over first', () => {
+    const host = 'both-schemes.example.com:8443';
+    expect(ownOrigin('http', host)).toBe('http://both-schemes.example.com:8443');
+    expect(ownOrigin('https', host)).toBe('https://both-schemes.example.com:8443');
+    expect(ownOrigin('http', host)).toBe('http://both-schemes.example.com:8443');
+    expect(ownOrigin('https', 'both-schemes.example.com:443')).toBe(
+      'https://both-schemes.example.com',
+    );
+    expect(ownOrigin('http', 'both-schemes.example.com:443')).toBe(
+      'http://both-schemes.example.com:443',
+    );
+  });
+
+  it('R15 gives the same answer for a value asked again, a refusal included', () => {
+    for (let round = 0; round < 3; round++) {
+      expect(ownOrigin('https', 'evil@app.example.com')).toBeNull();
+      expect(serializedOrigin('https://evil@app.example.com')).toBeNull();
+      expect(serializedOrigin('https://app.example.com/')).toBeNull();
+      expect(serializedOrigin('https://app.example.com')).toBe('https://app.example.com');
+    }
+  });
 });
 
 describe('checkProvenance', () => {

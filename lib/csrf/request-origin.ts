@@ -1,3 +1,5 @@
+import { RecentResults } from '../core/recent-results';
+
 /** What the browser says about where an unsafe request comes from, and where it arrived. */
 export interface RequestProvenance {
   /**
@@ -54,6 +56,12 @@ function parse(value: string): URL | null {
  * `https://host/` never match an origin they seem to name.
  */
 export function serializedOrigin(value: string): string | null {
+  return serializedOrigins.of(value);
+}
+
+const serializedOrigins = new RecentResults(serializeOrigin);
+
+function serializeOrigin(value: string): string | null {
   const url = parse(value);
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) return null;
   return url.origin === value.toLowerCase() ? url.origin : null;
@@ -66,6 +74,16 @@ export function serializedOrigin(value: string): string | null {
  */
 export function ownOrigin(protocol: string | undefined, host: string | undefined): string | null {
   if ((protocol !== 'http' && protocol !== 'https') || !host) return null;
+  return ownOrigins[protocol].of(host);
+}
+
+/** The origins of the hosts seen lately, per scheme (no key string to build per request). */
+const ownOrigins = {
+  http: new RecentResults((host) => originOfHost('http', host)),
+  https: new RecentResults((host) => originOfHost('https', host)),
+};
+
+function originOfHost(protocol: 'http' | 'https', host: string): string | null {
   const url = parse(`${protocol}://${host}`);
   if (!url || url.username || url.password || url.pathname !== '/' || url.search || url.hash)
     return null;

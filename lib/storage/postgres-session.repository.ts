@@ -113,15 +113,16 @@ const TOUCH_ALL = `WITH ${ASYNCHRONOUS_COMMIT}
 
 /**
  * What an UPDATE returns: its new version; with the cache, also what it may change (the data as
- * the merge left it, the CSRF secret) when the cache has a copy of the row to apply them to, or
- * the whole row when it has none. The cache keeps the result: the next request's read sends no
- * SQL.
+ * the merge left it, and the CSRF secret when it sets one) when the cache has a copy of the row
+ * to apply them to, or the whole row when it has none. The cache keeps the result: the next
+ * request's read sends no SQL.
  */
 const RETURNED = {
   version: 'version',
   // The data as PostgreSQL's text of it: the cache keeps JSON text, so pg need not parse it
   // for the cache to serialise it again.
-  changed: 'version, data::text AS data_json, csrf_secret',
+  changedData: 'version, data::text AS data_json',
+  changedDataAndSecret: 'version, data::text AS data_json, csrf_secret',
   row: COLUMNS,
 } as const;
 type Returned = keyof typeof RETURNED;
@@ -131,11 +132,16 @@ type Returned = keyof typeof RETURNED;
  * guarded keys and its bits (no key string to build and hash at every write).
  */
 const UPDATE_STATEMENTS = new Map<number, string>();
-const RETURNED_CODES: Record<Returned, number> = { version: 0, changed: 1, row: 2 };
+const RETURNED_CODES: Record<Returned, number> = {
+  version: 0,
+  changedData: 1,
+  changedDataAndSecret: 2,
+  row: 3,
+};
 
 /** The UPDATE by the bits touch (4), data (2), secret (1), with `keys` guarded keys. */
 function updateStatementFor(bits: number, keys: number, returned: Returned): string {
-  const name = (keys * 3 + RETURNED_CODES[returned]) * 8 + bits;
+  const name = (keys * 4 + RETURNED_CODES[returned]) * 8 + bits;
   let statement = UPDATE_STATEMENTS.get(name);
   if (!statement) {
     statement = updateStatement(
@@ -184,8 +190,9 @@ function toRecord(row: SessionRow): SessionRecord {
     obsoletedAt: row.obsoleted_at,
     obsoletedBy: row.obsoleted_by,
     presentedAt: row.presented_at,
-    successor: row.successor,
+    // In the order of withData's: records from the database and from the cache share a shape.
     revokedAt: row.revoked_at,
+    successor: row.successor,
     csrfSecret: row.csrf_secret,
     rememberMeHandle: row.remember_me_handle,
     ip: row.ip,
@@ -377,7 +384,8 @@ export class PostgresSessionRepository extends SessionRepository {
     const ticket = this.cache.ticket();
     const hex = idHash.toString('hex');
     const copy = this.cache.copyOf(idHash, hex);
-    const returned = copy ? 'changed' : 'row';
+    // Without a new secret the row keeps the copy's (the version check below proves it).
+    const returned = !copy ? 'row' : update.csrfSecret ? 'changedDataAndSecret' : 'changedData';
     const { rows } = await this.run<SessionRow & { data_json?: string }>(
       updateStatementFor(bits, guarded, returned),
       params,
@@ -395,7 +403,7 @@ export class PostgresSessionRepository extends SessionRepository {
         afterUpdate(copy, {
           data: NO_DATA,
           version: row.version,
-          csrfSecret: row.csrf_secret,
+          csrfSecret: update.csrfSecret ? row.csrf_secret : copy.csrfSecret,
           touch: update.touch,
         }),
         row.data_json!,
