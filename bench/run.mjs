@@ -311,7 +311,8 @@ async function measureInterleaved(scenarios, { warmup, duration }) {
  * A request whose session (cookie, CSRF header) is fixed per autocannon connection (one user
  * each), set once per connection by `setupClient`: autocannon resets a `setupRequest` context
  * after each pass over its `requests`, that is after every request here, so a context cannot
- * hold a connection's session (two connections would then send one session at once).
+ * hold a connection's session (two connections would then send one session at once). Each
+ * request also carries a browser's headers (see browserHeaders).
  */
 function perConnection(method, path, sessions) {
   return (base) => {
@@ -891,7 +892,9 @@ async function main() {
       'of a 10-row table per request, autocommit, `synchronous_commit = on`. read = GET of an ' +
       'authenticated session that changes nothing; write = POST that sets one key; login = a ' +
       'pre-login session with a cart signs in (`authenticate()`; express-session: `regenerate`, ' +
-      'set, `save`, as its README shows). The scale pair reads sessions drawn at random from ' +
+      'set, `save`, as its README shows). Every request carries what a browser sends from a ' +
+      'page of the same origin: `Sec-Fetch-Site: same-origin`, and on a POST `Origin`. ' +
+      'The scale pair reads sessions drawn at random from ' +
       'all stored ones, just after seeding (no touch due), with the session cache off, so the two ' +
       'differ only in table size.',
     '',

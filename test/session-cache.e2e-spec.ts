@@ -132,6 +132,48 @@ describeOnServer.each(ADAPTERS)('the session cache across instances (%s)', (adap
     expect(a.statements.count).toBe(1);
   });
 
+  it("a write keeps the CSRF secret in the instance's copy: the row's, kept or newly stored", async () => {
+    const browser = await signedInWithCopy(a, 'alice');
+    const hex = idHash(browser.token!);
+    const storedSecret = async (): Promise<Buffer | null> =>
+      (
+        await a.dataSource.query(
+          `SELECT csrf_secret FROM "session" WHERE id_hash = decode($1, 'hex')`,
+          [hex],
+        )
+      )[0].csrf_secret;
+    const copySecret = () => cacheOf(a).copyOf(Buffer.from(hex, 'hex'))?.csrfSecret;
+    const signInSecret = await storedSecret();
+    expect(signInSecret).toBeInstanceOf(Buffer);
+    // A write that stores no secret: its statement does not return one, the copy keeps its own.
+    a.statements.reset();
+    expect((await browser.post('/private/data', { k: 'v' })).status).toBe(200);
+    expect(a.statements.count).toBe(1);
+    expect(copySecret()).toEqual(signInSecret);
+    // A row without a secret (written by another backend), read into the cache.
+    await changeBehindTheCaches(
+      a,
+      `UPDATE "session" SET csrf_secret = NULL, version = version + 1
+       WHERE id_hash = decode($1, 'hex')`,
+      [hex],
+    );
+    cacheOf(a).clear();
+    expect((await browser.get('/private')).status).toBe(200);
+    expect(copySecret()).toBeNull();
+    // A CSRF token handed out for it stores a new secret: the copy holds what the row holds.
+    a.statements.reset();
+    expect((await browser.get('/csrf')).status).toBe(200);
+    expect(a.statements.count).toBe(1);
+    const newSecret = await storedSecret();
+    expect(newSecret).toBeInstanceOf(Buffer);
+    expect(newSecret).not.toEqual(signInSecret);
+    expect(copySecret()).toEqual(newSecret);
+    // And a later data write keeps that one.
+    expect((await browser.post('/private/data', { k: 'w' })).status).toBe(200);
+    expect(copySecret()).toEqual(newSecret);
+    expect(await storedSecret()).toEqual(newSecret);
+  });
+
   it('a sign-in on A is seen on B; a write on A is read on B', async () => {
     const browser = new Browser(a.url);
     expect((await browser.post('/login', { userId: 'alice' })).status).toBe(200);

@@ -1,8 +1,9 @@
 /**
  * This package, imported by its name from the built dist/, on Nest with Express, with its
  * default options (secure `__Host-sid` cookie: the runner sends the Cookie header itself; CSRF
- * on: the runner sends the token of each session in `x-csrf-token`, as a browser app does; the
- * session cache on) and TypeORM's default pool (10 connections). BENCH_CACHE=off starts it with
+ * on: the runner sends the token of each session in `x-csrf-token`, as a browser app does, and
+ * a browser's `Sec-Fetch-Site` and, on a POST, `Origin`, which the check compares with the
+ * request's own origin; the session cache on) and TypeORM's default pool (10 connections). BENCH_CACHE=off starts it with
  * `cache: { enabled: false }` instead.
  *
  * With the cache on, it reports ready only once the cache is usable (its listening connection

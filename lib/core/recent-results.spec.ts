@@ -44,6 +44,21 @@ describe('RecentResults', () => {
     expect(calls).toEqual([long, long]);
   });
 
+  it('keeps a value of exactly its longest', () => {
+    const { calls, compute } = counted((value) => value.length);
+    const results = new RecentResults(compute, 64, 8);
+    const longest = 'x'.repeat(8);
+    expect([results.of(longest), results.of(longest)]).toEqual([8, 8]);
+    expect(calls).toEqual([longest]);
+  });
+
+  it('keeps an undefined result as a result', () => {
+    const { calls, compute } = counted((): string | undefined => undefined);
+    const results = new RecentResults(compute);
+    expect([results.of('a'), results.of('a')]).toEqual([undefined, undefined]);
+    expect(calls).toEqual(['a']);
+  });
+
   it('stays within its bound under a stream of distinct hostile values', () => {
     const results = new RecentResults((value) => value.toUpperCase(), 16);
     for (let i = 0; i < 10_000; i++) {
