@@ -80,3 +80,23 @@ export async function vacuum(url) {
     await client.query('CHECKPOINT');
   });
 }
+
+/**
+ * The write floor's table: one small row per signed-in reader, keyed as the session table is
+ * (SHA-256 of the cookie's token), so that the floor's UPDATE finds its row as a session write
+ * would.
+ */
+export async function createWriteFloorTable(url, sessions) {
+  await withClient(url, async (client) => {
+    await client.query(
+      'CREATE TABLE write_floor (id_hash bytea PRIMARY KEY, user_id text NOT NULL, data jsonb NOT NULL)',
+    );
+    for (const [i, session] of sessions.entries()) {
+      const token = session.cookie.slice(session.cookie.indexOf('=') + 1);
+      await client.query(
+        `INSERT INTO write_floor (id_hash, user_id, data) VALUES ($1, $2, '{"n":0}')`,
+        [createHash('sha256').update(token, 'ascii').digest(), `reader-${i}`],
+      );
+    }
+  });
+}

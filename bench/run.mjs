@@ -25,6 +25,7 @@ import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import {
+  createWriteFloorTable,
   recreateDatabase,
   seedSessions,
   serverUrl,
@@ -33,10 +34,9 @@ import {
   vacuum,
   withClient,
 } from './database.mjs';
+import { browserHeaders, login } from './browser.mjs';
 import { ContenderProcess, OUT } from './contender-process.mjs';
 import { deleteKeys, ensureRedis, redisSettings, stopRedis } from './redis.mjs';
-
-/* global fetch */
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -104,26 +104,6 @@ async function seedExpressSessions(url, { prefix, from, count }) {
   );
 }
 
-/**
- * The write floor's table: one small row per signed-in reader, keyed as the session table is
- * (SHA-256 of the cookie's token), so that the floor's UPDATE finds its row as a session write
- * would.
- */
-async function createWriteFloorTable(url, sessions) {
-  await withClient(url, async (client) => {
-    await client.query(
-      'CREATE TABLE write_floor (id_hash bytea PRIMARY KEY, user_id text NOT NULL, data jsonb NOT NULL)',
-    );
-    for (const [i, session] of sessions.entries()) {
-      const token = session.cookie.slice(session.cookie.indexOf('=') + 1);
-      await client.query(
-        `INSERT INTO write_floor (id_hash, user_id, data) VALUES ($1, $2, '{"n":0}')`,
-        [createHash('sha256').update(token, 'ascii').digest(), `reader-${i}`],
-      );
-    }
-  });
-}
-
 /** What the report says about durability: the server's settings. */
 async function postgresSettings(url) {
   return withClient(url, async (client) => {
@@ -166,34 +146,6 @@ function contender(name, file, url, extraEnv = {}) {
     : [];
   const env = { BENCH_DATABASE_URL: url ?? '', BENCH_SESSION_SECRET: SECRET, ...extraEnv };
   return new ContenderProcess(name, file, env, execArgv, log);
-}
-
-function cookieFrom(response, cookieName) {
-  return response.headers
-    .getSetCookie()
-    .map((line) => line.split(';')[0])
-    .find((pair) => pair.startsWith(`${cookieName}=`));
-}
-
-/**
- * Signs in over HTTP as a browser would and returns what later requests send: the session
- * cookie and, for this package (CSRF on by default), the CSRF header of the signed-in session
- * (GET /csrf before the login, for the pre-login session, and again after it).
- */
-async function login(base, user, cookieName, csrf) {
-  const headers = {};
-  if (csrf) {
-    const before = await fetch(`${base}/csrf`);
-    headers.cookie = cookieFrom(before, cookieName);
-    headers['x-csrf-token'] = (await before.json()).token;
-  }
-  const response = await fetch(`${base}/login?u=${user}`, { method: 'POST', headers });
-  if (response.status !== 200) throw new Error(`login at ${base}: ${response.status}`);
-  const cookie = cookieFrom(response, cookieName);
-  if (!cookie) throw new Error(`login at ${base}: no ${cookieName} cookie`);
-  if (!csrf) return { cookie };
-  const after = await fetch(`${base}/csrf`, { headers: { cookie } });
-  return { cookie, 'x-csrf-token': (await after.json()).token };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,16 +276,6 @@ function perConnection(method, path, sessions) {
         client.setHeaders({ ...sessions[next++ % sessions.length], ...browser }),
     };
   };
-}
-
-/**
- * What a browser adds to a request of a page of `base`'s own origin: `Sec-Fetch-Site` on every
- * request, `Origin` on a POST (the Fetch standard sends it on every request that is not a GET
- * or HEAD). Sent to every contender alike; this package's CSRF check reads both on a POST.
- */
-function browserHeaders(method, base) {
-  const site = { 'sec-fetch-site': 'same-origin' };
-  return method === 'GET' || method === 'HEAD' ? site : { ...site, origin: new URL(base).origin };
 }
 
 /** A request that carries the next unused cookie of a pool (each login consumes one). */

@@ -3,8 +3,9 @@
  * default options (secure `__Host-sid` cookie: the runner sends the Cookie header itself; CSRF
  * on: the runner sends the token of each session in `x-csrf-token`, as a browser app does, and
  * a browser's `Sec-Fetch-Site` and, on a POST, `Origin`, which the check compares with the
- * request's own origin; the session cache on) and TypeORM's default pool (10 connections). BENCH_CACHE=off starts it with
- * `cache: { enabled: false }` instead.
+ * request's own origin; the session cache on) and TypeORM's default pool (10 connections).
+ * BENCH_CACHE=off starts it with `cache: { enabled: false }` instead; BENCH_MODULE_OPTIONS (JSON,
+ * used by `npm run bench:pair`) gives it other options, to measure what one costs.
  *
  * With the cache on, it reports ready only once the cache is usable (its listening connection
  * has run `LISTEN` and found the change triggers): before that every read goes to the database,
@@ -21,13 +22,22 @@ import {
   Session,
   SessionGuard,
   SessionModule,
+  SessionModuleOptions,
   SessionService,
 } from 'nest-session-security';
 import { untilCacheUsable } from './cache-probe';
 import { countStatements, serve } from './harness';
 import { sessionDataSource } from './session-data-source';
 
-const cacheOff = process.env.BENCH_CACHE === 'off';
+/** BENCH_MODULE_OPTIONS when given, else the defaults (with the cache off for BENCH_CACHE=off). */
+function moduleOptions(): SessionModuleOptions {
+  const given = process.env.BENCH_MODULE_OPTIONS;
+  if (given) return JSON.parse(given) as SessionModuleOptions;
+  return process.env.BENCH_CACHE === 'off' ? { cache: { enabled: false } } : {};
+}
+
+const options = moduleOptions();
+const cacheUsed = options.cache?.enabled !== false;
 
 @Controller()
 class BenchController {
@@ -65,10 +75,7 @@ class BenchController {
 }
 
 @Module({
-  imports: [
-    sessionDataSource(),
-    SessionModule.forRoot(cacheOff ? { cache: { enabled: false } } : {}),
-  ],
+  imports: [sessionDataSource(), SessionModule.forRoot(options)],
   controllers: [BenchController],
   providers: [{ provide: APP_GUARD, useClass: SessionGuard }],
 })
@@ -77,7 +84,7 @@ class BenchModule {}
 async function main() {
   countStatements();
   const app = await NestFactory.create(BenchModule, { logger: ['error'] });
-  if (!cacheOff) await untilCacheUsable(app);
+  if (cacheUsed) await untilCacheUsable(app);
   await serve(app);
 }
 

@@ -138,10 +138,12 @@ const RETURNED_CODES: Record<Returned, number> = {
   changedDataAndSecret: 2,
   row: 3,
 };
+/** How many codes there are: the key's factor for the guarded keys, so no two variants share a key. */
+const RETURNED_VARIANTS = Object.keys(RETURNED_CODES).length;
 
 /** The UPDATE by the bits touch (4), data (2), secret (1), with `keys` guarded keys. */
 function updateStatementFor(bits: number, keys: number, returned: Returned): string {
-  const name = (keys * 4 + RETURNED_CODES[returned]) * 8 + bits;
+  const name = (keys * RETURNED_VARIANTS + RETURNED_CODES[returned]) * 8 + bits;
   let statement = UPDATE_STATEMENTS.get(name);
   if (!statement) {
     statement = updateStatement(
