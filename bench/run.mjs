@@ -11,6 +11,7 @@
  * BENCH_RUNS (5), BENCH_DURATION (seconds per run, 5), BENCH_WARMUP (seconds, 3),
  * BENCH_LARGE (1000000 stored sessions), BENCH_SMALL (10000), BENCH_ONLY (comma-separated
  * scenario ids), BENCH_CPU_PROF=1 (contenders write V8 CPU profiles to dist-bench/profiles),
+ * BENCH_NODE_FLAGS (Node flags for every contender, space-separated; in the report's config),
  * BENCH_KEEP=1 (keep the benchmark databases and Redis keys afterwards; by default they are
  * deleted), BENCH_REDIS_URL (the connect-redis contender's Redis, default redis://127.0.0.1:6379;
  * found, started or skipped as bench/redis.mjs says).
@@ -56,6 +57,8 @@ const CONFIG = {
   large: number('BENCH_LARGE', 1_000_000),
   loginPool: number('BENCH_LOGIN_POOL', 150_000),
   cpuProf: process.env.BENCH_CPU_PROF === '1',
+  // Node flags for every contender alike (for experiments such as `--no-flush-bytecode`).
+  nodeFlags: (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
   only: process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null,
 };
 const SECRET = 'bench-secret';
@@ -137,14 +140,22 @@ async function releaseRedis(redis) {
 
 /** A contender of this run, profiled when BENCH_CPU_PROF=1; `extraEnv` adds to its environment. */
 function contender(name, file, url, extraEnv = {}) {
-  const execArgv = CONFIG.cpuProf
+  const profiling = CONFIG.cpuProf
     ? [
         '--cpu-prof',
         `--cpu-prof-dir=${join(OUT, 'profiles')}`,
         `--cpu-prof-name=${name}.cpuprofile`,
       ]
     : [];
-  const env = { BENCH_DATABASE_URL: url ?? '', BENCH_SESSION_SECRET: SECRET, ...extraEnv };
+  const execArgv = [...CONFIG.nodeFlags, ...profiling];
+  // Inherited from the shell, these would change the package's options under its labels.
+  const env = {
+    BENCH_DATABASE_URL: url ?? '',
+    BENCH_SESSION_SECRET: SECRET,
+    BENCH_MODULE_OPTIONS: '',
+    BENCH_CACHE: '',
+    ...extraEnv,
+  };
   return new ContenderProcess(name, file, env, execArgv, log);
 }
 

@@ -132,14 +132,12 @@ type Returned = keyof typeof RETURNED;
  * guarded keys and its bits (no key string to build and hash at every write).
  */
 const UPDATE_STATEMENTS = new Map<number, string>();
-const RETURNED_CODES: Record<Returned, number> = {
-  version: 0,
-  changedData: 1,
-  changedDataAndSecret: 2,
-  row: 3,
-};
-/** How many codes there are: the key's factor for the guarded keys, so no two variants share a key. */
-const RETURNED_VARIANTS = Object.keys(RETURNED_CODES).length;
+/** Each variant's code: its place in `RETURNED`, so that codes run from 0 without a gap. */
+const RETURNED_CODES = Object.fromEntries(
+  Object.keys(RETURNED).map((returned, code) => [returned, code]),
+) as Record<Returned, number>;
+/** The key's factor for the guarded keys: one more than the highest code, so no keys collide. */
+const RETURNED_VARIANTS = Object.keys(RETURNED).length;
 
 /** The UPDATE by the bits touch (4), data (2), secret (1), with `keys` guarded keys. */
 function updateStatementFor(bits: number, keys: number, returned: Returned): string {
