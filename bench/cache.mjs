@@ -42,7 +42,7 @@ import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { dropDatabasesUnlessKept, recreateDatabase, seedSessions, vacuum } from './database.mjs';
-import { cells, fmt, RESULTS, saveResults, summary } from './report.mjs';
+import { cells, fmt, logger, number, RESULTS, saveResults, summary } from './report.mjs';
 import { instanceHttp } from './instance-http.mjs';
 import { ContenderProcess, OUT } from './contender-process.mjs';
 
@@ -51,7 +51,6 @@ const DATABASE = 'nss_bench_cache';
 const COOKIE = '__Host-sid';
 const MEMORY_CHUNK = 100_000;
 
-const number = (name, fallback) => Number(process.env[name] ?? fallback);
 const CONFIG = {
   revocations: number('BENCH_CACHE_REVOCATIONS', 1000),
   warmup: number('BENCH_CACHE_WARMUP', 20),
@@ -67,8 +66,7 @@ const CONFIG = {
 /** The package's defaults for option `cache` (the bounds the memory part checks). */
 const CACHE_BOUNDS = { maxEntries: 10_000, maxBytes: 32 * 1024 * 1024, maxAgeMs: 5_000 };
 
-const log = (...args) =>
-  console.error(`[cache ${new Date().toISOString().slice(11, 19)}]`, ...args);
+const log = logger('cache');
 
 // ---------------------------------------------------------------------------------------------
 // HTTP

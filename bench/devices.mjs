@@ -38,13 +38,12 @@ import {
   tokenOf,
   withClient,
 } from './database.mjs';
-import { saveResults } from './report.mjs';
+import { logger, number, saveResults } from './report.mjs';
 import { ContenderProcess } from './contender-process.mjs';
 
 const DATABASE = 'nss_bench_devices';
 const COOKIE = '__Host-sid';
 
-const number = (name, fallback) => Number(process.env[name] ?? fallback);
 const CONFIG = {
   connections: 10,
   reps: number('BENCH_DEVICES_REPS', 10),
@@ -61,8 +60,7 @@ const CONFIG = {
   /** The GC window's load stops when GC answers; this only bounds a GC that never does. */
   maxGcWindow: 600,
 };
-const log = (...args) =>
-  console.error(`[devices ${new Date().toISOString().slice(11, 19)}]`, ...args);
+const log = logger('devices');
 
 // ---------------------------------------------------------------------------------------------
 // Database

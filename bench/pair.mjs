@@ -22,9 +22,8 @@ import process from 'node:process';
 import { browserHeaders, login } from './browser.mjs';
 import { ContenderProcess } from './contender-process.mjs';
 import { createWriteFloorTable, dropDatabasesUnlessKept, recreateDatabase } from './database.mjs';
-import { saveResults, summary } from './report.mjs';
+import { logger, number, saveResults, summary } from './report.mjs';
 
-const number = (name, fallback) => Number(process.env[name] ?? fallback);
 const CONFIG = {
   kind: process.env.BENCH_PAIR_KIND ?? 'write',
   rate: number('BENCH_PAIR_RATE', 700),
@@ -38,8 +37,7 @@ const CONFIG = {
 /** A round that served less than this share of the fixed rate had a saturated contender. */
 const RATE_KEPT = 0.95;
 const DATABASE = 'nss_bench_pair';
-const log = (...args) =>
-  console.error(`[bench:pair ${new Date().toISOString().slice(11, 19)}]`, ...args);
+const log = logger('bench:pair');
 
 /** What each kind measures: the request, and the bound it is compared with. */
 const KINDS = {

@@ -1,12 +1,21 @@
 /**
- * What the benchmark scripts share to report: the summary of a list of timings, its cells in a
- * markdown table, and the JSON file of a run in bench/results.
+ * What the benchmark scripts share to report: their settings and log lines, the summary of a list
+ * of timings, its cells in a markdown table, and the JSON file of a run in bench/results.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+
+/** A numeric setting of the environment (`name`), or `fallback` when it is not set. */
+export const number = (name, fallback) => Number(process.env[name] ?? fallback);
+
+/** A log on stderr whose lines start with `[prefix hh:mm:ss]`. */
+export const logger =
+  (prefix) =>
+  (...args) =>
+    console.error(`[${prefix} ${new Date().toISOString().slice(11, 19)}]`, ...args);
 
 export const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
 

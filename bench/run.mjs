@@ -12,6 +12,8 @@
  * BENCH_LARGE (1000000 stored sessions), BENCH_SMALL (10000), BENCH_ONLY (comma-separated
  * scenario ids), BENCH_CPU_PROF=1 (contenders write V8 CPU profiles to dist-bench/profiles),
  * BENCH_NODE_FLAGS (Node flags for every contender, space-separated; in the report's config),
+ * BENCH_GAP (seconds of idle after each measured run, 0: rounds as long as a full run's with
+ * fewer scenarios; in the report's config),
  * BENCH_KEEP=1 (keep the benchmark databases and Redis keys afterwards; by default they are
  * deleted), BENCH_REDIS_URL (the connect-redis contender's Redis, default redis://127.0.0.1:6379;
  * found, started or skipped as bench/redis.mjs says).
@@ -24,6 +26,7 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
   createWriteFloorTable,
@@ -38,11 +41,11 @@ import {
 import { browserHeaders, login } from './browser.mjs';
 import { ContenderProcess, OUT } from './contender-process.mjs';
 import { deleteKeys, ensureRedis, redisSettings, stopRedis } from './redis.mjs';
+import { logger, number } from './report.mjs';
 
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-const number = (name, fallback) => Number(process.env[name] ?? fallback);
 const CONFIG = {
   connections: 10,
   runs: number('BENCH_RUNS', 5),
@@ -59,13 +62,13 @@ const CONFIG = {
   cpuProf: process.env.BENCH_CPU_PROF === '1',
   // Node flags for every contender alike (for experiments such as `--no-flush-bytecode`).
   nodeFlags: (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+  gap: number('BENCH_GAP', 0),
   only: process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : null,
 };
 const SECRET = 'bench-secret';
 /** Where the connect-redis contender keeps its sessions; deleted before and after the run. */
 const REDIS_PREFIX = 'nss_bench:';
-const log = (...args) =>
-  console.error(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
+const log = logger('bench');
 
 // ---------------------------------------------------------------------------------------------
 // Databases
@@ -263,6 +266,7 @@ async function measureInterleaved(scenarios, { warmup, duration }) {
           `${(run.statements / run.served).toFixed(3)} SQL/req` +
           (run.non2xx || run.errors ? `, ${run.non2xx} non-2xx, ${run.errors} errors` : ''),
       );
+      if (CONFIG.gap > 0) await sleep(CONFIG.gap * 1000);
     }
   }
   return Object.fromEntries(

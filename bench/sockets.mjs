@@ -36,7 +36,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { dropDatabasesUnlessKept, recreateDatabase } from './database.mjs';
-import { cells, saveResults, summary } from './report.mjs';
+import { cells, logger, number, saveResults, summary } from './report.mjs';
 import { instanceHttp } from './instance-http.mjs';
 import { ContenderProcess } from './contender-process.mjs';
 
@@ -48,7 +48,6 @@ const CLOSE_REASON = 'session_revoked';
 /** The `application_name` of each instance's listening connection (see the contender). */
 const LISTEN_NAME = { a: 'nss_bench_listen_a', b: 'nss_bench_listen_b' };
 
-const number = (name, fallback) => Number(process.env[name] ?? fallback);
 const revocations = number('BENCH_SOCKET_REVOCATIONS', 200);
 const CONFIG = {
   revocations,
@@ -80,8 +79,7 @@ const LABEL = {
   device: 'DELETE /sessions/:handle',
 };
 
-const log = (...args) =>
-  console.error(`[sockets ${new Date().toISOString().slice(11, 19)}]`, ...args);
+const log = logger('sockets');
 
 // ---------------------------------------------------------------------------------------------
 // HTTP and WebSocket clients
