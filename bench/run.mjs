@@ -12,8 +12,8 @@
  * BENCH_LARGE (1000000 stored sessions), BENCH_SMALL (10000), BENCH_ONLY (comma-separated
  * scenario ids), BENCH_CPU_PROF=1 (contenders write V8 CPU profiles to dist-bench/profiles),
  * BENCH_NODE_FLAGS (Node flags for every contender, space-separated; in the report's config),
- * BENCH_GAP (seconds of idle after each measured run, 0: rounds as long as a full run's with
- * fewer scenarios; in the report's config),
+ * BENCH_GAP (seconds of idle after each measured run, default 0; it gives rounds of fewer
+ * scenarios a full run's length; in the report's config),
  * BENCH_KEEP=1 (keep the benchmark databases and Redis keys afterwards; by default they are
  * deleted), BENCH_REDIS_URL (the connect-redis contender's Redis, default redis://127.0.0.1:6379;
  * found, started or skipped as bench/redis.mjs says).
