@@ -44,6 +44,7 @@ const DEFAULT_RESOLVED = {
   onObsoleteAccess: 'revoke-all',
   regenerateOnWrite: false,
   preparedStatements: true,
+  batchWrites: true,
   guardCheck: true,
   cache: { enabled: true, maxEntries: 10_000, maxBytes: 33_554_432, maxAge: 5 * SECOND },
   maxDataSize: 8192,
@@ -100,6 +101,7 @@ describe('resolveSessionOptions: defaults (DESIGN section 5)', () => {
       gcInterval: '10m',
       gcBatchSize: 1000,
       preparedStatements: true,
+      batchWrites: true,
       guardCheck: true,
       cookie: { secure: true, sameSite: 'lax', path: '/' },
       csrf: { enabled: true, header: 'x-csrf-token', trustedOrigins: [] },
@@ -500,6 +502,13 @@ describe('resolveSessionOptions: rejected options name the option and the allowe
       'preparedStatements: preparedStatements must be true or false',
     ]);
     expect(resolveSessionOptions({ preparedStatements: false }).preparedStatements).toBe(false);
+  });
+
+  it('batchWrites that is not a boolean', () => {
+    expect(problems({ batchWrites: 'no' })).toEqual([
+      'batchWrites: batchWrites must be true or false',
+    ]);
+    expect(resolveSessionOptions({ batchWrites: false }).batchWrites).toBe(false);
   });
 
   it('listenConnection that is not a PostgreSQL connection string, without showing it', () => {

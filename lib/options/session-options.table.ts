@@ -102,6 +102,7 @@ export const SESSION_OPTION_TABLE = {
   rotationInterval: duration({ default: '15m', off: true }),
   regenerateOnWrite: flag({ default: false }),
   preparedStatements: flag({ default: true }),
+  batchWrites: flag({ default: true }),
   // No default: the data source's own connection settings.
   listenConnection: text({
     pattern: POSTGRES_URL,

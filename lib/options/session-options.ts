@@ -185,6 +185,14 @@ export interface SessionModuleOptions {
    */
   preparedStatements?: boolean;
   /**
+   * Write the session changes of requests that reach the store together (in one turn of the
+   * event loop) as one `UPDATE` of many rows, committed once: group commit. Each request is
+   * still answered only after its change committed. Default `true`; set `false` to send one
+   * statement per write (on a sharded database, say, where one statement over many sessions
+   * spans shards).
+   */
+  batchWrites?: boolean;
+  /**
    * A PostgreSQL connection string for the one connection each instance keeps open to hear of
    * ended sessions (`LISTEN`), so that open WebSockets of a session that ends on any instance are
    * closed. Default: none, the connection settings of the module's data source. Set it when that

@@ -8,6 +8,9 @@ import {
   StatementResult,
 } from './run-statement';
 import { NO_DATA, type SessionCache } from './session-cache';
+import { batchedUpdateParams, batchedUpdateStatement } from './batched-update';
+import { LOCK_ORDER, lockedInOrder } from './lock-order';
+import { BatchedRow, BatchedWrite, WriteBatcher, WrittenRow } from './write-batcher';
 import { RegenerationPurpose } from '../core/obsolete-id-policy';
 import { afterUpdate, SessionRecord } from '../core/session-record';
 import {
@@ -53,8 +56,11 @@ function prefixed(alias: string): string {
     .join(', ');
 }
 
-/** A row that can still be used or written: not replaced, not revoked. */
-const LIVE = 'obsoleted_at IS NULL AND revoked_at IS NULL';
+/** A row that can still be used or written: not replaced, not revoked (`prefix`: `s.`, say). */
+function liveRow(prefix = ''): string {
+  return `${prefix}obsoleted_at IS NULL AND ${prefix}revoked_at IS NULL`;
+}
+const LIVE = liveRow();
 
 /** The data expression for a change: `$replace`, `$set` and `$remove` are its parameters. */
 function mergedData(source: string, first: number): string {
@@ -102,12 +108,12 @@ function updateStatement(
 }
 
 /** The touches of many sessions (`touchAll`): `$1` id hashes, `$2` last seen, `$3` expiry. */
-const TOUCH_ALL = `WITH ${ASYNCHRONOUS_COMMIT}
+const TOUCH_ALL = `WITH ${ASYNCHRONOUS_COMMIT}, ${lockedInOrder('$1::bytea[]', LIVE)}
   UPDATE "session" s SET last_seen_at = t.last_seen_at, expires_at = t.expires_at,
     version = s.version + 1
   FROM unnest($1::bytea[], $2::timestamptz[], $3::timestamptz[])
-    AS t(id_hash, last_seen_at, expires_at), commit_mode
-  WHERE s.id_hash = t.id_hash AND s.obsoleted_at IS NULL AND s.revoked_at IS NULL
+    AS t(id_hash, last_seen_at, expires_at), commit_mode, locked
+  WHERE s.id_hash = t.id_hash AND s.id_hash = locked.id_hash AND ${liveRow('s.')}
     AND s.last_seen_at < t.last_seen_at
   RETURNING ${prefixed('s')}`;
 
@@ -156,6 +162,15 @@ function updateStatementFor(bits: number, keys: number, returned: Returned): str
   return statement;
 }
 
+/** The UPDATE of a batch of requests' writes: what each row returns, with the cache and without. */
+const BATCHED_UPDATE = {
+  withCache: batchedUpdateStatement(
+    liveRow,
+    's.id_hash, s.version, s.data::text AS data_json, s.csrf_secret',
+  ),
+  withoutCache: batchedUpdateStatement(liveRow, 's.id_hash, s.version'),
+};
+
 /**
  * The assignments that revoke a row: its data emptied, its successor forgotten, kept until
  * `$3` so that its next use is answered as revoked. `$2` is the moment.
@@ -201,16 +216,31 @@ function toRecord(row: SessionRow): SessionRecord {
   };
 }
 
+/** How the PostgreSQL repository sends its statements (the module's options of the same names). */
+export interface PostgresStoreOptions extends StatementOptions {
+  /** Writes of requests that come together share one statement ({@link WriteBatcher}). Default `true`. */
+  batchWrites?: boolean;
+}
+
 /** {@link SessionRepository} on PostgreSQL through the application's TypeORM `DataSource`. */
 export class PostgresSessionRepository extends SessionRepository {
   /** The in-process copies of live sessions, when the module's option `cache` is on. */
   private cache: SessionCache | undefined;
   /** Inside {@link serializeUser}: the cache's forgetting, done again when the transaction ends. */
   private readonly forgetAgain?: ((cache: SessionCache) => void)[];
+  /** The writes of requests, committed together when several come in one turn. */
+  private readonly batcher = new WriteBatcher<BatchedWrite & { returned: Returned }>(
+    (write) => this.updateAlone(write.idHash, write.update, write.returned),
+    (writes) =>
+      this.run<BatchedRow>(
+        this.cache ? BATCHED_UPDATE.withCache : BATCHED_UPDATE.withoutCache,
+        batchedUpdateParams(writes),
+      ),
+  );
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly statementOptions: StatementOptions = {},
+    private readonly statementOptions: PostgresStoreOptions = {},
     /** Inside {@link serializeUser}: the client of its transaction. */
     private readonly client?: PoolClient,
   ) {
@@ -364,6 +394,60 @@ export class PostgresSessionRepository extends SessionRepository {
   }
 
   async update(idHash: Buffer, update: SessionUpdate): Promise<number | null> {
+    // Inside a transaction the row is not committed yet: the next read fetches it.
+    const cache = this.client ? undefined : this.cache;
+    const ticket = cache?.ticket();
+    const hex = idHash.toString('hex');
+    const copy = cache?.copyOf(idHash, hex);
+    // Without a new secret the row keeps the copy's (the version check below proves it).
+    const returned: Returned = !cache
+      ? 'version'
+      : !copy
+        ? 'row'
+        : update.csrfSecret
+          ? 'changedDataAndSecret'
+          : 'changedData';
+    // Alone: inside a transaction (its client, its commit); a guarded write (its statement
+    // compares keys, one per guarded key); a write the cache has no copy for (it returns the
+    // whole row, which a batch does not).
+    const batchable =
+      this.statementOptions.batchWrites !== false &&
+      !this.client &&
+      returned !== 'row' &&
+      !(update.guard && update.guard.keys.length > 0);
+    const row = batchable
+      ? await this.batcher.write({ idHash, hex, update, returned })
+      : await this.updateAlone(idHash, update, returned);
+    if (!row) {
+      this.forget(idHash, undefined, hex);
+      return null;
+    }
+    this.forget(idHash, row.version, hex);
+    if (!cache || ticket === undefined) return row.version;
+    // The copy plus this change is the row only when nothing else changed it in between.
+    if (!copy) cache.keep(toRecord(row as SessionRow), ticket, hex);
+    else if (row.version === copy.version + 1) {
+      cache.keepWithJson(
+        afterUpdate(copy, {
+          data: NO_DATA,
+          version: row.version,
+          csrfSecret: update.csrfSecret ? (row.csrf_secret ?? null) : copy.csrfSecret,
+          touch: update.touch,
+        }),
+        row.data_json!,
+        ticket,
+        hex,
+      );
+    }
+    return row.version;
+  }
+
+  /** The UPDATE of one row in a statement of its own; its row as `returned` says, if written. */
+  private async updateAlone(
+    idHash: Buffer,
+    update: SessionUpdate,
+    returned: Returned,
+  ): Promise<(Partial<SessionRow> & WrittenRow) | undefined> {
     const params: unknown[] = [idHash];
     if (update.touch) params.push(update.touch.lastSeenAt, update.touch.expiresAt);
     if (update.data) params.push(...changeParams(update.data));
@@ -373,45 +457,11 @@ export class PostgresSessionRepository extends SessionRepository {
     if (update.guard && guarded > 0) {
       params.push(JSON.stringify(update.guard.expected), ...update.guard.keys);
     }
-    // Inside a transaction the row is not committed yet: the next read fetches it.
-    if (!this.cache || this.client) {
-      const statement = updateStatementFor(bits, guarded, 'version');
-      const { rows } = await this.run<{ version: number }>(statement, params);
-      const version = rows[0]?.version ?? null;
-      this.forget(idHash, version ?? undefined);
-      return version;
-    }
-    const ticket = this.cache.ticket();
-    const hex = idHash.toString('hex');
-    const copy = this.cache.copyOf(idHash, hex);
-    // Without a new secret the row keeps the copy's (the version check below proves it).
-    const returned = !copy ? 'row' : update.csrfSecret ? 'changedDataAndSecret' : 'changedData';
-    const { rows } = await this.run<SessionRow & { data_json?: string }>(
+    const { rows } = await this.run<Partial<SessionRow> & WrittenRow>(
       updateStatementFor(bits, guarded, returned),
       params,
     );
-    const row = rows[0];
-    if (!row) {
-      this.forget(idHash, undefined, hex);
-      return null;
-    }
-    this.forget(idHash, row.version, hex);
-    // The copy plus this change is the row only when nothing else changed it in between.
-    if (!copy) this.cache.keep(toRecord(row), ticket, hex);
-    else if (row.version === copy.version + 1) {
-      this.cache.keepWithJson(
-        afterUpdate(copy, {
-          data: NO_DATA,
-          version: row.version,
-          csrfSecret: update.csrfSecret ? row.csrf_secret : copy.csrfSecret,
-          touch: update.touch,
-        }),
-        row.data_json!,
-        ticket,
-        hex,
-      );
-    }
-    return row.version;
+    return rows[0];
   }
 
   /**
@@ -520,7 +570,7 @@ export class PostgresSessionRepository extends SessionRepository {
            WHERE user_id = $1 AND revoked_at IS NULL
              AND ($4::text IS NULL OR handle = $4) AND ($5::text IS NULL OR handle <> $5)
              AND ($6::text[] IS NULL OR remember_me_handle = ANY($6))
-           FOR UPDATE
+           ${LOCK_ORDER}
          )
          UPDATE "session" s SET ${REVOKED}
          FROM target WHERE s.id_hash = target.id_hash
@@ -543,10 +593,12 @@ export class PostgresSessionRepository extends SessionRepository {
     let active = 0;
     for (let passes = 0; passes < MAX_REVOCATION_PASSES; passes++) {
       const { rows } = await this.run<{ revoked: number; active: number }>(
-        `WITH revoked AS (
+        `WITH target AS (
+           SELECT id_hash FROM "session" WHERE user_id = $1 AND revoked_at IS NULL ${LOCK_ORDER}
+         ), revoked AS (
            UPDATE "session" s SET ${REVOKED}
-           WHERE user_id = $1 AND revoked_at IS NULL
-           RETURNING obsoleted_at
+           FROM target WHERE s.id_hash = target.id_hash AND s.revoked_at IS NULL
+           RETURNING s.obsoleted_at
          )
          SELECT count(*)::int AS revoked,
            count(*) FILTER (WHERE obsoleted_at IS NULL)::int AS active
@@ -585,7 +637,7 @@ export class PostgresSessionRepository extends SessionRepository {
            WHERE id_hash IN (SELECT id_hash FROM ranked)
              AND user_id = $1 AND ${LIVE} AND expires_at > $2
              AND last_seen_at <= (SELECT r.last_seen_at FROM ranked r WHERE r.id_hash = evicted.id_hash)
-           FOR UPDATE OF evicted
+           ORDER BY id_hash FOR UPDATE OF evicted -- the lock order of lock-order.ts
          )
          UPDATE "session" s SET ${REVOKED}
          FROM target WHERE s.id_hash = target.id_hash

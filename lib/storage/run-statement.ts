@@ -66,12 +66,33 @@ function failure(error: unknown): SessionStoreError {
   return wrapped;
 }
 
+/** PostgreSQL's `deadlock_detected`: it aborted this transaction to break a cycle of lock waits. */
+const DEADLOCK_DETECTED = '40P01';
+
+/** How many times a statement or transaction the database aborted for a deadlock runs again. */
+const DEADLOCK_RESTARTS = 3;
+
+/** Whether pg's `error` is PostgreSQL aborting the transaction to break a deadlock. */
+function deadlocked(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === DEADLOCK_DETECTED;
+}
+
+/** Whether `error` (from {@link runStatement}) is PostgreSQL breaking a deadlock. */
+function isDeadlock(error: unknown): boolean {
+  return error instanceof SessionStoreError && deadlocked(error.cause);
+}
+
 /**
  * Runs one parameterised statement on the pg pool of the application's TypeORM data source
  * (its writer pool under replication), without TypeORM's per-query runner, which measured
  * about a tenth of a write's time in `npm run bench`. Any failure (no connection, pool timeout,
  * a broken statement) is logged here, once, and rethrown as a {@link SessionStoreError}: a
  * 503 wherever it surfaces, so every caller fails closed.
+ *
+ * A statement of its own (on the pool, not inside a transaction) that PostgreSQL aborted to
+ * break a deadlock left nothing behind, and runs again: statements that lock several rows (a
+ * revocation of a user's sessions, a batch of writes or touches) may wait for each other in a
+ * cycle, and the one the database picks must not turn into an outage for its caller.
  */
 export function runStatement<T>(
   target: StatementTarget,
@@ -79,12 +100,24 @@ export function runStatement<T>(
   params: unknown[],
   options: StatementOptions = {},
 ): Promise<StatementResult<T>> {
+  return send<T>(target, sql, params, options, 0);
+}
+
+/** {@link runStatement}, after `restarts` runs that PostgreSQL aborted for a deadlock. */
+function send<T>(
+  target: StatementTarget,
+  sql: string,
+  params: unknown[],
+  options: StatementOptions,
+  restarts: number,
+): Promise<StatementResult<T>> {
   // Not an async function: pg's promise is continued once, not awaited in another promise
   // (one promise and one turn of the microtask queue fewer per statement). A synchronous
   // failure is a rejection all the same.
   let query: Promise<QueryResult>;
+  const alone = 'driver' in target;
   try {
-    const queryable = 'driver' in target ? poolOf(target) : target;
+    const queryable = alone ? poolOf(target) : target;
     const values = params.map(timestampText);
     query =
       options.preparedStatements === false
@@ -96,21 +129,12 @@ export function runStatement<T>(
   return query.then(
     (result) => ({ rows: result.rows as T[], affected: result.rowCount ?? 0 }),
     (error: unknown) => {
+      if (alone && deadlocked(error) && restarts < DEADLOCK_RESTARTS) {
+        logger.warn(`A statement aborted to break a deadlock runs again (${restarts + 1}).`);
+        return send<T>(target, sql, params, options, restarts + 1);
+      }
       throw failure(error);
     },
-  );
-}
-
-/** PostgreSQL's `deadlock_detected`: it aborted this transaction to break a cycle of lock waits. */
-const DEADLOCK_DETECTED = '40P01';
-
-/** How many times a transaction the database aborted for a deadlock runs again. */
-const DEADLOCK_RESTARTS = 3;
-
-function isDeadlock(error: unknown): boolean {
-  return (
-    error instanceof SessionStoreError &&
-    (error.cause as { code?: unknown } | undefined)?.code === DEADLOCK_DETECTED
   );
 }
 

@@ -233,6 +233,75 @@ export function describeSessionRepositoryContract(
       });
     });
 
+    describe('updates at once', () => {
+      it('many updates at once (a store may write them together) each apply as alone', async () => {
+        const rows = await Promise.all(
+          ['merge', 'replace', 'touch', 'secret', 'twice', 'obsolete'].map((name) =>
+            repo.insert(
+              newSession(unique(name), {
+                data: { a: 1, b: 2 },
+                csrfSecret: name === 'secret' ? null : bytes(),
+              }),
+            ),
+          ),
+        );
+        const [merge, replace, touch, secret, twice, obsolete] = rows;
+        await repo.regenerate(regenerationOf(obsolete));
+        const obsoleteRow = await one(obsolete.idHash);
+        const gone = bytes();
+        const moved = { lastSeenAt: at(90_000), expiresAt: at(1_890_000) };
+        const newSecret = bytes();
+        const results = await Promise.all([
+          repo.update(merge.idHash, {
+            data: { replace: false, set: { c: [3] }, remove: ['a'] },
+          }),
+          repo.update(replace.idHash, {
+            data: { replace: true, set: { z: 26 }, remove: [] },
+          }),
+          repo.update(touch.idHash, { touch: moved }),
+          repo.update(secret.idHash, { csrfSecret: newSecret }),
+          repo.update(twice.idHash, {
+            data: { replace: false, set: { first: 1 }, remove: [] },
+          }),
+          repo.update(twice.idHash, {
+            data: { replace: false, set: { second: 2 }, remove: ['b'] },
+          }),
+          repo.update(obsolete.idHash, {
+            data: { replace: false, set: { a: 9 }, remove: [] },
+          }),
+          repo.update(gone, { data: { replace: true, set: { a: 1 }, remove: [] } }),
+        ]);
+        const [merged, replaced, touched, secretSet, firstWrite, secondWrite, ...refused] = results;
+        expect(refused).toEqual([null, null]);
+        for (const [version, row] of [
+          [merged, merge],
+          [replaced, replace],
+          [touched, touch],
+          [secretSet, secret],
+          [firstWrite, twice],
+          [secondWrite, twice],
+        ] as const) {
+          expect(version).toBeGreaterThan(row.version);
+        }
+        expect(secondWrite).not.toBe(firstWrite);
+        expect(await one(merge.idHash)).toMatchObject({
+          data: { b: 2, c: [3] },
+          lastSeenAt: merge.lastSeenAt,
+          version: merged,
+        });
+        expect((await one(replace.idHash))?.data).toEqual({ z: 26 });
+        expect(await one(touch.idHash)).toMatchObject({ ...moved, data: { a: 1, b: 2 } });
+        expect(await one(secret.idHash)).toMatchObject({
+          csrfSecret: newSecret,
+          data: { a: 1, b: 2 },
+          expiresAt: secret.expiresAt,
+        });
+        expect((await one(twice.idHash))?.data).toEqual({ a: 1, first: 1, second: 2 });
+        expect(await one(obsolete.idHash)).toEqual(obsoleteRow);
+        expect(await repo.findByHashes([gone])).toEqual([]);
+      });
+    });
+
     describe('regenerate', () => {
       it('retires the old row and creates the successor from its data, in one step', async () => {
         const row = await repo.insert(newSession(unique('user'), { rememberMeHandle: 'device' }));
@@ -260,7 +329,6 @@ export function describeSessionRepositoryContract(
           successor: regeneration.successorSeal,
           revokedAt: null,
           handle: row.handle,
-          userId: row.userId,
         });
       });
 
